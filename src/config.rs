@@ -1,0 +1,465 @@
+//! Settings read once from the environment at start-up and validated there.
+//!
+//! The variable names are the service's interface (see `README.md`). A missing or
+//! malformed variable stops start-up with one line that names it. Secrets live in
+//! [`SecretString`] and are only exposed at the point of use.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::str::FromStr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+/// A configuration problem, naming the variable at fault.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration error: {name} {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Staging,
+    Production,
+}
+
+impl Environment {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Development => "development",
+            Environment::Staging => "staging",
+            Environment::Production => "production",
+        }
+    }
+}
+
+impl FromStr for Environment {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "development" | "dev" | "local" => Ok(Environment::Development),
+            "staging" => Ok(Environment::Staging),
+            "production" | "prod" => Ok(Environment::Production),
+            _ => Err("must be one of development, staging, production".into()),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One JSON object per line, in Cloud Logging's shape.
+    Json,
+    /// Human-readable lines for local work.
+    Pretty,
+}
+
+impl FromStr for LogFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "json" => Ok(LogFormat::Json),
+            "pretty" | "text" => Ok(LogFormat::Pretty),
+            _ => Err("must be json or pretty".into()),
+        }
+    }
+}
+
+/// How connections reach Postgres.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PoolMode {
+    /// A direct connection or a session-mode pooler: named prepared statements are cached.
+    Session,
+    /// PgBouncer/Supavisor in transaction mode (port 6543): a server connection may change
+    /// between transactions, so statements must be unnamed.
+    Transaction,
+}
+
+impl FromStr for PoolMode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "session" => Ok(PoolMode::Session),
+            "transaction" => Ok(PoolMode::Transaction),
+            _ => Err("must be session or transaction".into()),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct DatabaseSettings {
+    /// `DATABASE_URL`: the Postgres URL, password included (secret).
+    pub url: SecretString,
+    /// `DATABASE_POOL_MODE`: `session` (default) or `transaction`.
+    pub pool_mode: PoolMode,
+    /// `DATABASE_MAX_CONNECTIONS`: pool size per instance (default 10).
+    pub max_connections: u32,
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS`: longest wait for a pooled connection, including
+    /// opening a new one (default 3000).
+    pub acquire_timeout: Duration,
+}
+
+#[derive(Clone)]
+pub struct SupabaseSettings {
+    /// `SUPABASE_URL`: `https://<ref>.supabase.co`.
+    pub url: Option<Url>,
+    /// `SUPABASE_JWT_ISSUER`: default `${SUPABASE_URL}/auth/v1`.
+    pub jwt_issuer: Option<String>,
+    /// `SUPABASE_JWT_AUDIENCE`: default `authenticated`.
+    pub jwt_audience: String,
+    /// `SUPABASE_JWT_JWKS_URL`: default `${SUPABASE_JWT_ISSUER}/.well-known/jwks.json`.
+    pub jwks_url: Option<Url>,
+    /// `SUPABASE_JWT_SECRET`: optional legacy HS256 secret.
+    pub jwt_secret: Option<SecretString>,
+}
+
+#[derive(Clone)]
+pub struct StorageSettings {
+    /// `STORAGE_S3_ENDPOINT`: e.g. `${SUPABASE_URL}/storage/v1/s3`.
+    pub endpoint: Url,
+    /// `STORAGE_S3_REGION`.
+    pub region: String,
+    /// `STORAGE_S3_ACCESS_KEY_ID`.
+    pub access_key_id: String,
+    /// `STORAGE_S3_SECRET_ACCESS_KEY` (secret).
+    pub secret_access_key: SecretString,
+}
+
+#[derive(Clone)]
+pub struct FireworksSettings {
+    /// `FIREWORKS_API_KEY` (secret). Without it identification answers 503.
+    pub api_key: Option<SecretString>,
+    /// `FIREWORKS_BASE_URL`: default `https://api.fireworks.ai/inference/v1`.
+    pub base_url: Url,
+    /// `FIREWORKS_MODEL`.
+    pub model: String,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    /// `HOST`: address to listen on (default `0.0.0.0`).
+    pub host: IpAddr,
+    /// `PORT`: listen port (Cloud Run sets it; default 8080; 0 picks a free one).
+    pub port: u16,
+    /// `ENVIRONMENT`: development, staging or production (default development).
+    pub environment: Environment,
+    /// `LOG_FORMAT`: json or pretty (default json in staging/production, pretty otherwise).
+    pub log_format: LogFormat,
+    /// `RUST_LOG`: log filter (default `info`).
+    pub log_filter: String,
+    /// `GOOGLE_CLOUD_PROJECT`: when set, log lines carry `logging.googleapis.com/trace`.
+    pub google_cloud_project: Option<String>,
+    /// `CORS_ORIGINS`: comma-separated allowed origins.
+    pub cors_origins: Vec<String>,
+    /// `SHUTDOWN_TIMEOUT_SECS`: how long in-flight requests may run after SIGTERM
+    /// (default 8; Cloud Run kills 10 s after SIGTERM).
+    pub shutdown_timeout: Duration,
+    pub database: DatabaseSettings,
+    pub supabase: SupabaseSettings,
+    pub storage: Option<StorageSettings>,
+    pub fireworks: FireworksSettings,
+    /// `SENTRY_DSN` (secret): no DSN, no Sentry.
+    pub sentry_dsn: Option<SecretString>,
+    /// `SENTRY_ENVIRONMENT`: default `ENVIRONMENT`.
+    pub sentry_environment: Option<String>,
+}
+
+impl fmt::Debug for Settings {
+    // Written by hand so a stray `{:?}` can never print a URL with a password in it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("environment", &self.environment)
+            .field("pool_mode", &self.database.pool_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+pub const DEFAULT_FIREWORKS_BASE_URL: &str = "https://api.fireworks.ai/inference/v1";
+pub const DEFAULT_FIREWORKS_MODEL: &str = "accounts/fireworks/models/qwen2p5-vl-32b-instruct";
+
+/// Reads variables through `lookup`, treating empty values as unset.
+struct Vars<F: Fn(&str) -> Option<String>>(F);
+
+impl<F: Fn(&str) -> Option<String>> Vars<F> {
+    fn get(&self, name: &'static str) -> Option<String> {
+        (self.0)(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn required(&self, name: &'static str, hint: &str) -> Result<String, ConfigError> {
+        self.get(name).ok_or_else(|| ConfigError {
+            name,
+            problem: format!("is required ({hint})"),
+        })
+    }
+
+    fn parsed<T: FromStr>(&self, name: &'static str, default: T) -> Result<T, ConfigError>
+    where
+        T::Err: fmt::Display,
+    {
+        match self.get(name) {
+            None => Ok(default),
+            Some(raw) => raw.parse().map_err(|e: T::Err| ConfigError {
+                name,
+                problem: format!("is invalid: {e}"),
+            }),
+        }
+    }
+
+    fn url(&self, name: &'static str) -> Result<Option<Url>, ConfigError> {
+        self.get(name)
+            .map(|raw| {
+                let url = Url::parse(&raw).map_err(|e| ConfigError {
+                    name,
+                    problem: format!("is not a valid URL: {e}"),
+                })?;
+                if url.scheme() != "http" && url.scheme() != "https" {
+                    return Err(ConfigError {
+                        name,
+                        problem: "must be an http(s) URL".into(),
+                    });
+                }
+                Ok(url)
+            })
+            .transpose()
+    }
+
+    fn secret(&self, name: &'static str) -> Option<SecretString> {
+        self.get(name).map(SecretString::from)
+    }
+}
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through any lookup function (tests pass a map).
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let vars = Vars(lookup);
+        let environment = vars.parsed("ENVIRONMENT", Environment::Development)?;
+        let default_format = match environment {
+            Environment::Development => LogFormat::Pretty,
+            _ => LogFormat::Json,
+        };
+
+        let database_url =
+            vars.required("DATABASE_URL", "postgres://user:password@host:5432/db")?;
+        if !(database_url.starts_with("postgres://") || database_url.starts_with("postgresql://")) {
+            return Err(ConfigError {
+                name: "DATABASE_URL",
+                problem: "must start with postgres:// or postgresql://".into(),
+            });
+        }
+        let max_connections: u32 = vars.parsed("DATABASE_MAX_CONNECTIONS", 10)?;
+        if !(1..=500).contains(&max_connections) {
+            return Err(ConfigError {
+                name: "DATABASE_MAX_CONNECTIONS",
+                problem: "must be between 1 and 500".into(),
+            });
+        }
+
+        let supabase_url = vars.url("SUPABASE_URL")?;
+        let jwt_issuer = vars.get("SUPABASE_JWT_ISSUER").or_else(|| {
+            supabase_url
+                .as_ref()
+                .map(|u| format!("{}/auth/v1", u.as_str().trim_end_matches('/')))
+        });
+        let jwks_url = match vars.url("SUPABASE_JWT_JWKS_URL")? {
+            Some(url) => Some(url),
+            None => jwt_issuer
+                .as_deref()
+                .map(|iss| {
+                    Url::parse(&format!(
+                        "{}/.well-known/jwks.json",
+                        iss.trim_end_matches('/')
+                    ))
+                })
+                .transpose()
+                .map_err(|e| ConfigError {
+                    name: "SUPABASE_JWT_ISSUER",
+                    problem: format!("does not make a valid JWKS URL: {e}"),
+                })?,
+        };
+
+        let storage = match vars.url("STORAGE_S3_ENDPOINT")? {
+            None => None,
+            Some(endpoint) => Some(StorageSettings {
+                endpoint,
+                region: vars
+                    .get("STORAGE_S3_REGION")
+                    .unwrap_or_else(|| "us-east-1".into()),
+                access_key_id: vars
+                    .required("STORAGE_S3_ACCESS_KEY_ID", "set with STORAGE_S3_ENDPOINT")?,
+                secret_access_key: SecretString::from(vars.required(
+                    "STORAGE_S3_SECRET_ACCESS_KEY",
+                    "set with STORAGE_S3_ENDPOINT",
+                )?),
+            }),
+        };
+
+        let fireworks = FireworksSettings {
+            api_key: vars.secret("FIREWORKS_API_KEY"),
+            base_url: vars
+                .url("FIREWORKS_BASE_URL")?
+                .unwrap_or_else(|| Url::parse(DEFAULT_FIREWORKS_BASE_URL).expect("constant URL")),
+            model: vars
+                .get("FIREWORKS_MODEL")
+                .unwrap_or_else(|| DEFAULT_FIREWORKS_MODEL.into()),
+        };
+
+        let shutdown_secs: u64 = vars.parsed("SHUTDOWN_TIMEOUT_SECS", 8)?;
+        if shutdown_secs > 30 {
+            return Err(ConfigError {
+                name: "SHUTDOWN_TIMEOUT_SECS",
+                problem: "must be at most 30".into(),
+            });
+        }
+
+        Ok(Settings {
+            host: vars.parsed("HOST", IpAddr::from([0, 0, 0, 0]))?,
+            port: vars.parsed("PORT", 8080)?,
+            environment,
+            log_format: vars.parsed("LOG_FORMAT", default_format)?,
+            log_filter: vars.get("RUST_LOG").unwrap_or_else(|| "info".into()),
+            google_cloud_project: vars.get("GOOGLE_CLOUD_PROJECT"),
+            cors_origins: vars
+                .get("CORS_ORIGINS")
+                .map(|raw| {
+                    raw.split(',')
+                        .map(|o| o.trim().to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+            shutdown_timeout: Duration::from_secs(shutdown_secs),
+            database: DatabaseSettings {
+                url: SecretString::from(database_url),
+                pool_mode: vars.parsed("DATABASE_POOL_MODE", PoolMode::Session)?,
+                max_connections,
+                acquire_timeout: Duration::from_millis(
+                    vars.parsed("DATABASE_ACQUIRE_TIMEOUT_MS", 3000)?,
+                ),
+            },
+            supabase: SupabaseSettings {
+                url: supabase_url,
+                jwt_issuer,
+                jwt_audience: vars
+                    .get("SUPABASE_JWT_AUDIENCE")
+                    .unwrap_or_else(|| "authenticated".into()),
+                jwks_url,
+                jwt_secret: vars.secret("SUPABASE_JWT_SECRET"),
+            },
+            storage,
+            fireworks,
+            sentry_dsn: vars.secret("SENTRY_DSN"),
+            sentry_environment: vars.get("SENTRY_ENVIRONMENT"),
+        })
+    }
+
+    /// Whether bearer tokens can be verified with this configuration.
+    pub fn auth_configured(&self) -> bool {
+        self.supabase.jwks_url.is_some() || self.supabase.jwt_secret.is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Settings::from_lookup(|name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn a_missing_database_url_names_the_variable() {
+        let err = settings(&[]).unwrap_err();
+        assert_eq!(err.name, "DATABASE_URL");
+        assert!(
+            err.to_string()
+                .starts_with("configuration error: DATABASE_URL is required")
+        );
+    }
+
+    #[test]
+    fn defaults_follow_the_design() {
+        let s = settings(&[("DATABASE_URL", "postgres://u:p@h/db")]).unwrap();
+        assert_eq!(s.port, 8080);
+        assert_eq!(s.environment, Environment::Development);
+        assert_eq!(s.log_format, LogFormat::Pretty);
+        assert_eq!(s.database.pool_mode, PoolMode::Session);
+        assert_eq!(s.supabase.jwt_audience, "authenticated");
+        assert_eq!(
+            s.fireworks.base_url.as_str(),
+            "https://api.fireworks.ai/inference/v1"
+        );
+        assert!(!s.auth_configured());
+        assert!(s.storage.is_none());
+    }
+
+    #[test]
+    fn supabase_url_derives_issuer_and_jwks() {
+        let s = settings(&[
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+            ("SUPABASE_URL", "https://abc.supabase.co/"),
+            ("ENVIRONMENT", "production"),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.supabase.jwt_issuer.as_deref(),
+            Some("https://abc.supabase.co/auth/v1")
+        );
+        assert_eq!(
+            s.supabase.jwks_url.as_ref().map(Url::as_str),
+            Some("https://abc.supabase.co/auth/v1/.well-known/jwks.json")
+        );
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert!(s.auth_configured());
+    }
+
+    #[test]
+    fn malformed_values_name_their_variable() {
+        for (name, value) in [
+            ("PORT", "eighty"),
+            ("DATABASE_POOL_MODE", "statement"),
+            ("LOG_FORMAT", "xml"),
+            ("ENVIRONMENT", "moon"),
+            ("SUPABASE_URL", "not a url"),
+            ("DATABASE_MAX_CONNECTIONS", "0"),
+        ] {
+            let err =
+                settings(&[("DATABASE_URL", "postgres://u:p@h/db"), (name, value)]).unwrap_err();
+            assert_eq!(err.name, name, "{err}");
+        }
+        let err = settings(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+        assert_eq!(err.name, "DATABASE_URL");
+    }
+
+    #[test]
+    fn storage_needs_its_keys() {
+        let err = settings(&[
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+            ("STORAGE_S3_ENDPOINT", "http://127.0.0.1:9000"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "STORAGE_S3_ACCESS_KEY_ID");
+    }
+
+    #[test]
+    fn debug_output_never_shows_the_database_password() {
+        let s = settings(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]).unwrap();
+        assert!(!format!("{s:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,66 @@
+//! Postgres access: the pool, migrations, the RLS-scoped user transaction, and the
+//! SQL for each resource in small functions.
+
+pub mod machines;
+pub mod migrate;
+pub mod rls;
+
+use std::time::Duration;
+
+use secrecy::ExposeSecret;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::config::{DatabaseSettings, PoolMode};
+
+/// The pool plus what queries must know about how it reaches Postgres.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: PgPool,
+    persistent: bool,
+}
+
+impl Db {
+    /// Builds the pool without connecting: the service starts (and reports not-ready)
+    /// while Postgres is down, and connects as soon as it is up.
+    pub fn connect_lazy(settings: &DatabaseSettings) -> Result<Self, sqlx::Error> {
+        let options: PgConnectOptions = settings.url.expose_secret().parse()?;
+        let options = options.application_name("machinemate-api");
+        let transaction_mode = settings.pool_mode == PoolMode::Transaction;
+        let options = if transaction_mode {
+            // A transaction-mode pooler hands each transaction any server connection, so
+            // named prepared statements cannot be kept between them.
+            options.statement_cache_capacity(0)
+        } else {
+            options
+        };
+        let pool = PgPoolOptions::new()
+            .max_connections(settings.max_connections)
+            .min_connections(0)
+            .acquire_timeout(settings.acquire_timeout)
+            .idle_timeout(Some(Duration::from_secs(300)))
+            .max_lifetime(Some(Duration::from_secs(30 * 60)))
+            .connect_lazy_with(options);
+        Ok(Db {
+            pool,
+            persistent: !transaction_mode,
+        })
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Whether statements may be prepared by name and cached (false behind a
+    /// transaction-mode pooler). Pass to every query's `.persistent(..)`.
+    pub fn persistent(&self) -> bool {
+        self.persistent
+    }
+
+    /// True when Postgres answers `select 1` within `bound`.
+    pub async fn ping(&self, bound: Duration) -> bool {
+        let probe = sqlx::query("select 1")
+            .persistent(self.persistent)
+            .execute(&self.pool);
+        matches!(tokio::time::timeout(bound, probe).await, Ok(Ok(_)))
+    }
+}

@@ -1,0 +1,4 @@
+//! Types parsed once at the boundary and trusted inside.
+
+pub mod machine;
+pub mod pagination;

@@ -1,0 +1,210 @@
+//! The one API error type and its JSON envelope.
+//!
+//! Every error answers `{"detail": ..., "code": ..., "trace_id": ...}`. `detail` keeps
+//! FastAPI's shape: a message, or for invalid input (422) a list of
+//! `{loc, msg, type}` issues. 5xx bodies are generic; the cause goes to the log.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::telemetry::trace_context;
+
+/// One part of an issue's location: a key (`"query"`, `"page_size"`) or a list index.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum LocItem {
+    Key(String),
+    Index(usize),
+}
+
+impl From<&str> for LocItem {
+    fn from(s: &str) -> Self {
+        LocItem::Key(s.to_owned())
+    }
+}
+
+impl From<usize> for LocItem {
+    fn from(i: usize) -> Self {
+        LocItem::Index(i)
+    }
+}
+
+/// One invalid input, as FastAPI (pydantic v2) reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct ValidationIssue {
+    /// Where the input was: `["query", "page_size"]`, `["body", "notes"]`.
+    pub loc: Vec<LocItem>,
+    /// What is wrong, for people.
+    pub msg: String,
+    /// What is wrong, for programs: `missing`, `int_parsing`, `less_than_equal`...
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+impl ValidationIssue {
+    pub fn new(loc: Vec<LocItem>, kind: &str, msg: impl Into<String>) -> Self {
+        ValidationIssue {
+            loc,
+            msg: msg.into(),
+            kind: kind.to_owned(),
+        }
+    }
+
+    /// An issue with a query parameter.
+    pub fn query(name: &str, kind: &str, msg: impl Into<String>) -> Self {
+        Self::new(vec!["query".into(), name.into()], kind, msg)
+    }
+}
+
+/// `detail` is a message, or the list of validation issues.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum Detail {
+    Message(String),
+    Issues(Vec<ValidationIssue>),
+}
+
+/// The body of every error response.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub detail: Detail,
+    /// A stable, machine-readable error code (`not_found`, `validation_error`...).
+    pub code: String,
+    /// The request's trace id, also sent as the `X-Trace-Id` header.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub trace_id: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("invalid input: {0:?}")]
+    Validation(Vec<ValidationIssue>),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ApiError {
+    pub fn not_found(what: &str) -> Self {
+        ApiError::NotFound(format!("{what} not found"))
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Conflict(_) => "conflict",
+            ApiError::PayloadTooLarge(_) => "payload_too_large",
+            ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
+            ApiError::Validation(_) => "validation_error",
+            ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::Database(e) if database_unreachable(e) => "database_unavailable",
+            ApiError::Database(_) | ApiError::Internal(_) => "internal_error",
+        }
+    }
+}
+
+/// Errors that mean "Postgres cannot be reached right now" rather than a bug. A
+/// connection cut during its start-up can surface as a protocol error, so those count.
+fn database_unreachable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed
+    )
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Database(e) if database_unreachable(e) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let detail = match self {
+            ApiError::Validation(issues) => Detail::Issues(issues.clone()),
+            ApiError::Database(e) if database_unreachable(e) => {
+                tracing::error!(error = %e, "database unavailable");
+                Detail::Message("Database unavailable".into())
+            }
+            ApiError::Database(e) => {
+                tracing::error!(error = %e, error_debug = ?e, "database error");
+                Detail::Message("Internal server error".into())
+            }
+            ApiError::Internal(e) => {
+                tracing::error!(error = format!("{e:#}"), "internal error");
+                Detail::Message("Internal server error".into())
+            }
+            other => Detail::Message(other.to_string()),
+        };
+        envelope(status, self.code(), detail)
+    }
+}
+
+/// Builds an error response in the JSON envelope, with the current request's trace id.
+pub fn envelope(status: StatusCode, code: &str, detail: Detail) -> HttpResponse {
+    HttpResponse::build(status).json(ErrorBody {
+        detail,
+        code: code.to_owned(),
+        trace_id: trace_context::current_trace_id(),
+    })
+}
+
+/// The code used for a bare status (routing errors and other framework answers).
+pub fn code_for_status(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::UNAUTHORIZED => "unauthorized",
+        StatusCode::FORBIDDEN => "forbidden",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        StatusCode::UNPROCESSABLE_ENTITY => "validation_error",
+        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
+        StatusCode::SERVICE_UNAVAILABLE => "service_unavailable",
+        s if s.is_server_error() => "internal_error",
+        _ => "error",
+    }
+}
+
+/// Converts any raw status into an `ApiError`-shaped response (used by the routing
+/// fallbacks so nothing answers with actix's default text bodies).
+pub fn status_envelope(status: StatusCode, message: Option<String>) -> HttpResponse {
+    let detail = match message {
+        Some(m) if status.is_client_error() && !m.trim().is_empty() => m,
+        _ => status.canonical_reason().unwrap_or("Error").to_owned(),
+    };
+    envelope(status, code_for_status(status), Detail::Message(detail))
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,268 @@
+//! A JSON body extractor whose errors keep FastAPI's shape: malformed JSON and wrong
+//! types answer 422 with `loc` pointing at the field (`["body", "notes"]`), an
+//! oversized body 413, a non-JSON content type 415. All in the JSON envelope.
+//!
+//! `web::Json` reports serde errors without the field path, so this reads the body
+//! itself and deserializes through `serde_path_to_error`.
+
+use std::future::Future;
+use std::ops::Deref;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header::CONTENT_LENGTH;
+use actix_web::web::BytesMut;
+use actix_web::{FromRequest, HttpMessage, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+use crate::error::{ApiError, LocItem, ValidationIssue};
+
+/// The largest JSON body accepted unless a route sets [`JsonLimit`].
+pub const DEFAULT_JSON_LIMIT: usize = 256 * 1024;
+
+/// App data that overrides the JSON body limit for a scope.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonLimit(pub usize);
+
+#[derive(Debug)]
+pub struct ApiJson<T>(pub T);
+
+impl<T> ApiJson<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> Deref for ApiJson<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let limit = req
+            .app_data::<JsonLimit>()
+            .map_or(DEFAULT_JSON_LIMIT, |l| l.0);
+        let precheck = check_headers(req, limit);
+        let mut payload = payload.take();
+        Box::pin(async move {
+            precheck?;
+            let mut body = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| {
+                    ApiError::BadRequest(format!("Could not read the request body: {e}"))
+                })?;
+                if body.len() + chunk.len() > limit {
+                    return Err(too_large(limit));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            parse_body(&body).map(ApiJson)
+        })
+    }
+}
+
+fn too_large(limit: usize) -> ApiError {
+    ApiError::PayloadTooLarge(format!("Request body is larger than {limit} bytes"))
+}
+
+fn check_headers(req: &HttpRequest, limit: usize) -> Result<(), ApiError> {
+    let json = match req.mime_type() {
+        Ok(None) => true,
+        Ok(Some(m)) => {
+            m.subtype().as_str() == "json" || m.suffix().is_some_and(|s| s.as_str() == "json")
+        }
+        Err(_) => false,
+    };
+    if !json {
+        return Err(ApiError::UnsupportedMediaType(
+            "Content-Type must be application/json".into(),
+        ));
+    }
+    let declared = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|len| len > limit as u64) {
+        return Err(too_large(limit));
+    }
+    Ok(())
+}
+
+/// Deserializes a JSON body, turning serde's errors into located 422 issues.
+pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::Validation(vec![ValidationIssue::new(
+            vec!["body".into()],
+            "missing",
+            "Field required",
+        )]));
+    }
+    let mut de = serde_json::Deserializer::from_slice(body);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
+        let mut loc: Vec<LocItem> = vec!["body".into()];
+        loc.extend(err.path().iter().filter_map(|segment| match segment {
+            serde_path_to_error::Segment::Seq { index } => Some(LocItem::Index(*index)),
+            serde_path_to_error::Segment::Map { key } => Some(LocItem::Key(key.clone())),
+            serde_path_to_error::Segment::Enum { variant } => Some(LocItem::Key(variant.clone())),
+            serde_path_to_error::Segment::Unknown => None,
+        }));
+        ApiError::Validation(vec![issue_for(loc, err.inner())])
+    })?;
+    // Trailing characters after the value are a decode error too.
+    de.end()
+        .map_err(|e| ApiError::Validation(vec![issue_for(vec!["body".into()], &e)]))?;
+    Ok(value)
+}
+
+fn issue_for(mut loc: Vec<LocItem>, err: &serde_json::Error) -> ValidationIssue {
+    use serde_json::error::Category;
+    match err.classify() {
+        Category::Syntax | Category::Eof | Category::Io => {
+            // FastAPI locates a decode error by its position in the body.
+            ValidationIssue::new(
+                vec!["body".into(), LocItem::Index(err.column())],
+                "json_invalid",
+                format!("JSON decode error: {}", without_position(err)),
+            )
+        }
+        Category::Data => {
+            let message = without_position(err);
+            if let Some(field) = between_backticks(&message, "missing field `") {
+                loc.push(LocItem::Key(field));
+                ValidationIssue::new(loc, "missing", "Field required")
+            } else if let Some(field) = between_backticks(&message, "unknown field `") {
+                // The path already ends at the unknown key.
+                if loc.last() != Some(&LocItem::Key(field.clone())) {
+                    loc.push(LocItem::Key(field));
+                }
+                ValidationIssue::new(loc, "extra_forbidden", "Extra inputs are not permitted")
+            } else if message.starts_with("invalid type") {
+                ValidationIssue::new(loc, "type_error", capitalised(&message))
+            } else {
+                ValidationIssue::new(loc, "value_error", capitalised(&message))
+            }
+        }
+    }
+}
+
+fn without_position(err: &serde_json::Error) -> String {
+    let text = err.to_string();
+    match text.rfind(" at line ") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+fn between_backticks(message: &str, prefix: &str) -> Option<String> {
+    let rest = message.strip_prefix(prefix)?;
+    rest.split('`').next().map(str::to_owned)
+}
+
+fn capitalised(s: &str) -> String {
+    let mut chars = s.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use actix_web::test::TestRequest;
+    use serde::Deserialize;
+
+    #[allow(dead_code)]
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct NewFavorite {
+        machine_id: String,
+        notes: Option<String>,
+        tags: Option<Vec<u8>>,
+    }
+
+    fn issues(body: &str) -> Vec<ValidationIssue> {
+        match parse_body::<NewFavorite>(body.as_bytes()) {
+            Err(ApiError::Validation(issues)) => issues,
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn malformed_json_is_a_located_decode_error() {
+        let issue = &issues(r#"{"machine_id": "#)[0];
+        assert_eq!(issue.kind, "json_invalid");
+        assert_eq!(issue.loc[0], LocItem::Key("body".into()));
+        assert!(matches!(issue.loc[1], LocItem::Index(_)));
+        assert_eq!(
+            issues(r#"{"machine_id": "a"} trailing"#)[0].kind,
+            "json_invalid"
+        );
+    }
+
+    #[test]
+    fn wrong_types_point_at_the_field() {
+        let issue = &issues(r#"{"machine_id": 5}"#)[0];
+        assert_eq!(issue.kind, "type_error");
+        assert_eq!(issue.loc, vec!["body".into(), "machine_id".into()]);
+        let issue = &issues(r#"{"machine_id": "x", "tags": [1, "a"]}"#)[0];
+        assert_eq!(
+            issue.loc,
+            vec!["body".into(), "tags".into(), LocItem::Index(1)]
+        );
+    }
+
+    #[test]
+    fn missing_and_unknown_fields_are_named() {
+        let issue = &issues(r#"{"notes": "hi"}"#)[0];
+        assert_eq!(
+            (issue.kind.as_str(), issue.msg.as_str()),
+            ("missing", "Field required")
+        );
+        assert_eq!(issue.loc, vec!["body".into(), "machine_id".into()]);
+        let issue = &issues(r#"{"machine_id": "x", "colour": 1}"#)[0];
+        assert_eq!(issue.kind, "extra_forbidden");
+        assert_eq!(issue.loc, vec!["body".into(), "colour".into()]);
+        assert_eq!(issues("  ")[0].kind, "missing");
+    }
+
+    #[actix_web::test]
+    async fn content_type_and_size_are_checked() {
+        let (req, mut payload) = TestRequest::post()
+            .insert_header(("content-type", "text/plain"))
+            .set_payload(r#"{"machine_id":"a"}"#)
+            .to_http_parts();
+        let err = ApiJson::<NewFavorite>::from_request(&req, &mut payload)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApiError::UnsupportedMediaType(_)));
+
+        let big = format!(r#"{{"machine_id":"{}"}}"#, "a".repeat(100));
+        let (req, mut payload) = TestRequest::post()
+            .insert_header(("content-type", "application/json"))
+            .app_data(JsonLimit(64))
+            .set_payload(big)
+            .to_http_parts();
+        let err = ApiJson::<NewFavorite>::from_request(&req, &mut payload)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ApiError::PayloadTooLarge(_)));
+
+        let (req, mut payload) = TestRequest::post()
+            .insert_header(("content-type", "application/json; charset=utf-8"))
+            .set_payload(r#"{"machine_id":"leg_press","notes":null}"#)
+            .to_http_parts();
+        let ok = ApiJson::<NewFavorite>::from_request(&req, &mut payload)
+            .await
+            .unwrap();
+        assert_eq!(ok.machine_id, "leg_press");
+    }
+}

@@ -1,0 +1,12 @@
+//! MachineMate API: the backend of the MachineMate app.
+
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

@@ -1,0 +1,87 @@
+//! `machinemate-api [serve|migrate|seed|local-setup]`: see `--help`.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use machinemate_api::config::Settings;
+use machinemate_api::db::{Db, migrate};
+use machinemate_api::startup::Application;
+use machinemate_api::telemetry;
+
+#[derive(Parser)]
+#[command(name = "machinemate-api", version, about = "The MachineMate backend")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTP on HOST:PORT (the default).
+    Serve,
+    /// Apply the embedded supabase/migrations to DATABASE_URL.
+    Migrate,
+    /// Load (or refresh) the machine catalog from the embedded supabase/seed.sql.
+    Seed,
+    /// Prepare a local database: Supabase bootstrap, migrations, catalog.
+    /// Refuses to run against a real Supabase project.
+    LocalSetup,
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::from_env() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("{e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(
+        settings.log_format,
+        &settings.log_filter,
+        settings.google_cloud_project.clone(),
+    );
+    match run(cli.command.unwrap_or(Command::Serve), settings).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = format!("{e:#}"), "machinemate-api failed");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
+    match command {
+        Command::Serve => {
+            let app = Application::build(settings.clone()).await?;
+            tracing::info!(
+                host = %settings.host,
+                port = app.port(),
+                environment = settings.environment.as_str(),
+                "listening"
+            );
+            app.run_until_stopped().await?;
+            tracing::info!("stopped");
+        }
+        Command::Migrate => {
+            let db = Db::connect_lazy(&settings.database)?;
+            migrate::run_migrations(db.pool()).await?;
+            tracing::info!("migrations applied");
+        }
+        Command::Seed => {
+            let db = Db::connect_lazy(&settings.database)?;
+            let count = migrate::seed_catalog(db.pool()).await?;
+            tracing::info!(machines = count, "catalog seeded");
+        }
+        Command::LocalSetup => {
+            let db = Db::connect_lazy(&settings.database)?;
+            migrate::apply_local_bootstrap(db.pool()).await?;
+            migrate::run_migrations(db.pool()).await?;
+            let count = migrate::seed_catalog(db.pool()).await?;
+            tracing::info!(machines = count, "local database ready");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,82 @@
+//! The public catalog.
+
+use actix_web::web;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db;
+use crate::domain::machine::{Machine, MachineFilter, MachineListQuery, is_machine_id};
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct MachineList {
+    pub machines: Vec<Machine>,
+    /// How many machines match the filters in all.
+    pub total: i64,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+/// List machines, ordered by name, with filters and pagination.
+#[utoipa::path(get, path = "/api/v1/machines", 
+    tag = "machines",
+    params(MachineListQuery),
+    responses(
+        (status = 200, body = MachineList),
+        (status = 422, body = ErrorBody, description = "Invalid query parameters"),
+    )
+)]
+pub async fn list_machines(
+    state: web::Data<AppState>,
+    filter: MachineFilter,
+) -> ApiResult<web::Json<MachineList>> {
+    let (machines, total) = db::machines::list(&state.db, &filter).await?;
+    Ok(web::Json(MachineList {
+        machines,
+        total,
+        page: filter.page.page(),
+        page_size: filter.page.page_size(),
+    }))
+}
+
+/// Distinct categories of active machines.
+#[utoipa::path(get, path = "/api/v1/machines/categories/list", 
+    tag = "machines",
+    responses((status = 200, body = Vec<String>, example = json!(["Arms", "Back", "Cardio"])))
+)]
+pub async fn list_categories(state: web::Data<AppState>) -> ApiResult<web::Json<Vec<String>>> {
+    Ok(web::Json(db::machines::categories(&state.db).await?))
+}
+
+/// Distinct difficulties of active machines, easiest first.
+#[utoipa::path(get, path = "/api/v1/machines/difficulties/list", 
+    tag = "machines",
+    responses((status = 200, body = Vec<String>, example = json!(["beginner", "intermediate", "advanced"])))
+)]
+pub async fn list_difficulties(state: web::Data<AppState>) -> ApiResult<web::Json<Vec<String>>> {
+    Ok(web::Json(db::machines::difficulties(&state.db).await?))
+}
+
+/// One machine by id (active or retired).
+#[utoipa::path(get, path = "/api/v1/machines/{machine_id}", 
+    tag = "machines",
+    params(("machine_id" = String, Path, description = "Machine slug, e.g. `leg_press`")),
+    responses(
+        (status = 200, body = Machine),
+        (status = 404, body = ErrorBody, example = json!({"detail": "Machine not found", "code": "not_found"})),
+    )
+)]
+pub async fn get_machine(
+    state: web::Data<AppState>,
+    machine_id: web::Path<String>,
+) -> ApiResult<web::Json<Machine>> {
+    let id = machine_id.into_inner();
+    if !is_machine_id(&id) {
+        return Err(ApiError::not_found("Machine"));
+    }
+    db::machines::get(&state.db, &id)
+        .await?
+        .map(web::Json)
+        .ok_or_else(|| ApiError::not_found("Machine"))
+}

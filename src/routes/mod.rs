@@ -1,0 +1,26 @@
+//! HTTP routes, one module per resource.
+
+pub mod fallback;
+pub mod health;
+pub mod machines;
+
+use actix_web::{HttpResponse, http::header, web};
+
+/// Registers every route. Each path is one resource with a route per method, so a
+/// wrong method answers 405 (not 404). Literal paths come before `{machine_id}`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/health").get(health::health))
+        .service(web::resource("/health/ready").get(health::ready))
+        .service(web::resource("/health/live").get(health::live))
+        .service(web::resource("/api/v1/machines").get(machines::list_machines))
+        .service(web::resource("/api/v1/machines/categories/list").get(machines::list_categories))
+        .service(
+            web::resource("/api/v1/machines/difficulties/list").get(machines::list_difficulties),
+        )
+        .service(web::resource("/api/v1/machines/{machine_id}").get(machines::get_machine))
+        .service(web::resource("/docs").get(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header((header::LOCATION, "/docs/"))
+                .finish()
+        }));
+}

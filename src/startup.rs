@@ -1,0 +1,98 @@
+//! The application: builds shared state once, binds its own listener (port 0 in tests),
+//! and serves until stopped. SIGTERM stops accepting, lets in-flight requests finish
+//! for `SHUTDOWN_TIMEOUT_SECS` (8 s; Cloud Run kills at 10 s), then exits.
+
+use std::net::TcpListener;
+
+use actix_cors::Cors;
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, http, web};
+use anyhow::Context;
+
+use crate::config::Settings;
+use crate::db::Db;
+use crate::extract::JsonLimit;
+use crate::extract::json::DEFAULT_JSON_LIMIT;
+use crate::routes::{self, fallback};
+use crate::state::AppState;
+use crate::telemetry::request::{X_REQUEST_ID, X_TRACE_ID, trace_requests};
+use crate::{error, openapi};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::connect_lazy(&settings.database)
+            .context("DATABASE_URL is not a valid Postgres URL")?;
+        Self::build_with_db(settings, db)
+    }
+
+    /// Builds around an existing pool (tests share one per database).
+    pub fn build_with_db(settings: Settings, db: Db) -> anyhow::Result<Self> {
+        let listener = TcpListener::bind((settings.host, settings.port))
+            .with_context(|| format!("binding {}:{}", settings.host, settings.port))?;
+        let port = listener.local_addr()?.port();
+        let shutdown_timeout = settings.shutdown_timeout.as_secs();
+        let cors_origins = settings.cors_origins.clone();
+        let state = web::Data::new(AppState { settings, db });
+        let openapi_doc = openapi::swagger_ui();
+
+        let server =
+            HttpServer::new(move || {
+                App::new()
+                    .app_data(state.clone())
+                    .app_data(JsonLimit(DEFAULT_JSON_LIMIT))
+                    .app_data(web::PathConfig::default().error_handler(|err, _| {
+                        error::ApiError::BadRequest(err.to_string()).into()
+                    }))
+                    .app_data(web::QueryConfig::default().error_handler(|err, _| {
+                        error::ApiError::BadRequest(err.to_string()).into()
+                    }))
+                    .configure(routes::configure)
+                    .service(openapi_doc.clone())
+                    .default_service(web::to(fallback::not_found))
+                    .wrap(cors(&cors_origins))
+                    .wrap(fallback::json_error_bodies())
+                    .wrap(from_fn(trace_requests))
+            })
+            .listen(listener)?
+            .shutdown_timeout(shutdown_timeout)
+            .run();
+        Ok(Application { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([
+            http::Method::GET,
+            http::Method::POST,
+            http::Method::PATCH,
+            http::Method::PUT,
+            http::Method::DELETE,
+        ])
+        .allowed_headers([
+            http::header::AUTHORIZATION,
+            http::header::CONTENT_TYPE,
+            http::header::IF_NONE_MATCH,
+            http::header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([X_TRACE_ID, X_REQUEST_ID, http::header::ETAG])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
+}

@@ -1,0 +1,10 @@
+//! Black-box HTTP tests against the app on a random port, each on a fresh database.
+
+mod errors;
+mod health;
+mod helpers;
+mod machines;
+mod migrations;
+mod openapi;
+mod rls;
+mod shutdown;

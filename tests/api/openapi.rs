@@ -1,0 +1,60 @@
+use crate::helpers::spawn_app;
+
+const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/openapi.json");
+
+/// A change to the API contract shows up as a diff of tests/snapshots/openapi.json.
+/// After an intended change: `UPDATE_SNAPSHOTS=1 scripts/test openapi` and commit it.
+#[tokio::test]
+async fn the_openapi_document_matches_its_snapshot() {
+    let app = spawn_app().await;
+    let served: serde_json::Value = app.get_json("/openapi.json", 200).await;
+    let rendered = serde_json::to_string_pretty(&served).unwrap() + "\n";
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(SNAPSHOT, &rendered).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(SNAPSHOT)
+        .expect("tests/snapshots/openapi.json exists (UPDATE_SNAPSHOTS=1 creates it)");
+    assert!(
+        expected == rendered,
+        "the OpenAPI document changed; review the diff and run UPDATE_SNAPSHOTS=1 scripts/test openapi"
+    );
+}
+
+#[tokio::test]
+async fn the_document_describes_every_contract_route() {
+    let app = spawn_app().await;
+    let doc = app.get_json("/openapi.json", 200).await;
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    for path in [
+        "/health",
+        "/health/ready",
+        "/health/live",
+        "/api/v1/machines",
+        "/api/v1/machines/{machine_id}",
+        "/api/v1/machines/categories/list",
+        "/api/v1/machines/difficulties/list",
+    ] {
+        assert!(doc["paths"].get(path).is_some(), "{path} is not documented");
+    }
+}
+
+#[tokio::test]
+async fn the_docs_explorer_is_served_from_the_binary() {
+    let app = spawn_app().await;
+    let redirect = app.get("/docs").await;
+    assert!(
+        redirect.status().is_redirection() || redirect.status() == 200,
+        "{}",
+        redirect.status()
+    );
+    let page = app.get("/docs/").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("swagger-ui"), "{html}");
+    let config = app.get("/docs/swagger-initializer.js").await;
+    assert_eq!(config.status(), 200);
+    assert!(config.text().await.unwrap().contains("/openapi.json"));
+    let css = app.get("/docs/swagger-ui.css").await;
+    assert_eq!(css.status(), 200);
+}
