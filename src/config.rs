@@ -235,6 +235,34 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
     }
 }
 
+/// `scheme://host[:port]` origins; `*` is refused, since the API takes bearer tokens.
+fn cors_origins(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
+    let Some(raw) = raw else {
+        return Ok(Vec::new());
+    };
+    raw.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|origin| {
+            let valid = Url::parse(origin).is_ok_and(|u| {
+                u.host_str().is_some()
+                    && u.path().trim_end_matches('/').is_empty()
+                    && u.query().is_none()
+            });
+            if valid {
+                Ok(origin.trim_end_matches('/').to_owned())
+            } else {
+                Err(ConfigError {
+                    name: "CORS_ORIGINS",
+                    problem: format!(
+                        "has an invalid origin {origin:?} (expected scheme://host[:port])"
+                    ),
+                })
+            }
+        })
+        .collect()
+}
+
 impl Settings {
     /// Reads the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
@@ -330,15 +358,7 @@ impl Settings {
             log_format: vars.parsed("LOG_FORMAT", default_format)?,
             log_filter: vars.get("RUST_LOG").unwrap_or_else(|| "info".into()),
             google_cloud_project: vars.get("GOOGLE_CLOUD_PROJECT"),
-            cors_origins: vars
-                .get("CORS_ORIGINS")
-                .map(|raw| {
-                    raw.split(',')
-                        .map(|o| o.trim().to_owned())
-                        .filter(|o| !o.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default(),
+            cors_origins: cors_origins(vars.get("CORS_ORIGINS"))?,
             shutdown_timeout: Duration::from_secs(shutdown_secs),
             database: DatabaseSettings {
                 url: SecretString::from(database_url),
@@ -438,6 +458,8 @@ mod tests {
             ("ENVIRONMENT", "moon"),
             ("SUPABASE_URL", "not a url"),
             ("DATABASE_MAX_CONNECTIONS", "0"),
+            ("CORS_ORIGINS", "*"),
+            ("CORS_ORIGINS", "http://localhost:8081,not an origin"),
         ] {
             let err =
                 settings(&[("DATABASE_URL", "postgres://u:p@h/db"), (name, value)]).unwrap_err();
@@ -445,6 +467,22 @@ mod tests {
         }
         let err = settings(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
         assert_eq!(err.name, "DATABASE_URL");
+    }
+
+    #[test]
+    fn cors_origins_are_parsed() {
+        let s = settings(&[
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+            (
+                "CORS_ORIGINS",
+                " http://localhost:8081 , exp://localhost:8081/ ,",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(
+            s.cors_origins,
+            ["http://localhost:8081", "exp://localhost:8081"]
+        );
     }
 
     #[test]
