@@ -114,6 +114,18 @@ pub struct SupabaseSettings {
     pub jwks_url: Option<Url>,
     /// `SUPABASE_JWT_SECRET`: optional legacy HS256 secret.
     pub jwt_secret: Option<SecretString>,
+    /// `SUPABASE_JWKS_CACHE_SECS`: how long fetched signing keys are trusted before a
+    /// refetch (default and maximum 600: Supabase edge-caches its JWKS for 10 minutes).
+    pub jwks_cache_ttl: Duration,
+    /// `SUPABASE_JWKS_REFRESH_MIN_SECS`: least time between two refetches triggered by
+    /// unknown key ids or failures, so bad tokens cannot hammer Supabase Auth (default 30).
+    pub jwks_min_refresh: Duration,
+    /// `SUPABASE_JWT_LEEWAY_SECS`: clock skew allowed on `exp`, `nbf` and `iat` (default 30).
+    pub jwt_leeway_secs: u64,
+    /// `LOCAL_AUTH_KEY_FILE`: development only. The service serves the public half of
+    /// this local signing key at `/auth/v1/.well-known/jwks.json`, and `dev-token`
+    /// signs with it. Refused outside `ENVIRONMENT=development`.
+    pub local_auth_key_file: Option<std::path::PathBuf>,
 }
 
 #[derive(Clone)]
@@ -343,6 +355,30 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_FIREWORKS_MODEL.into()),
         };
 
+        let jwks_cache_secs: u64 = vars.parsed("SUPABASE_JWKS_CACHE_SECS", 600)?;
+        if !(1..=600).contains(&jwks_cache_secs) {
+            return Err(ConfigError {
+                name: "SUPABASE_JWKS_CACHE_SECS",
+                problem: "must be between 1 and 600".into(),
+            });
+        }
+        let local_auth_key_file = vars
+            .get("LOCAL_AUTH_KEY_FILE")
+            .map(std::path::PathBuf::from);
+        if local_auth_key_file.is_some() && environment != Environment::Development {
+            return Err(ConfigError {
+                name: "LOCAL_AUTH_KEY_FILE",
+                problem: "is only allowed with ENVIRONMENT=development".into(),
+            });
+        }
+        if (jwks_url.is_some() || vars.get("SUPABASE_JWT_SECRET").is_some()) && jwt_issuer.is_none()
+        {
+            return Err(ConfigError {
+                name: "SUPABASE_JWT_ISSUER",
+                problem: "is required to verify tokens (or set SUPABASE_URL)".into(),
+            });
+        }
+
         let shutdown_secs: u64 = vars.parsed("SHUTDOWN_TIMEOUT_SECS", 8)?;
         if shutdown_secs > 30 {
             return Err(ConfigError {
@@ -376,6 +412,12 @@ impl Settings {
                     .unwrap_or_else(|| "authenticated".into()),
                 jwks_url,
                 jwt_secret: vars.secret("SUPABASE_JWT_SECRET"),
+                jwks_cache_ttl: Duration::from_secs(jwks_cache_secs),
+                jwks_min_refresh: Duration::from_secs(
+                    vars.parsed("SUPABASE_JWKS_REFRESH_MIN_SECS", 30)?,
+                ),
+                jwt_leeway_secs: vars.parsed("SUPABASE_JWT_LEEWAY_SECS", 30)?,
+                local_auth_key_file,
             },
             storage,
             fireworks,
@@ -483,6 +525,23 @@ mod tests {
             s.cors_origins,
             ["http://localhost:8081", "exp://localhost:8081"]
         );
+    }
+
+    #[test]
+    fn the_local_signing_key_is_refused_outside_development() {
+        let err = settings(&[
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+            ("ENVIRONMENT", "production"),
+            ("LOCAL_AUTH_KEY_FILE", "/tmp/key"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "LOCAL_AUTH_KEY_FILE");
+        let err = settings(&[
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+            ("SUPABASE_JWT_SECRET", "s"),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "SUPABASE_JWT_ISSUER");
     }
 
     #[test]

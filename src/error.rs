@@ -81,6 +81,11 @@ pub struct ErrorBody {
 pub enum ApiError {
     #[error("{0}")]
     BadRequest(String),
+    /// 401 with `WWW-Authenticate: Bearer`; the detail says what was wrong with the token.
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     NotFound(String),
     #[error("{0}")]
@@ -107,6 +112,8 @@ impl ApiError {
     pub fn code(&self) -> &'static str {
         match self {
             ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
@@ -137,6 +144,8 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
@@ -166,7 +175,20 @@ impl ResponseError for ApiError {
             }
             other => Detail::Message(other.to_string()),
         };
-        envelope(status, self.code(), detail)
+        let mut response = envelope(status, self.code(), detail);
+        if let ApiError::Unauthorized(message) = self {
+            // RFC 6750: tell the client which scheme, and why the token failed.
+            let value = format!(
+                "Bearer realm=\"machinemate\", error=\"invalid_token\", error_description=\"{}\"",
+                message.replace('"', "'")
+            );
+            if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&value) {
+                response
+                    .headers_mut()
+                    .insert(actix_web::http::header::WWW_AUTHENTICATE, value);
+            }
+        }
+        response
     }
 }
 

@@ -1,5 +1,6 @@
 //! MachineMate API: the backend of the MachineMate app.
 
+pub mod auth;
 pub mod config;
 pub mod db;
 pub mod domain;

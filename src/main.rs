@@ -2,7 +2,9 @@
 
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{Parser, Subcommand, ValueEnum};
+use machinemate_api::auth::Role;
+use machinemate_api::auth::dev::{self, DevUser};
 use machinemate_api::config::Settings;
 use machinemate_api::db::{Db, migrate};
 use machinemate_api::startup::Application;
@@ -26,6 +28,30 @@ enum Command {
     /// Prepare a local database: Supabase bootstrap, migrations, catalog.
     /// Refuses to run against a real Supabase project.
     LocalSetup,
+    /// Development only: sign a user up in the local auth.users and print an access
+    /// token for them, signed with the local development key (LOCAL_AUTH_KEY_FILE).
+    DevToken {
+        /// The user's id (a new one when omitted).
+        #[arg(long)]
+        sub: Option<uuid::Uuid>,
+        #[arg(long)]
+        email: Option<String>,
+        #[arg(long, value_enum, default_value_t = DevRole::Authenticated)]
+        role: DevRole,
+        /// An anonymous sign-in (as each app install gets).
+        #[arg(long)]
+        anonymous: bool,
+        /// Lifetime of the token.
+        #[arg(long, default_value_t = 3600)]
+        ttl_secs: i64,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum DevRole {
+    Authenticated,
+    Admin,
+    ServiceRole,
 }
 
 #[tokio::main]
@@ -81,6 +107,31 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             migrate::run_migrations(db.pool()).await?;
             let count = migrate::seed_catalog(db.pool()).await?;
             tracing::info!(machines = count, "local database ready");
+        }
+        Command::DevToken {
+            sub,
+            email,
+            role,
+            anonymous,
+            ttl_secs,
+        } => {
+            let db = Db::connect_lazy(&settings.database)?;
+            let id = sub.unwrap_or_else(uuid::Uuid::new_v4);
+            let user = DevUser {
+                id,
+                email: email.or_else(|| {
+                    (!anonymous)
+                        .then(|| format!("dev-{}@machinemate.local", &id.simple().to_string()[..8]))
+                }),
+                role: match role {
+                    DevRole::Authenticated => Role::Authenticated,
+                    DevRole::Admin => Role::Admin,
+                    DevRole::ServiceRole => Role::ServiceRole,
+                },
+                is_anonymous: anonymous,
+            };
+            let token = dev::issue_token(&settings, &db, &user, ttl_secs.clamp(60, 86_400)).await?;
+            println!("{token}");
         }
     }
     Ok(())

@@ -1,10 +1,11 @@
 //! The OpenAPI document (`/openapi.json`) and the docs explorer (`/docs`, Swagger UI
 //! vendored into the binary: nothing is fetched at build or run time).
 
-use utoipa::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{health, machines};
+use crate::routes::{health, machines, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -25,13 +26,38 @@ use crate::routes::{health, machines};
         machines::list_categories,
         machines::list_difficulties,
         machines::get_machine,
+        users::get_me,
+        users::update_me,
+        users::delete_me,
+        users::export_me,
     ),
+    modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Probes for Cloud Run and operators"),
         (name = "machines", description = "The public machine catalog"),
+        (name = "users", description = "The caller's account"),
     )
 )]
 pub struct ApiDoc;
+
+/// Supabase access tokens: `Authorization: Bearer <jwt>`.
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer_auth",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("A Supabase Auth access token"))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// The document as served at `/openapi.json`.
 pub fn document() -> utoipa::openapi::OpenApi {

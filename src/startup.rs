@@ -3,6 +3,8 @@
 //! for `SHUTDOWN_TIMEOUT_SECS` (8 s; Cloud Run kills at 10 s), then exits.
 
 use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
@@ -10,6 +12,8 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, http, web};
 use anyhow::Context;
 
+use crate::auth::Verifier;
+use crate::auth::dev::DevKey;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::extract::JsonLimit;
@@ -38,7 +42,28 @@ impl Application {
         let port = listener.local_addr()?.port();
         let shutdown_timeout = settings.shutdown_timeout.as_secs();
         let cors_origins = settings.cors_origins.clone();
-        let state = web::Data::new(AppState { settings, db });
+        // One pooled HTTP client for every upstream call (JWKS now; more later).
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("machinemate-api/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(Duration::from_secs(3))
+            .build()
+            .context("building the HTTP client")?;
+        let local_jwks = settings
+            .supabase
+            .local_auth_key_file
+            .as_deref()
+            .map(|path| {
+                DevKey::load_or_create(path).map(|key| web::Data::new(LocalJwks(key.jwks())))
+            })
+            .transpose()
+            .context("LOCAL_AUTH_KEY_FILE")?;
+        let auth = Verifier::from_settings(&settings.supabase, http).map(Arc::new);
+        if auth.is_none() {
+            tracing::warn!(
+                "no SUPABASE_URL, JWKS URL or JWT secret: authenticated routes answer 503"
+            );
+        }
+        let state = web::Data::new(AppState::new(settings, db, auth));
         let openapi_doc = openapi::swagger_ui();
 
         let server =
@@ -53,6 +78,15 @@ impl Application {
                         error::ApiError::BadRequest(err.to_string()).into()
                     }))
                     .configure(routes::configure)
+                    .configure(|cfg| {
+                        if let Some(jwks) = &local_jwks {
+                            cfg.service(
+                                web::resource("/auth/v1/.well-known/jwks.json")
+                                    .app_data(jwks.clone())
+                                    .get(serve_local_jwks),
+                            );
+                        }
+                    })
                     .service(openapi_doc.clone())
                     .default_service(web::to(fallback::not_found))
                     .wrap(cors(&cors_origins))
@@ -72,6 +106,13 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.server.await
     }
+}
+
+/// The development key's public half (development only; see `auth::dev`).
+struct LocalJwks(serde_json::Value);
+
+async fn serve_local_jwks(jwks: web::Data<LocalJwks>) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok().json(&jwks.0)
 }
 
 fn cors(origins: &[String]) -> Cors {

@@ -1,9 +1,34 @@
 //! What every handler shares: built once at start-up, cloned cheaply per worker.
 
+use std::sync::Arc;
+use std::time::Duration;
+
+use moka::future::Cache;
+use uuid::Uuid;
+
+use crate::auth::Verifier;
 use crate::config::Settings;
 use crate::db::Db;
 
 pub struct AppState {
     pub settings: Settings,
     pub db: Db,
+    /// `None` when no way to verify tokens is configured (authenticated routes answer 503).
+    pub auth: Option<Arc<Verifier>>,
+    /// Users whose profile row is known to exist (skips a query per request).
+    pub known_users: Cache<Uuid, ()>,
+}
+
+impl AppState {
+    pub fn new(settings: Settings, db: Db, auth: Option<Arc<Verifier>>) -> Self {
+        AppState {
+            settings,
+            db,
+            auth,
+            known_users: Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(Duration::from_secs(600))
+                .build(),
+        }
+    }
 }

@@ -4,6 +4,7 @@
 pub mod machines;
 pub mod migrate;
 pub mod rls;
+pub mod users;
 
 use std::time::Duration;
 

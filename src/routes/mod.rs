@@ -3,6 +3,7 @@
 pub mod fallback;
 pub mod health;
 pub mod machines;
+pub mod users;
 
 use actix_web::{HttpResponse, http::header, web};
 
@@ -18,6 +19,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/api/v1/machines/difficulties/list").get(machines::list_difficulties),
         )
         .service(web::resource("/api/v1/machines/{machine_id}").get(machines::get_machine))
+        .service(
+            web::resource("/api/v1/users/me")
+                .get(users::get_me)
+                .patch(users::update_me)
+                .delete(users::delete_me),
+        )
+        .service(web::resource("/api/v1/users/me/export").get(users::export_me))
         .service(web::resource("/docs").get(|| async {
             HttpResponse::PermanentRedirect()
                 .insert_header((header::LOCATION, "/docs/"))

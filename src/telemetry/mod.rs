@@ -27,8 +27,14 @@ pub fn init(format: LogFormat, filter: &str, google_cloud_project: Option<String
                     .with_writer(std::io::stdout),
             )
             .try_init(),
+        // Pretty logs go to stderr, so commands that print a result (`dev-token`) keep
+        // stdout clean.
         LogFormat::Pretty => registry
-            .with(tracing_subscriber::fmt::layer().with_target(false))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_target(false)
+                    .with_writer(std::io::stderr),
+            )
             .try_init(),
     };
     if let Err(e) = result {

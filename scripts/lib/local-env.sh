@@ -1,0 +1,16 @@
+# The local stack's environment, shared by scripts/dev and scripts/dev-token (sourced
+# from the repository root). Anything already set in the environment wins.
+
+if [ -z "${DATABASE_URL:-}" ]; then
+  DATABASE_URL="$(scripts/local-postgres start)"
+  export DATABASE_URL
+fi
+export ENVIRONMENT="${ENVIRONMENT:-development}"
+export LOG_FORMAT="${LOG_FORMAT:-pretty}"
+export HOST="${HOST:-127.0.0.1}"
+export PORT="${PORT:-8080}"
+export CORS_ORIGINS="${CORS_ORIGINS:-http://localhost:8081,exp://localhost:8081}"
+# Local Supabase Auth: the service serves this key's JWKS at
+# $SUPABASE_URL/auth/v1/.well-known/jwks.json and verifies tokens against it.
+export SUPABASE_URL="${SUPABASE_URL:-http://localhost:$PORT}"
+export LOCAL_AUTH_KEY_FILE="${LOCAL_AUTH_KEY_FILE:-$PWD/.local/auth/dev-es256.pk8}"

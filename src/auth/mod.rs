@@ -1,0 +1,12 @@
+//! Supabase authentication: JWKS-verified access tokens, the caller's identity and role,
+//! request extractors, and the local development signing key.
+
+pub mod dev;
+pub mod extract;
+pub mod identity;
+pub mod jwks;
+pub mod verify;
+
+pub use extract::{AdminUser, AuthUser, MaybeAuthUser};
+pub use identity::{Claims, Identity, Role};
+pub use verify::{AuthError, Verifier};

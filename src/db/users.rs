@@ -1,0 +1,117 @@
+//! Profiles and account-wide operations. Everything except `ensure_profile` runs in
+//! the caller's RLS transaction, so only the caller's rows are ever reachable.
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::FromRow;
+use uuid::Uuid;
+
+use super::Db;
+use super::rls::UserTx;
+
+#[derive(Debug, Clone, FromRow)]
+pub struct Profile {
+    pub id: Uuid,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub preferences: Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What a PATCH changes: `Some(None)` clears a field, `None` leaves it.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct ProfileChanges {
+    pub display_name: Option<Option<String>>,
+    pub avatar_url: Option<Option<String>>,
+    pub preferences: Option<Value>,
+}
+
+/// Creates the profile of a Supabase user the sign-up trigger missed (runs as the
+/// service's own role: users cannot insert profiles themselves).
+#[tracing::instrument(skip(db))]
+pub async fn ensure_profile(db: &Db, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into public.users (id, email) select id, email from auth.users where id = $1 \
+         on conflict (id) do nothing",
+    )
+    .bind(id)
+    .persistent(db.persistent())
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn get_profile(tx: &mut UserTx) -> Result<Option<Profile>, sqlx::Error> {
+    let persistent = tx.persistent();
+    sqlx::query_as(
+        "select id, email, display_name, avatar_url, preferences, created_at, updated_at \
+         from public.users where id = (select auth.uid())",
+    )
+    .persistent(persistent)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn update_profile(
+    tx: &mut UserTx,
+    changes: &ProfileChanges,
+) -> Result<Option<Profile>, sqlx::Error> {
+    let persistent = tx.persistent();
+    sqlx::query_as(
+        "update public.users set \
+           display_name = case when $1 then $2 else display_name end, \
+           avatar_url = case when $3 then $4 else avatar_url end, \
+           preferences = coalesce($5, preferences) \
+         where id = (select auth.uid()) \
+         returning id, email, display_name, avatar_url, preferences, created_at, updated_at",
+    )
+    .bind(changes.display_name.is_some())
+    .bind(changes.display_name.clone().flatten())
+    .bind(changes.avatar_url.is_some())
+    .bind(changes.avatar_url.clone().flatten())
+    .bind(&changes.preferences)
+    .persistent(persistent)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+/// Deletes the caller's profile; favorites, history, identification records and media
+/// records go with it (foreign keys cascade). Returns whether a profile existed.
+#[tracing::instrument(skip_all)]
+pub async fn delete_account(tx: &mut UserTx) -> Result<bool, sqlx::Error> {
+    let persistent = tx.persistent();
+    let result = sqlx::query("delete from public.users where id = (select auth.uid())")
+        .persistent(persistent)
+        .execute(tx.conn())
+        .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// Everything held about the caller, as one JSON document, in one query.
+#[tracing::instrument(skip_all)]
+pub async fn export(tx: &mut UserTx) -> Result<Value, sqlx::Error> {
+    let persistent = tx.persistent();
+    sqlx::query_scalar(
+        "select jsonb_build_object( \
+           'exported_at', now(), \
+           'user', (select to_jsonb(u) from public.users u where u.id = (select auth.uid())), \
+           'favorites', coalesce((select jsonb_agg(to_jsonb(f) order by f.created_at) \
+                                  from public.favorites f), '[]'::jsonb), \
+           'history', coalesce((select jsonb_agg(to_jsonb(h) order by h.taken_at) \
+                                from public.history h), '[]'::jsonb), \
+           'identifications', coalesce((select jsonb_agg(to_jsonb(e) order by e.created_at) \
+                                        from public.identification_events e), '[]'::jsonb), \
+           'identification_corrections', coalesce((select jsonb_agg(to_jsonb(c) order by c.created_at) \
+                                                   from public.identification_corrections c), '[]'::jsonb), \
+           'media_assets', coalesce((select jsonb_agg(to_jsonb(m) order by m.created_at) \
+                                     from public.media_assets m \
+                                     where m.owner_id = (select auth.uid())), '[]'::jsonb))",
+    )
+    .persistent(persistent)
+    .fetch_one(tx.conn())
+    .await
+}

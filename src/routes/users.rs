@@ -1,0 +1,222 @@
+//! The caller's account: profile, export, deletion.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::auth::{AuthUser, Role};
+use crate::db::rls::UserTx;
+use crate::db::users::{self, Profile, ProfileChanges};
+use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
+
+#[derive(Serialize, ToSchema)]
+pub struct UserProfile {
+    pub id: Uuid,
+    pub email: Option<String>,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    /// The app's settings for this user (a JSON object).
+    #[schema(value_type = Object)]
+    pub preferences: Value,
+    pub role: Role,
+    pub is_anonymous: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl UserProfile {
+    fn new(profile: Profile, user: &AuthUser) -> Self {
+        UserProfile {
+            id: profile.id,
+            email: profile.email.or_else(|| user.email().map(str::to_owned)),
+            display_name: profile.display_name,
+            avatar_url: profile.avatar_url,
+            preferences: profile.preferences,
+            role: user.role,
+            is_anonymous: user.claims.is_anonymous,
+            created_at: profile.created_at,
+            updated_at: profile.updated_at,
+        }
+    }
+}
+
+/// Distinguishes an absent field (leave it) from `null` (clear it).
+fn present<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+/// Fields to change; absent fields are left as they are, `null` clears them.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UserUpdate {
+    /// 1 to 100 characters; `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 100)]
+    pub display_name: Option<Option<String>>,
+    /// An http(s) URL of at most 2048 characters; `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, max_length = 2048)]
+    pub avatar_url: Option<Option<String>>,
+    /// A JSON object of at most 16 KiB, replacing the stored one; `null` resets it to `{}`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<Object>)]
+    pub preferences: Option<Option<Value>>,
+}
+
+impl UserUpdate {
+    fn validate(self) -> Result<ProfileChanges, ApiError> {
+        let mut issues = Vec::new();
+        let issue = |field: &str, kind: &str, msg: &str| {
+            ValidationIssue::new(vec!["body".into(), field.into()], kind, msg)
+        };
+        let display_name = self.display_name.map(|name| {
+            name.map(|n| n.trim().to_owned()).filter(|n| {
+                let ok = (1..=100).contains(&n.chars().count()) && !n.chars().any(char::is_control);
+                if !ok {
+                    issues.push(issue(
+                        "display_name",
+                        "string_type",
+                        "Display name must be 1 to 100 characters, without control characters",
+                    ));
+                }
+                ok
+            })
+        });
+        let avatar_url = self.avatar_url.map(|url| {
+            url.filter(|u| {
+                let ok = u.len() <= 2048
+                    && url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"));
+                if !ok {
+                    issues.push(issue(
+                        "avatar_url",
+                        "url_parsing",
+                        "Input should be a valid http(s) URL",
+                    ));
+                }
+                ok
+            })
+        });
+        let preferences = self.preferences.map(|p| {
+            let p = p.unwrap_or_else(|| Value::Object(Default::default()));
+            if !p.is_object() {
+                issues.push(issue(
+                    "preferences",
+                    "dict_type",
+                    "Input should be a valid dictionary",
+                ));
+            } else if p.to_string().len() > MAX_PREFERENCES_BYTES {
+                issues.push(issue(
+                    "preferences",
+                    "too_long",
+                    "Preferences must be at most 16 KiB",
+                ));
+            }
+            p
+        });
+        if issues.is_empty() {
+            Ok(ProfileChanges {
+                display_name,
+                avatar_url,
+                preferences,
+            })
+        } else {
+            Err(ApiError::Validation(issues))
+        }
+    }
+}
+
+async fn profile_of(tx: &mut UserTx) -> ApiResult<Profile> {
+    users::get_profile(tx)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User"))
+}
+
+/// The caller's profile.
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users",
+    security(("bearer_auth" = [])),
+    responses(
+        (status = 200, body = UserProfile),
+        (status = 401, body = ErrorBody, description = "Missing or invalid token"),
+    )
+)]
+pub async fn get_me(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> ApiResult<web::Json<UserProfile>> {
+    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
+    let profile = profile_of(&mut tx).await?;
+    tx.commit().await?;
+    Ok(web::Json(UserProfile::new(profile, &user)))
+}
+
+/// Change the caller's display name, avatar URL or preferences.
+#[utoipa::path(patch, path = "/api/v1/users/me", tag = "users",
+    security(("bearer_auth" = [])),
+    request_body = UserUpdate,
+    responses(
+        (status = 200, body = UserProfile),
+        (status = 401, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "Invalid fields"),
+    )
+)]
+pub async fn update_me(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    body: ApiJson<UserUpdate>,
+) -> ApiResult<web::Json<UserProfile>> {
+    let changes = body.into_inner().validate()?;
+    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
+    let profile = users::update_profile(&mut tx, &changes)
+        .await?
+        .ok_or_else(|| ApiError::not_found("User"))?;
+    tx.commit().await?;
+    Ok(web::Json(UserProfile::new(profile, &user)))
+}
+
+/// Delete the caller's data in this service: profile, favorites, history,
+/// identification records and media records. The Supabase Auth account itself is
+/// deleted through Supabase.
+#[utoipa::path(delete, path = "/api/v1/users/me", tag = "users",
+    security(("bearer_auth" = [])),
+    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody))
+)]
+pub async fn delete_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
+    users::delete_account(&mut tx).await?;
+    tx.commit().await?;
+    state.known_users.invalidate(&user.id).await;
+    tracing::info!(user_id = %user.id, "account data deleted");
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Everything this service holds about the caller, as one JSON document.
+#[utoipa::path(get, path = "/api/v1/users/me/export", tag = "users",
+    security(("bearer_auth" = [])),
+    responses(
+        (status = 200, description = "user, favorites, history, identifications, identification_corrections, media_assets", body = Object),
+        (status = 401, body = ErrorBody),
+    )
+)]
+pub async fn export_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
+    let document = users::export(&mut tx).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header((
+            "Content-Disposition",
+            "attachment; filename=\"machinemate-export.json\"",
+        ))
+        .json(document))
+}
