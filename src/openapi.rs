@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{health, machines, users};
+use crate::routes::{health, machines, metrics, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,12 +30,15 @@ use crate::routes::{health, machines, users};
         users::update_me,
         users::delete_me,
         users::export_me,
+        metrics::stats,
+        metrics::categories,
     ),
     modifiers(&BearerAuth),
     tags(
         (name = "health", description = "Probes for Cloud Run and operators"),
         (name = "machines", description = "The public machine catalog"),
         (name = "users", description = "The caller's account"),
+        (name = "metrics", description = "Usage summaries"),
     )
 )]
 pub struct ApiDoc;

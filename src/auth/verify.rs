@@ -129,11 +129,9 @@ impl Verifier {
         Ok(identity)
     }
 
-    async fn verify_uncached(&self, token: &str) -> Result<Identity, AuthError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|e| match e.kind() {
-            ErrorKind::InvalidAlgorithmName => AuthError::Invalid("Unsupported token algorithm"),
-            _ => AuthError::Invalid("Malformed token"),
-        })?;
+    /// Verifies without consulting or filling the verified-token cache.
+    pub async fn verify_uncached(&self, token: &str) -> Result<Identity, AuthError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| header_error(token))?;
         // The header names the algorithm, but only the key decides which one is accepted:
         // HS256 only ever checks against the configured secret, and an asymmetric key
         // verifies only the algorithm of its own type.
@@ -190,6 +188,27 @@ impl Verifier {
             claims,
             claims_json,
         })
+    }
+}
+
+/// Why a header did not parse: an algorithm we do not accept (`none`, ...) is named as
+/// such; anything else is malformed.
+fn header_error(token: &str) -> AuthError {
+    use base64::Engine;
+    let named_alg = token
+        .split('.')
+        .next()
+        .and_then(|h| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(h)
+                .ok()
+        })
+        .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
+        .is_some_and(|header| header.get("alg").is_some_and(Value::is_string));
+    if named_alg {
+        AuthError::Invalid("Unsupported token algorithm")
+    } else {
+        AuthError::Invalid("Malformed token")
     }
 }
 

@@ -2,6 +2,7 @@
 //! SQL for each resource in small functions.
 
 pub mod machines;
+pub mod metrics;
 pub mod migrate;
 pub mod rls;
 pub mod users;

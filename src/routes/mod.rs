@@ -3,6 +3,7 @@
 pub mod fallback;
 pub mod health;
 pub mod machines;
+pub mod metrics;
 pub mod users;
 
 use actix_web::{HttpResponse, http::header, web};
@@ -26,6 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .delete(users::delete_me),
         )
         .service(web::resource("/api/v1/users/me/export").get(users::export_me))
+        .service(web::resource("/api/v1/metrics/stats").get(metrics::stats))
+        .service(web::resource("/api/v1/metrics/categories").get(metrics::categories))
         .service(web::resource("/docs").get(|| async {
             HttpResponse::PermanentRedirect()
                 .insert_header((header::LOCATION, "/docs/"))

@@ -16,6 +16,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
+use crate::auth_server::{AuthServer, keys};
+
 /// The server that tests may create databases on (`scripts/test` sets it).
 pub fn admin_url() -> String {
     std::env::var("DATABASE_URL")
@@ -177,6 +179,16 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_with(&[]).await
 }
 
+/// Spawns the app with a stand-in Supabase Auth (ES256 and RS256 keys published).
+pub async fn spawn_app_with_auth(extra: &[(&str, &str)]) -> (TestApp, AuthServer) {
+    let keys = keys();
+    let auth = AuthServer::start(&[&keys.es256, &keys.rs256]).await;
+    let env = auth.env();
+    let mut settings: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    settings.extend_from_slice(extra);
+    (spawn_app_with(&settings).await, auth)
+}
+
 /// Spawns the app on its own fresh database, with extra environment settings.
 pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
     let database_name = fresh_database().await;
@@ -220,6 +232,37 @@ impl TestApp {
             .send()
             .await
             .expect("request sent")
+    }
+
+    /// A request builder with `Authorization: Bearer <token>`.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .request(method, self.url(path))
+            .bearer_auth(token)
+    }
+
+    pub async fn get_as(&self, path: &str, token: &str) -> reqwest::Response {
+        self.request(reqwest::Method::GET, path, token)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    /// Signs a user up in auth.users, as Supabase Auth would.
+    pub async fn sign_up(&self) -> Uuid {
+        let id = Uuid::new_v4();
+        sqlx::query("insert into auth.users (id, email) values ($1, $2)")
+            .bind(id)
+            .bind(format!("{}@example.com", &id.simple().to_string()[..8]))
+            .execute(&self.db)
+            .await
+            .unwrap();
+        id
     }
 
     /// GET and parse the JSON body, asserting the status.

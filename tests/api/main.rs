@@ -1,5 +1,7 @@
 //! Black-box HTTP tests against the app on a random port, each on a fresh database.
 
+mod auth;
+mod auth_server;
 mod errors;
 mod health;
 mod helpers;
@@ -8,3 +10,4 @@ mod migrations;
 mod openapi;
 mod rls;
 mod shutdown;
+mod users;

@@ -1,0 +1,228 @@
+//! Account routes: profile, update, export, deletion.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::auth_server::{AuthServer, keys};
+use crate::helpers::{TestApp, assert_error, spawn_app_with_auth};
+
+const ME: &str = "/api/v1/users/me";
+
+async fn signed_in() -> (TestApp, AuthServer, Uuid, String) {
+    let (app, auth) = spawn_app_with_auth(&[]).await;
+    let user = app.sign_up().await;
+    let token = auth.token(&keys().es256, user, json!({}));
+    (app, auth, user, token)
+}
+
+async fn patch(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
+    app.request(Method::PATCH, ME, token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn the_profile_is_read_and_updated() {
+    let (app, _auth, user, token) = signed_in().await;
+    let me: Value = app.get_as(ME, &token).await.json().await.unwrap();
+    assert_eq!(me["id"], user.to_string());
+    assert!(me["email"].as_str().unwrap().ends_with("@example.com"));
+    assert_eq!(me["preferences"], json!({}));
+
+    let response = patch(
+        &app,
+        &token,
+        json!({"display_name": "  Ada  ", "avatar_url": "https://cdn.example/a.png", "preferences": {"units": "kg"}}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let me: Value = response.json().await.unwrap();
+    assert_eq!(me["display_name"], "Ada");
+    assert_eq!(me["avatar_url"], "https://cdn.example/a.png");
+    assert_eq!(me["preferences"], json!({"units": "kg"}));
+
+    // Absent fields stay; null clears.
+    let me: Value = patch(&app, &token, json!({"avatar_url": null}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["display_name"], "Ada");
+    assert_eq!(me["avatar_url"], Value::Null);
+    assert_eq!(me["preferences"], json!({"units": "kg"}));
+}
+
+#[tokio::test]
+async fn invalid_updates_answer_422_413_or_415_in_the_envelope() {
+    let (app, _auth, _user, token) = signed_in().await;
+    for (body, field, kind) in [
+        (json!({"display_name": ""}), "display_name", "string_type"),
+        (
+            json!({"display_name": "x".repeat(101)}),
+            "display_name",
+            "string_type",
+        ),
+        (
+            json!({"avatar_url": "javascript:alert(1)"}),
+            "avatar_url",
+            "url_parsing",
+        ),
+        (json!({"preferences": [1, 2]}), "preferences", "dict_type"),
+        (
+            json!({"preferences": {"blob": "x".repeat(17 * 1024)}}),
+            "preferences",
+            "too_long",
+        ),
+        (json!({"is_admin": true}), "is_admin", "extra_forbidden"),
+        (json!({"display_name": 5}), "display_name", "type_error"),
+    ] {
+        let detail = assert_error(
+            patch(&app, &token, body.clone()).await,
+            422,
+            "validation_error",
+        )
+        .await;
+        assert_eq!(detail[0]["loc"], json!(["body", field]), "{body}");
+        assert_eq!(detail[0]["type"], kind, "{body}");
+    }
+
+    let malformed = app
+        .request(Method::PATCH, ME, &token)
+        .header("content-type", "application/json")
+        .body(r#"{"display_name": "#)
+        .send()
+        .await
+        .unwrap();
+    let detail = assert_error(malformed, 422, "validation_error").await;
+    assert_eq!(detail[0]["type"], "json_invalid");
+
+    let text = app
+        .request(Method::PATCH, ME, &token)
+        .header("content-type", "text/plain")
+        .body("display_name=Ada")
+        .send()
+        .await
+        .unwrap();
+    assert_error(text, 415, "unsupported_media_type").await;
+
+    let huge = format!(r#"{{"display_name": "{}"}}"#, "x".repeat(300 * 1024));
+    let response = app
+        .request(Method::PATCH, ME, &token)
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .unwrap();
+    assert_error(response, 413, "payload_too_large").await;
+}
+
+#[tokio::test]
+async fn a_user_the_sign_up_trigger_missed_gets_a_profile_on_first_use() {
+    let (app, _auth, user, token) = signed_in().await;
+    sqlx::query("delete from public.users where id = $1")
+        .bind(user)
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let response = app.get_as(ME, &token).await;
+    assert_eq!(response.status(), 200);
+    let exists: bool =
+        sqlx::query_scalar("select exists (select 1 from public.users where id = $1)")
+            .bind(user)
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(exists);
+}
+
+/// Gives `user` one row in every table that holds user data.
+async fn populate(app: &TestApp, user: Uuid) {
+    let trace = Uuid::new_v4().simple().to_string();
+    for sql in [
+        "insert into favorites (user_id, machine_id, notes) values ($1, 'leg_press', 'heavy')",
+        "insert into history (user_id, machine_id, confidence) values ($1, 'treadmill', 0.93)",
+        "insert into media_assets (owner_id, bucket, path, asset_type, content_type, size_bytes) \
+           values ($1, 'user-uploads', $1::text || '/photo.jpg', 'user_photo', 'image/jpeg', 1000)",
+    ] {
+        sqlx::query(sql).bind(user).execute(&app.db).await.unwrap();
+    }
+    sqlx::query(
+        "insert into identification_events (trace_id, user_id, machine_id, machine_name, confidence) \
+         values ($2, $1, 'leg_press', 'Leg Press', 0.9)",
+    )
+    .bind(user)
+    .bind(&trace)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    sqlx::query("insert into identification_corrections (trace_id, user_id, machine_id) values ($2, $1, 'hack_squat')")
+        .bind(user)
+        .bind(&trace)
+        .execute(&app.db)
+        .await
+        .unwrap();
+}
+
+async fn rows_of(app: &TestApp, user: Uuid) -> i64 {
+    sqlx::query_scalar(
+        "select (select count(*) from users where id = $1) + (select count(*) from favorites where user_id = $1) \
+              + (select count(*) from history where user_id = $1) \
+              + (select count(*) from media_assets where owner_id = $1) \
+              + (select count(*) from identification_events where user_id = $1) \
+              + (select count(*) from identification_corrections where user_id = $1)",
+    )
+    .bind(user)
+    .fetch_one(&app.db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn the_export_holds_everything_about_the_caller_and_nothing_else() {
+    let (app, _auth, user, token) = signed_in().await;
+    let other = app.sign_up().await;
+    populate(&app, user).await;
+    populate(&app, other).await;
+    let response = app.get_as(&format!("{ME}/export"), &token).await;
+    assert_eq!(response.status(), 200);
+    let export: Value = response.json().await.unwrap();
+    assert_eq!(export["user"]["id"], user.to_string());
+    for section in [
+        "favorites",
+        "history",
+        "identifications",
+        "identification_corrections",
+        "media_assets",
+    ] {
+        let rows = export[section]
+            .as_array()
+            .unwrap_or_else(|| panic!("{section}"));
+        assert_eq!(rows.len(), 1, "{section}: {rows:?}");
+    }
+    assert!(!export.to_string().contains(&other.to_string()));
+}
+
+#[tokio::test]
+async fn deleting_the_account_leaves_no_rows_of_the_user_behind() {
+    let (app, _auth, user, token) = signed_in().await;
+    let other = app.sign_up().await;
+    populate(&app, user).await;
+    populate(&app, other).await;
+    assert_eq!(rows_of(&app, user).await, 6);
+
+    let response = app
+        .request(Method::DELETE, ME, &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 204);
+    assert_eq!(rows_of(&app, user).await, 0);
+    assert_eq!(
+        rows_of(&app, other).await,
+        6,
+        "another user's data was touched"
+    );
+}
