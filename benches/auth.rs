@@ -61,7 +61,10 @@ fn bench_auth(c: &mut Criterion) {
     .unwrap();
     let verifier = Verifier::from_settings(&settings.supabase, reqwest::Client::new()).unwrap();
 
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs() as i64;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
     let claims = json!({
         "iss": issuer, "sub": uuid::Uuid::new_v4(), "aud": "authenticated",
         "exp": now + 3600, "iat": now, "email": "bench@example.com", "phone": "",
@@ -73,13 +76,20 @@ fn bench_auth(c: &mut Criterion) {
     header.kid = Some("bench".into());
     let token = jsonwebtoken::encode(&header, &claims, &key).unwrap();
     // Warm up: fetch the JWKS and fill the verified-token cache.
-    rt.block_on(verifier.verify(&token)).expect("the bench token verifies");
+    rt.block_on(verifier.verify(&token))
+        .expect("the bench token verifies");
 
     c.bench_function("auth/verified_token_cache_hit", |b| {
-        b.iter(|| rt.block_on(verifier.verify(std::hint::black_box(&token))).unwrap())
+        b.iter(|| {
+            rt.block_on(verifier.verify(std::hint::black_box(&token)))
+                .unwrap()
+        })
     });
     c.bench_function("auth/es256_full_verification", |b| {
-        b.iter(|| rt.block_on(verifier.verify_uncached(std::hint::black_box(&token))).unwrap())
+        b.iter(|| {
+            rt.block_on(verifier.verify_uncached(std::hint::black_box(&token)))
+                .unwrap()
+        })
     });
 }
 
