@@ -230,3 +230,18 @@ pub fn status_envelope(status: StatusCode, message: Option<String>) -> HttpRespo
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;
+
+/// Maps a named constraint violation to an API error, in one place rather than by
+/// string-matching in handlers (realworld-axum-sqlx's `on_constraint`).
+pub trait ResultExt<T> {
+    fn on_constraint(self, name: &str, f: impl FnOnce() -> ApiError) -> Result<T, ApiError>;
+}
+
+impl<T, E: Into<ApiError>> ResultExt<T> for Result<T, E> {
+    fn on_constraint(self, name: &str, f: impl FnOnce() -> ApiError) -> Result<T, ApiError> {
+        self.map_err(|e| match e.into() {
+            ApiError::Database(sqlx::Error::Database(db)) if db.constraint() == Some(name) => f(),
+            other => other,
+        })
+    }
+}

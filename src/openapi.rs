@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{health, machines, metrics, users};
+use crate::routes::{favorites, health, history, machines, metrics, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -30,6 +30,18 @@ use crate::routes::{health, machines, metrics, users};
         users::update_me,
         users::delete_me,
         users::export_me,
+        favorites::list_favorites,
+        favorites::add_favorite,
+        favorites::get_favorite,
+        favorites::update_favorite,
+        favorites::delete_favorite,
+        favorites::clear_favorites,
+        history::list_history,
+        history::add_history,
+        history::add_history_batch,
+        history::get_history,
+        history::delete_history,
+        history::clear_history,
         metrics::stats,
         metrics::categories,
     ),
@@ -38,6 +50,8 @@ use crate::routes::{health, machines, metrics, users};
         (name = "health", description = "Probes for Cloud Run and operators"),
         (name = "machines", description = "The public machine catalog"),
         (name = "users", description = "The caller's account"),
+        (name = "favorites", description = "The caller's favorite machines"),
+        (name = "history", description = "The caller's identification history"),
         (name = "metrics", description = "Usage summaries"),
     )
 )]

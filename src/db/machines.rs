@@ -14,6 +14,7 @@ macro_rules! machine_columns {
          m.tags, m.metadata, m.is_active, m.created_at, m.updated_at"
     };
 }
+pub(crate) use machine_columns;
 
 /// The filter part shared by the page query and the count query.
 macro_rules! list_where {

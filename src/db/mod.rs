@@ -1,6 +1,8 @@
 //! Postgres access: the pool, migrations, the RLS-scoped user transaction, and the
 //! SQL for each resource in small functions.
 
+pub mod favorites;
+pub mod history;
 pub mod machines;
 pub mod metrics;
 pub mod migrate;

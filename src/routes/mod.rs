@@ -1,7 +1,9 @@
 //! HTTP routes, one module per resource.
 
 pub mod fallback;
+pub mod favorites;
 pub mod health;
+pub mod history;
 pub mod machines;
 pub mod metrics;
 pub mod users;
@@ -27,6 +29,30 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .delete(users::delete_me),
         )
         .service(web::resource("/api/v1/users/me/export").get(users::export_me))
+        .service(
+            web::resource("/api/v1/favorites")
+                .get(favorites::list_favorites)
+                .post(favorites::add_favorite)
+                .delete(favorites::clear_favorites),
+        )
+        .service(
+            web::resource("/api/v1/favorites/{machine_id}")
+                .get(favorites::get_favorite)
+                .patch(favorites::update_favorite)
+                .delete(favorites::delete_favorite),
+        )
+        .service(
+            web::resource("/api/v1/history")
+                .get(history::list_history)
+                .post(history::add_history)
+                .delete(history::clear_history),
+        )
+        .service(web::resource("/api/v1/history/batch").post(history::add_history_batch))
+        .service(
+            web::resource("/api/v1/history/{history_id}")
+                .get(history::get_history)
+                .delete(history::delete_history),
+        )
         .service(web::resource("/api/v1/metrics/stats").get(metrics::stats))
         .service(web::resource("/api/v1/metrics/categories").get(metrics::categories))
         .service(web::resource("/docs").get(|| async {

@@ -3,8 +3,10 @@
 mod auth;
 mod auth_server;
 mod errors;
+mod favorites;
 mod health;
 mod helpers;
+mod history;
 mod machines;
 mod migrations;
 mod openapi;

@@ -1,0 +1,180 @@
+//! Identification history, inside the caller's RLS transaction (and scoped by
+//! `auth.uid()` explicitly too).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::FromRow;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::machines::machine_columns;
+use super::rls::UserTx;
+use crate::domain::machine::Machine;
+use crate::domain::pagination::PageRequest;
+
+/// One identification in the caller's history, with its machine.
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
+pub struct HistoryEntry {
+    #[sqlx(rename = "h_id")]
+    pub id: Uuid,
+    #[sqlx(rename = "h_machine_id")]
+    pub machine_id: String,
+    /// 0 to 1, when the entry came from an identification.
+    pub confidence: Option<f32>,
+    #[schema(example = "backend_api")]
+    pub source: String,
+    pub taken_at: DateTime<Utc>,
+    #[sqlx(rename = "h_created_at")]
+    pub created_at: DateTime<Utc>,
+    pub photo_uri: Option<String>,
+    #[sqlx(flatten)]
+    pub machine: Machine,
+}
+
+/// A validated new entry.
+#[derive(Debug, Clone)]
+pub struct NewEntry {
+    pub id: Option<Uuid>,
+    pub machine_id: String,
+    pub confidence: Option<f32>,
+    pub source: String,
+    pub photo_uri: Option<String>,
+    pub taken_at: Option<DateTime<Utc>>,
+}
+
+macro_rules! history_select {
+    ($from:literal) => {
+        history_select!($from, "")
+    };
+    ($from:literal, $extra_columns:literal) => {
+        concat!(
+            "select h.id as h_id, h.machine_id as h_machine_id, h.confidence, h.source, h.taken_at, \
+             h.created_at as h_created_at, h.photo_uri, ",
+            machine_columns!(),
+            $extra_columns,
+            " from ",
+            $from,
+            " h join public.machines m on m.id = h.machine_id"
+        )
+    };
+}
+
+#[derive(FromRow)]
+struct EntryWithTotal {
+    #[sqlx(flatten)]
+    entry: HistoryEntry,
+    total: i64,
+}
+
+/// A page of entries, newest `taken_at` first, and how many there are in all.
+#[tracing::instrument(skip(tx))]
+pub async fn list(
+    tx: &mut UserTx,
+    page: PageRequest,
+    machine_id: Option<&str>,
+) -> Result<(Vec<HistoryEntry>, i64), sqlx::Error> {
+    let persistent = tx.persistent();
+    let rows: Vec<EntryWithTotal> = sqlx::query_as(concat!(
+        history_select!("public.history", ", count(*) over () as total"),
+        " where h.user_id = (select auth.uid()) and ($1::text is null or h.machine_id = $1) \
+         order by h.taken_at desc, h.id limit $2 offset $3"
+    ))
+    .bind(machine_id)
+    .bind(page.limit())
+    .bind(page.offset())
+    .persistent(persistent)
+    .fetch_all(tx.conn())
+    .await?;
+    let total = match rows.first() {
+        Some(row) => row.total,
+        None if page.offset() > 0 => {
+            sqlx::query_scalar(
+                "select count(*) from public.history \
+                 where user_id = (select auth.uid()) and ($1::text is null or machine_id = $1)",
+            )
+            .bind(machine_id)
+            .persistent(persistent)
+            .fetch_one(tx.conn())
+            .await?
+        }
+        None => 0,
+    };
+    Ok((rows.into_iter().map(|r| r.entry).collect(), total))
+}
+
+#[tracing::instrument(skip(tx))]
+pub async fn get(tx: &mut UserTx, id: Uuid) -> Result<Option<HistoryEntry>, sqlx::Error> {
+    let persistent = tx.persistent();
+    sqlx::query_as(concat!(
+        history_select!("public.history"),
+        " where h.user_id = (select auth.uid()) and h.id = $1"
+    ))
+    .bind(id)
+    .persistent(persistent)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+/// Records an entry. With a client-chosen `id` that already exists, nothing is
+/// written and the existing entry is returned (offline uploads may be repeated).
+/// Violates `history_machine_id_fkey` when the machine does not exist.
+#[tracing::instrument(skip_all)]
+pub async fn add(tx: &mut UserTx, entry: &NewEntry) -> Result<HistoryEntry, sqlx::Error> {
+    let persistent = tx.persistent();
+    let inserted: Option<HistoryEntry> = sqlx::query_as(concat!(
+        "with inserted as (insert into public.history \
+           (id, user_id, machine_id, confidence, source, photo_uri, taken_at) \
+         values (coalesce($1, gen_random_uuid()), (select auth.uid()), $2, $3, $4, $5, coalesce($6, now())) \
+         on conflict (id) do nothing returning *) ",
+        history_select!("inserted")
+    ))
+    .bind(entry.id)
+    .bind(&entry.machine_id)
+    .bind(entry.confidence)
+    .bind(&entry.source)
+    .bind(&entry.photo_uri)
+    .bind(entry.taken_at)
+    .persistent(persistent)
+    .fetch_optional(tx.conn())
+    .await?;
+    match (inserted, entry.id) {
+        (Some(row), _) => Ok(row),
+        (None, Some(id)) => get(tx, id).await?.ok_or(sqlx::Error::RowNotFound),
+        (None, None) => Err(sqlx::Error::RowNotFound),
+    }
+}
+
+/// The ids among `ids` that name no machine.
+pub async fn unknown_machines(tx: &mut UserTx, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
+    let persistent = tx.persistent();
+    sqlx::query_scalar(
+        "select x from unnest($1::text[]) as x \
+         where not exists (select 1 from public.machines m where m.id = x)",
+    )
+    .bind(ids)
+    .persistent(persistent)
+    .fetch_all(tx.conn())
+    .await
+}
+
+#[tracing::instrument(skip(tx))]
+pub async fn remove(tx: &mut UserTx, id: Uuid) -> Result<bool, sqlx::Error> {
+    let persistent = tx.persistent();
+    let result =
+        sqlx::query("delete from public.history where user_id = (select auth.uid()) and id = $1")
+            .bind(id)
+            .persistent(persistent)
+            .execute(tx.conn())
+            .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn clear(tx: &mut UserTx) -> Result<u64, sqlx::Error> {
+    let persistent = tx.persistent();
+    let result = sqlx::query("delete from public.history where user_id = (select auth.uid())")
+        .persistent(persistent)
+        .execute(tx.conn())
+        .await?;
+    Ok(result.rows_affected())
+}

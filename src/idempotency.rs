@@ -1,0 +1,183 @@
+//! Safe retries: a POST sent with `Idempotency-Key` is done once; a repeat (same key,
+//! same request) gets the first response back, marked `Idempotent-Replayed: true`, and
+//! creates nothing. The same key with a different request is a 422. Records live in
+//! Postgres (`idempotency_keys`, owner-only under RLS) for 24 hours, so this holds
+//! across instances and restarts.
+
+use std::future::{Ready, ready};
+
+use actix_web::http::{Method, StatusCode};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload};
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::auth::Identity;
+use crate::db::Db;
+use crate::db::rls::UserTx;
+use crate::error::{ApiError, ApiResult, ValidationIssue};
+
+pub const HEADER: &str = "idempotency-key";
+const CONSTRAINT: &str = "idempotency_keys_pkey";
+
+/// The request's `Idempotency-Key`, if it sent one (1-255 visible ASCII characters).
+#[derive(Debug, Clone)]
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let Some(value) = req.headers().get(HEADER) else {
+            return ready(Ok(IdempotencyKey(None)));
+        };
+        let bytes = value.as_bytes();
+        let valid =
+            (1..=255).contains(&bytes.len()) && bytes.iter().all(|b| (0x21..=0x7e).contains(b));
+        ready(if valid {
+            Ok(IdempotencyKey(Some(
+                String::from_utf8_lossy(bytes).into_owned(),
+            )))
+        } else {
+            Err(ApiError::Validation(vec![ValidationIssue::new(
+                vec!["header".into(), "idempotency-key".into()],
+                "string_pattern_mismatch",
+                "Idempotency-Key must be 1 to 255 visible ASCII characters",
+            )]))
+        })
+    }
+}
+
+struct Stored {
+    request_hash: String,
+    status_code: i16,
+    response_body: Option<Value>,
+}
+
+fn fingerprint(method: &Method, path: &str, request: &impl Serialize) -> ApiResult<String> {
+    let body = serde_json::to_vec(request).map_err(anyhow::Error::from)?;
+    let mut hasher = Sha256::new();
+    hasher.update(method.as_str());
+    hasher.update(b" ");
+    hasher.update(path);
+    hasher.update(b"\n");
+    hasher.update(&body);
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+async fn lookup(tx: &mut UserTx, key: &str) -> Result<Option<Stored>, sqlx::Error> {
+    let persistent = tx.persistent();
+    // An expired record is forgotten first, so its key can be used again.
+    sqlx::query(
+        "delete from public.idempotency_keys where user_id = (select auth.uid()) \
+         and key = $1 and created_at < now() - interval '24 hours'",
+    )
+    .bind(key)
+    .persistent(persistent)
+    .execute(tx.conn())
+    .await?;
+    let row: Option<(String, i16, Option<Value>)> = sqlx::query_as(
+        "select request_hash, status_code, response_body from public.idempotency_keys \
+         where user_id = (select auth.uid()) and key = $1",
+    )
+    .bind(key)
+    .persistent(persistent)
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(
+        row.map(|(request_hash, status_code, response_body)| Stored {
+            request_hash,
+            status_code,
+            response_body,
+        }),
+    )
+}
+
+fn replay(stored: Stored, request_hash: &str) -> ApiResult<HttpResponse> {
+    if stored.request_hash != request_hash {
+        return Err(ApiError::Validation(vec![ValidationIssue::new(
+            vec!["header".into(), "idempotency-key".into()],
+            "idempotency_key_reused",
+            "This Idempotency-Key was already used with a different request",
+        )]));
+    }
+    let status = StatusCode::from_u16(stored.status_code as u16).unwrap_or(StatusCode::OK);
+    let mut response = HttpResponse::build(status);
+    response.insert_header(("Idempotent-Replayed", "true"));
+    Ok(match stored.response_body {
+        Some(body) => response.json(body),
+        None => response.finish(),
+    })
+}
+
+/// Runs `work` in the caller's RLS transaction and answers `status` with its result,
+/// once per `Idempotency-Key` when one was sent.
+pub async fn respond<T: Serialize>(
+    db: &Db,
+    user: &Identity,
+    key: &IdempotencyKey,
+    req: &HttpRequest,
+    request: &impl Serialize,
+    status: StatusCode,
+    work: impl AsyncFnOnce(&mut UserTx) -> ApiResult<T>,
+) -> ApiResult<HttpResponse> {
+    let mut tx = UserTx::begin(db, &user.claims_json).await?;
+    let Some(key) = key.0.as_deref() else {
+        let value = work(&mut tx).await?;
+        tx.commit().await?;
+        return Ok(HttpResponse::build(status).json(value));
+    };
+    let request_hash = fingerprint(req.method(), req.path(), request)?;
+    if let Some(stored) = lookup(&mut tx, key).await? {
+        return replay(stored, &request_hash);
+    }
+
+    let outcome = async {
+        let value = work(&mut tx).await?;
+        let body = serde_json::to_value(&value).map_err(anyhow::Error::from)?;
+        let persistent = tx.persistent();
+        sqlx::query(
+            "insert into public.idempotency_keys \
+               (user_id, key, method, path, request_hash, status_code, response_body) \
+             values ((select auth.uid()), $1, $2, $3, $4, $5, $6)",
+        )
+        .bind(key)
+        .bind(req.method().as_str())
+        .bind(req.path())
+        .bind(&request_hash)
+        .bind(status.as_u16() as i16)
+        .bind(&body)
+        .persistent(persistent)
+        .execute(tx.conn())
+        .await?;
+        Ok::<_, ApiError>(body)
+    }
+    .await;
+
+    match outcome {
+        Ok(body) => {
+            tx.commit().await?;
+            Ok(HttpResponse::build(status).json(body))
+        }
+        Err(err) => {
+            // A concurrent request with the same key may have won the race (its insert
+            // committed first): answer with its response rather than our error.
+            drop(tx);
+            let mut tx = UserTx::begin(db, &user.claims_json).await?;
+            match lookup(&mut tx, key).await? {
+                Some(stored) => replay(stored, &request_hash),
+                None => Err(match err {
+                    ApiError::Database(sqlx::Error::Database(e))
+                        if e.constraint() == Some(CONSTRAINT) =>
+                    {
+                        ApiError::Conflict(
+                            "A request with this Idempotency-Key is in progress".into(),
+                        )
+                    }
+                    other => other,
+                }),
+            }
+        }
+    }
+}

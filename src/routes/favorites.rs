@@ -1,0 +1,195 @@
+//! The caller's favorite machines (bearer required; RLS path).
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::auth::AuthUser;
+use crate::db::favorites::{self, Favorite};
+use crate::db::rls::UserTx;
+use crate::domain::machine::is_machine_id;
+use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt, ValidationIssue};
+use crate::extract::ApiJson;
+use crate::idempotency::{self, IdempotencyKey};
+use crate::state::AppState;
+
+const MAX_NOTES_CHARS: usize = 1000;
+
+#[derive(Serialize, ToSchema)]
+pub struct FavoriteList {
+    /// Newest first.
+    pub favorites: Vec<Favorite>,
+    pub total: usize,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewFavorite {
+    #[schema(example = "leg_press")]
+    pub machine_id: String,
+    /// At most 1000 characters.
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FavoriteUpdate {
+    /// New notes; `null` or absent clears them. At most 1000 characters.
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+fn checked_notes(notes: Option<&str>) -> ApiResult<Option<&str>> {
+    match notes {
+        Some(n) if n.chars().count() > MAX_NOTES_CHARS => {
+            Err(ApiError::Validation(vec![ValidationIssue::new(
+                vec!["body".into(), "notes".into()],
+                "string_too_long",
+                format!("String should have at most {MAX_NOTES_CHARS} characters"),
+            )]))
+        }
+        other => Ok(other),
+    }
+}
+
+fn favorite_not_found() -> ApiError {
+    ApiError::NotFound("Favorite not found".into())
+}
+
+/// The caller's favorites, newest first, each with its machine.
+#[utoipa::path(get, path = "/api/v1/favorites", tag = "favorites",
+    security(("bearer_auth" = [])),
+    responses((status = 200, body = FavoriteList), (status = 401, body = ErrorBody))
+)]
+pub async fn list_favorites(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> ApiResult<web::Json<FavoriteList>> {
+    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
+    let favorites = favorites::list(&mut tx).await?;
+    tx.commit().await?;
+    Ok(web::Json(FavoriteList {
+        total: favorites.len(),
+        favorites,
+    }))
+}
+
+/// Add a machine to the caller's favorites. Safe to retry with `Idempotency-Key`.
+#[utoipa::path(post, path = "/api/v1/favorites", tag = "favorites",
+    security(("bearer_auth" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    request_body = NewFavorite,
+    responses(
+        (status = 201, body = Favorite),
+        (status = 404, body = ErrorBody, description = "Unknown machine"),
+        (status = 409, body = ErrorBody, example = json!({"detail": "Machine already in favorites", "code": "conflict"})),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn add_favorite(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    key: IdempotencyKey,
+    req: HttpRequest,
+    body: ApiJson<NewFavorite>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let notes = checked_notes(body.notes.as_deref())?;
+    if !is_machine_id(&body.machine_id) {
+        return Err(ApiError::not_found("Machine"));
+    }
+    idempotency::respond(
+        &state.db,
+        &user,
+        &key,
+        &req,
+        &body,
+        StatusCode::CREATED,
+        async |tx| {
+            favorites::add(tx, &body.machine_id, notes)
+                .await
+                .on_constraint("favorites_pkey", || {
+                    ApiError::Conflict("Machine already in favorites".into())
+                })
+                .on_constraint("favorites_machine_id_fkey", || {
+                    ApiError::not_found("Machine")
+                })
+        },
+    )
+    .await
+}
+
+/// One favorite.
+#[utoipa::path(get, path = "/api/v1/favorites/{machine_id}", tag = "favorites",
+    security(("bearer_auth" = [])),
+    params(("machine_id" = String, Path)),
+    responses((status = 200, body = Favorite), (status = 404, body = ErrorBody))
+)]
+pub async fn get_favorite(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    machine_id: web::Path<String>,
+) -> ApiResult<web::Json<Favorite>> {
+    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
+    let favorite = favorites::get(&mut tx, &machine_id).await?;
+    tx.commit().await?;
+    favorite.map(web::Json).ok_or_else(favorite_not_found)
+}
+
+/// Change a favorite's notes.
+#[utoipa::path(patch, path = "/api/v1/favorites/{machine_id}", tag = "favorites",
+    security(("bearer_auth" = [])),
+    params(("machine_id" = String, Path)),
+    request_body = FavoriteUpdate,
+    responses((status = 200, body = Favorite), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn update_favorite(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    machine_id: web::Path<String>,
+    body: ApiJson<FavoriteUpdate>,
+) -> ApiResult<web::Json<Favorite>> {
+    let notes = checked_notes(body.notes.as_deref())?;
+    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
+    let favorite = favorites::set_notes(&mut tx, &machine_id, notes).await?;
+    tx.commit().await?;
+    favorite.map(web::Json).ok_or_else(favorite_not_found)
+}
+
+/// Remove one favorite.
+#[utoipa::path(delete, path = "/api/v1/favorites/{machine_id}", tag = "favorites",
+    security(("bearer_auth" = [])),
+    params(("machine_id" = String, Path)),
+    responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody))
+)]
+pub async fn delete_favorite(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    machine_id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
+    let removed = favorites::remove(&mut tx, &machine_id).await?;
+    tx.commit().await?;
+    if removed {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(favorite_not_found())
+    }
+}
+
+/// Remove all of the caller's favorites.
+#[utoipa::path(delete, path = "/api/v1/favorites", tag = "favorites",
+    security(("bearer_auth" = [])),
+    responses((status = 204, description = "Cleared"), (status = 401, body = ErrorBody))
+)]
+pub async fn clear_favorites(
+    state: web::Data<AppState>,
+    user: AuthUser,
+) -> ApiResult<HttpResponse> {
+    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
+    favorites::clear(&mut tx).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,392 @@
+//! The caller's identification history (bearer required; RLS path).
+
+use std::future::{Ready, ready};
+
+use actix_web::http::StatusCode;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::db::history::{self, HistoryEntry, NewEntry};
+use crate::db::rls::UserTx;
+use crate::domain::machine::is_machine_id;
+use crate::domain::pagination::PageRequest;
+use crate::error::{ApiError, ApiResult, ErrorBody, LocItem, ResultExt, ValidationIssue};
+use crate::extract::{ApiJson, QueryParams};
+use crate::idempotency::{self, IdempotencyKey};
+use crate::state::AppState;
+
+/// Most entries one batch may carry.
+pub const MAX_BATCH: usize = 100;
+
+#[derive(Serialize, ToSchema)]
+pub struct HistoryPage {
+    /// Newest `taken_at` first.
+    pub history: Vec<HistoryEntry>,
+    pub total: i64,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HistoryBatchResult {
+    /// The entries, in the order sent.
+    pub history: Vec<HistoryEntry>,
+    pub total: usize,
+}
+
+fn default_source() -> String {
+    "backend_api".into()
+}
+
+/// A new history entry.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryCreate {
+    /// Optional id chosen by the client (offline entries): sending the same id again
+    /// records nothing new.
+    #[serde(default)]
+    pub id: Option<Uuid>,
+    #[schema(example = "leg_press")]
+    pub machine_id: String,
+    /// 0 to 1.
+    #[serde(default)]
+    pub confidence: Option<f64>,
+    /// Where the entry came from (default `backend_api`), at most 50 characters.
+    #[serde(default = "default_source")]
+    pub source: String,
+    /// At most 2048 characters.
+    #[serde(default)]
+    pub photo_uri: Option<String>,
+    /// When the photo was taken (default: now); not more than a day ahead.
+    #[serde(default)]
+    pub taken_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryBatch {
+    /// 1 to 100 entries.
+    pub entries: Vec<HistoryCreate>,
+}
+
+impl HistoryCreate {
+    fn validate(&self, loc: &[LocItem], issues: &mut Vec<ValidationIssue>) -> NewEntry {
+        let mut issue = |field: &str, kind: &str, msg: String| {
+            let mut at = loc.to_vec();
+            at.push(field.into());
+            issues.push(ValidationIssue::new(at, kind, msg));
+        };
+        if let Some(c) = self.confidence {
+            if c < 0.0 {
+                issue(
+                    "confidence",
+                    "greater_than_equal",
+                    "Input should be greater than or equal to 0".into(),
+                );
+            } else if c > 1.0 {
+                issue(
+                    "confidence",
+                    "less_than_equal",
+                    "Input should be less than or equal to 1".into(),
+                );
+            }
+        }
+        let source = self.source.trim();
+        if !(1..=50).contains(&source.chars().count()) {
+            issue(
+                "source",
+                "string_too_long",
+                "String should have 1 to 50 characters".into(),
+            );
+        }
+        if self.photo_uri.as_ref().is_some_and(|p| p.len() > 2048) {
+            issue(
+                "photo_uri",
+                "string_too_long",
+                "String should have at most 2048 characters".into(),
+            );
+        }
+        if let Some(t) = self.taken_at
+            && (t > Utc::now() + Duration::days(1) || t.timestamp() < 946_684_800)
+        {
+            issue(
+                "taken_at",
+                "datetime_range",
+                "taken_at must be after 2000 and not in the future".into(),
+            );
+        }
+        NewEntry {
+            id: self.id,
+            machine_id: self.machine_id.clone(),
+            confidence: self.confidence.map(|c| c as f32),
+            source: source.to_owned(),
+            photo_uri: self.photo_uri.clone(),
+            taken_at: self.taken_at,
+        }
+    }
+}
+
+fn validated(issues: Vec<ValidationIssue>) -> ApiResult<()> {
+    if issues.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::Validation(issues))
+    }
+}
+
+/// Query parameters of `GET /api/v1/history`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct HistoryQuery {
+    #[param(minimum = 1, default = 1)]
+    page: Option<u32>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    page_size: Option<u32>,
+    /// Only entries of this machine.
+    machine_id: Option<String>,
+}
+
+pub struct HistoryFilter {
+    page: PageRequest,
+    machine_id: Option<String>,
+}
+
+impl FromRequest for HistoryFilter {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let mut q = QueryParams::parse(req.query_string());
+        let filter = HistoryFilter {
+            page: PageRequest::from_query(&mut q),
+            machine_id: q.text("machine_id", 64),
+        };
+        ready(q.finish(filter))
+    }
+}
+
+fn entry_id(raw: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| {
+        ApiError::Validation(vec![ValidationIssue::new(
+            vec!["path".into(), "history_id".into()],
+            "uuid_parsing",
+            "Input should be a valid UUID",
+        )])
+    })
+}
+
+fn entry_not_found() -> ApiError {
+    ApiError::NotFound("History entry not found".into())
+}
+
+/// The caller's history, newest first, paginated.
+#[utoipa::path(get, path = "/api/v1/history", tag = "history",
+    security(("bearer_auth" = [])),
+    params(HistoryQuery),
+    responses((status = 200, body = HistoryPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn list_history(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    filter: HistoryFilter,
+) -> ApiResult<web::Json<HistoryPage>> {
+    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
+    let (history, total) =
+        history::list(&mut tx, filter.page, filter.machine_id.as_deref()).await?;
+    tx.commit().await?;
+    Ok(web::Json(HistoryPage {
+        history,
+        total,
+        page: filter.page.page(),
+        page_size: filter.page.page_size(),
+    }))
+}
+
+/// Record an identification in the caller's history. Safe to retry with
+/// `Idempotency-Key` (or a client-chosen `id`).
+#[utoipa::path(post, path = "/api/v1/history", tag = "history",
+    security(("bearer_auth" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    request_body = HistoryCreate,
+    responses(
+        (status = 201, body = HistoryEntry),
+        (status = 404, body = ErrorBody, description = "Unknown machine"),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn add_history(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    key: IdempotencyKey,
+    req: HttpRequest,
+    body: ApiJson<HistoryCreate>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let mut issues = Vec::new();
+    let entry = body.validate(&["body".into()], &mut issues);
+    validated(issues)?;
+    if !is_machine_id(&entry.machine_id) {
+        return Err(ApiError::not_found("Machine"));
+    }
+    idempotency::respond(
+        &state.db,
+        &user,
+        &key,
+        &req,
+        &body,
+        StatusCode::CREATED,
+        async |tx| {
+            history::add(tx, &entry)
+                .await
+                .on_constraint("history_machine_id_fkey", || ApiError::not_found("Machine"))
+                .map_err(|e| match e {
+                    // A client id that belongs to nobody visible: another user's entry.
+                    ApiError::Database(sqlx::Error::RowNotFound) => {
+                        ApiError::Conflict("This history id is already taken".into())
+                    }
+                    other => other,
+                })
+        },
+    )
+    .await
+}
+
+/// Record many entries at once (made offline), all or none. Safe to retry.
+#[utoipa::path(post, path = "/api/v1/history/batch", tag = "history",
+    security(("bearer_auth" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    request_body = HistoryBatch,
+    responses((status = 201, body = HistoryBatchResult), (status = 422, body = ErrorBody))
+)]
+pub async fn add_history_batch(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    key: IdempotencyKey,
+    req: HttpRequest,
+    body: ApiJson<HistoryBatch>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let mut issues = Vec::new();
+    if body.entries.is_empty() || body.entries.len() > MAX_BATCH {
+        issues.push(ValidationIssue::new(
+            vec!["body".into(), "entries".into()],
+            "too_long",
+            format!("A batch holds 1 to {MAX_BATCH} entries"),
+        ));
+    }
+    let entries: Vec<NewEntry> = body
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            e.validate(
+                &["body".into(), "entries".into(), LocItem::Index(i)],
+                &mut issues,
+            )
+        })
+        .collect();
+    validated(issues)?;
+    idempotency::respond(
+        &state.db,
+        &user,
+        &key,
+        &req,
+        &body,
+        StatusCode::CREATED,
+        async |tx| {
+            let ids: Vec<String> = entries.iter().map(|e| e.machine_id.clone()).collect();
+            let unknown = history::unknown_machines(tx, &ids).await?;
+            if !unknown.is_empty() {
+                let issues = entries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| unknown.contains(&e.machine_id))
+                    .map(|(i, _)| {
+                        ValidationIssue::new(
+                            vec![
+                                "body".into(),
+                                "entries".into(),
+                                LocItem::Index(i),
+                                "machine_id".into(),
+                            ],
+                            "unknown_machine",
+                            "Machine not found",
+                        )
+                    })
+                    .collect();
+                return Err(ApiError::Validation(issues));
+            }
+            let mut history = Vec::with_capacity(entries.len());
+            for entry in &entries {
+                history.push(history::add(tx, entry).await.map_err(|e| match e {
+                    sqlx::Error::RowNotFound => {
+                        ApiError::Conflict("A history id is already taken".into())
+                    }
+                    other => other.into(),
+                })?);
+            }
+            Ok(HistoryBatchResult {
+                total: history.len(),
+                history,
+            })
+        },
+    )
+    .await
+}
+
+/// One history entry.
+#[utoipa::path(get, path = "/api/v1/history/{history_id}", tag = "history",
+    security(("bearer_auth" = [])),
+    params(("history_id" = Uuid, Path)),
+    responses((status = 200, body = HistoryEntry), (status = 404, body = ErrorBody))
+)]
+pub async fn get_history(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    history_id: web::Path<String>,
+) -> ApiResult<web::Json<HistoryEntry>> {
+    let id = entry_id(&history_id)?;
+    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
+    let entry = history::get(&mut tx, id).await?;
+    tx.commit().await?;
+    entry.map(web::Json).ok_or_else(entry_not_found)
+}
+
+/// Remove one history entry.
+#[utoipa::path(delete, path = "/api/v1/history/{history_id}", tag = "history",
+    security(("bearer_auth" = [])),
+    params(("history_id" = Uuid, Path)),
+    responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody))
+)]
+pub async fn delete_history(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    history_id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = entry_id(&history_id)?;
+    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
+    let removed = history::remove(&mut tx, id).await?;
+    tx.commit().await?;
+    if removed {
+        Ok(HttpResponse::NoContent().finish())
+    } else {
+        Err(entry_not_found())
+    }
+}
+
+/// Remove all of the caller's history.
+#[utoipa::path(delete, path = "/api/v1/history", tag = "history",
+    security(("bearer_auth" = [])),
+    responses((status = 204, description = "Cleared"), (status = 401, body = ErrorBody))
+)]
+pub async fn clear_history(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
+    history::clear(&mut tx).await?;
+    tx.commit().await?;
+    Ok(HttpResponse::NoContent().finish())
+}
