@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{favorites, health, history, machines, metrics, users};
+use crate::routes::{favorites, health, history, machines, metrics, sync, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -42,6 +42,7 @@ use crate::routes::{favorites, health, history, machines, metrics, users};
         history::get_history,
         history::delete_history,
         history::clear_history,
+        sync::sync,
         metrics::stats,
         metrics::categories,
     ),
@@ -52,6 +53,7 @@ use crate::routes::{favorites, health, history, machines, metrics, users};
         (name = "users", description = "The caller's account"),
         (name = "favorites", description = "The caller's favorite machines"),
         (name = "history", description = "The caller's identification history"),
+        (name = "sync", description = "Offline sync"),
         (name = "metrics", description = "Usage summaries"),
     )
 )]

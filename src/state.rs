@@ -9,6 +9,8 @@ use uuid::Uuid;
 use crate::auth::Verifier;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::domain::cursor::CursorKey;
+use crate::error::ApiResult;
 
 pub struct AppState {
     pub settings: Settings,
@@ -17,6 +19,8 @@ pub struct AppState {
     pub auth: Option<Arc<Verifier>>,
     /// Users whose profile row is known to exist (skips a query per request).
     pub known_users: Cache<Uuid, ()>,
+    /// Signs sync cursors; read from Postgres on first use (shared by every instance).
+    cursor_key: tokio::sync::OnceCell<CursorKey>,
 }
 
 impl AppState {
@@ -29,6 +33,18 @@ impl AppState {
                 .max_capacity(100_000)
                 .time_to_live(Duration::from_secs(600))
                 .build(),
+            cursor_key: tokio::sync::OnceCell::new(),
         }
+    }
+
+    pub async fn cursor_key(&self) -> ApiResult<&CursorKey> {
+        Ok(self
+            .cursor_key
+            .get_or_try_init(|| async {
+                crate::db::sync::cursor_secret(&self.db)
+                    .await
+                    .map(|secret| CursorKey::new(&secret))
+            })
+            .await?)
     }
 }

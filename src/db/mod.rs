@@ -7,6 +7,7 @@ pub mod machines;
 pub mod metrics;
 pub mod migrate;
 pub mod rls;
+pub mod sync;
 pub mod users;
 
 use std::time::Duration;

@@ -1,4 +1,5 @@
 //! Types parsed once at the boundary and trusted inside.
 
+pub mod cursor;
 pub mod machine;
 pub mod pagination;

@@ -6,6 +6,7 @@ pub mod health;
 pub mod history;
 pub mod machines;
 pub mod metrics;
+pub mod sync;
 pub mod users;
 
 use actix_web::{HttpResponse, http::header, web};
@@ -53,6 +54,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .get(history::get_history)
                 .delete(history::delete_history),
         )
+        .service(web::resource("/api/v1/sync").get(sync::sync))
         .service(web::resource("/api/v1/metrics/stats").get(metrics::stats))
         .service(web::resource("/api/v1/metrics/categories").get(metrics::categories))
         .service(web::resource("/docs").get(|| async {

@@ -196,3 +196,18 @@ update public.machines set updated_at = updated_at;
 create index machines_search_trgm_idx on public.machines
   using gin (search_document extensions.gin_trgm_ops);
 create index machines_search_vector_idx on public.machines using gin (search_vector);
+
+-- service secrets ------------------------------------------------------------------------
+-- Keys every instance must share (e.g. the one that signs sync cursors), generated here
+-- from Postgres's strong random source so no deployment has to configure them.
+create table public.app_secrets (
+  name text primary key,
+  value bytea not null check (length(value) >= 32),
+  created_at timestamptz not null default now()
+);
+alter table public.app_secrets enable row level security;
+revoke all on public.app_secrets from anon, authenticated;
+
+insert into public.app_secrets (name, value)
+values ('sync_cursor', uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()) || uuid_send(gen_random_uuid()))
+on conflict (name) do nothing;

@@ -12,4 +12,5 @@ mod migrations;
 mod openapi;
 mod rls;
 mod shutdown;
+mod sync;
 mod users;

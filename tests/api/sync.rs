@@ -1,0 +1,188 @@
+//! Offline sync between two devices of one user.
+
+use base64::Engine;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::auth_server::keys;
+use crate::helpers::{TestApp, assert_error, spawn_app_with_auth};
+
+async fn sync(app: &TestApp, token: &str, cursor: Option<&str>) -> Value {
+    let path = match cursor {
+        Some(c) => format!("/api/v1/sync?since={c}"),
+        None => "/api/v1/sync".into(),
+    };
+    let response = app.get_as(&path, token).await;
+    assert_eq!(response.status(), 200);
+    response.json().await.unwrap()
+}
+
+fn ids(section: &Value, key: &str) -> Vec<String> {
+    section["upserted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v[key].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn deleted(section: &Value) -> Vec<String> {
+    section["deleted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn changes_and_deletions_on_one_device_reach_the_other_exactly_once() {
+    let (app, auth) = spawn_app_with_auth(&[]).await;
+    let user = app.sign_up().await;
+    // Two devices: two sessions of the same user.
+    let phone = auth.token(&keys().es256, user, json!({}));
+    let tablet = auth.token(
+        &keys().es256,
+        user,
+        json!({"session_id": uuid::Uuid::new_v4()}),
+    );
+
+    let first = sync(&app, &tablet, None).await;
+    assert!(
+        first["machines"]["upserted"].as_array().unwrap().len() >= 40,
+        "a first sync carries the catalog"
+    );
+    assert!(ids(&first["favorites"], "machine_id").is_empty());
+    let cursor = first["cursor"].as_str().unwrap().to_owned();
+
+    let post = |path: &'static str, body: Value| {
+        app.request(Method::POST, path, &phone).json(&body).send()
+    };
+    post("/api/v1/favorites", json!({"machine_id": "leg_press"}))
+        .await
+        .unwrap();
+    post("/api/v1/favorites", json!({"machine_id": "treadmill"}))
+        .await
+        .unwrap();
+    let entry: Value = post("/api/v1/history", json!({"machine_id": "hack_squat"}))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let entry_id = entry["id"].as_str().unwrap().to_owned();
+
+    let second = sync(&app, &tablet, Some(&cursor)).await;
+    assert_eq!(
+        ids(&second["favorites"], "machine_id"),
+        ["leg_press", "treadmill"]
+    );
+    assert_eq!(ids(&second["history"], "id"), [entry_id.clone()]);
+    assert!(
+        second["machines"]["upserted"]
+            .as_array()
+            .unwrap()
+            .is_empty(),
+        "the catalog did not change"
+    );
+    assert_eq!(second["has_more"], false);
+    let cursor = second["cursor"].as_str().unwrap().to_owned();
+
+    // Nothing new: nothing again (exactly once).
+    let quiet = sync(&app, &tablet, Some(&cursor)).await;
+    assert!(
+        ids(&quiet["favorites"], "machine_id").is_empty()
+            && ids(&quiet["history"], "id").is_empty()
+    );
+    assert_eq!(quiet["cursor"], cursor.as_str());
+
+    // A change, a deletion of each kind, and a re-added favorite.
+    app.request(Method::PATCH, "/api/v1/favorites/treadmill", &phone)
+        .json(&json!({"notes": "incline 3"}))
+        .send()
+        .await
+        .unwrap();
+    app.request(Method::DELETE, "/api/v1/favorites/leg_press", &phone)
+        .send()
+        .await
+        .unwrap();
+    app.request(
+        Method::DELETE,
+        &format!("/api/v1/history/{entry_id}"),
+        &phone,
+    )
+    .send()
+    .await
+    .unwrap();
+    let third = sync(&app, &tablet, Some(&cursor)).await;
+    assert_eq!(ids(&third["favorites"], "machine_id"), ["treadmill"]);
+    assert_eq!(third["favorites"]["upserted"][0]["notes"], "incline 3");
+    assert_eq!(deleted(&third["favorites"]), ["leg_press"]);
+    assert_eq!(deleted(&third["history"]), [entry_id.clone()]);
+    let cursor = third["cursor"].as_str().unwrap().to_owned();
+
+    post("/api/v1/favorites", json!({"machine_id": "leg_press"}))
+        .await
+        .unwrap();
+    let fourth = sync(&app, &tablet, Some(&cursor)).await;
+    assert_eq!(ids(&fourth["favorites"], "machine_id"), ["leg_press"]);
+    assert!(deleted(&fourth["favorites"]).is_empty());
+
+    // A full sync (no cursor) shows the current state: no stale deletions of live rows.
+    let full = sync(&app, &phone, None).await;
+    let mut favorites = ids(&full["favorites"], "machine_id");
+    favorites.sort();
+    assert_eq!(favorites, ["leg_press", "treadmill"]);
+    assert!(!deleted(&full["favorites"]).contains(&"leg_press".to_owned()));
+}
+
+#[tokio::test]
+async fn catalog_changes_appear_in_the_next_sync() {
+    let (app, auth) = spawn_app_with_auth(&[]).await;
+    let user = app.sign_up().await;
+    let token = auth.token(&keys().es256, user, json!({}));
+    let cursor = sync(&app, &token, None).await["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sqlx::query("update machines set is_active = false where id = 'smith_machine'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    let next = sync(&app, &token, Some(&cursor)).await;
+    let machines = next["machines"]["upserted"].as_array().unwrap();
+    assert_eq!(machines.len(), 1);
+    assert_eq!(machines[0]["id"], "smith_machine");
+    assert_eq!(machines[0]["is_active"], false);
+}
+
+#[tokio::test]
+async fn a_forged_or_foreign_cursor_is_a_422() {
+    let (app, auth) = spawn_app_with_auth(&[]).await;
+    let (alice, bob) = (app.sign_up().await, app.sign_up().await);
+    let ta = auth.token(&keys().es256, alice, json!({}));
+    let tb = auth.token(&keys().es256, bob, json!({}));
+    let cursor = sync(&app, &ta, None).await["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+
+    // Rewrite the payload to "everything since 0", keeping the signature.
+    let (_, tag) = cursor.split_once('.').unwrap();
+    let payload = json!({"v": 1, "s": alice, "u": 0, "c": 0}).to_string();
+    let forged = format!(
+        "{}.{}",
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(payload),
+        tag
+    );
+    for bad in [forged.as_str(), "garbage", "a.b"] {
+        let response = app.get_as(&format!("/api/v1/sync?since={bad}"), &ta).await;
+        let detail = assert_error(response, 422, "validation_error").await;
+        assert_eq!(detail[0]["loc"], json!(["query", "since"]));
+    }
+    // Alice's cursor is not Bob's.
+    let response = app
+        .get_as(&format!("/api/v1/sync?since={cursor}"), &tb)
+        .await;
+    assert_error(response, 422, "validation_error").await;
+}
