@@ -77,7 +77,7 @@ async fn changes_and_deletions_on_one_device_reach_the_other_exactly_once() {
         ids(&second["favorites"], "machine_id"),
         ["leg_press", "treadmill"]
     );
-    assert_eq!(ids(&second["history"], "id"), [entry_id.clone()]);
+    assert_eq!(ids(&second["history"], "id"), [entry_id.as_str()]);
     assert!(
         second["machines"]["upserted"]
             .as_array()
@@ -118,7 +118,7 @@ async fn changes_and_deletions_on_one_device_reach_the_other_exactly_once() {
     assert_eq!(ids(&third["favorites"], "machine_id"), ["treadmill"]);
     assert_eq!(third["favorites"]["upserted"][0]["notes"], "incline 3");
     assert_eq!(deleted(&third["favorites"]), ["leg_press"]);
-    assert_eq!(deleted(&third["history"]), [entry_id.clone()]);
+    assert_eq!(deleted(&third["history"]), [entry_id.as_str()]);
     let cursor = third["cursor"].as_str().unwrap().to_owned();
 
     post("/api/v1/favorites", json!({"machine_id": "leg_press"}))
