@@ -16,15 +16,35 @@ macro_rules! machine_columns {
 }
 pub(crate) use machine_columns;
 
-/// The filter part shared by the page query and the count query.
+/// The filter part shared by the page query and the count query. `$4` is the search
+/// text as typed, `$6` the same text escaped for `like`. A machine matches when the text
+/// appears in its search document (name, synonyms, muscles, tags, category), when the
+/// full-text query matches, or when a word is close enough to catch a typo.
 macro_rules! list_where {
     () => {
         " from public.machines m \
           where m.is_active = $1 \
             and ($2::text is null or m.category = $2) \
             and ($3::text is null or m.difficulty = $3) \
-            and ($4::text is null or m.name ilike '%' || $4 || '%') \
-            and m.tags @> $5::text[]"
+            and m.tags @> $5::text[] \
+            and ($4::text is null \
+                 or m.search_document like '%' || lower($6) || '%' \
+                 or m.search_vector @@ websearch_to_tsquery('english', $4) \
+                 or extensions.word_similarity(lower($4), m.search_document) >= 0.45)"
+    };
+}
+
+/// Best matches first: the name itself, then a name starting or containing the text,
+/// then full-text rank and word similarity; ties (and no search) by name.
+macro_rules! list_order {
+    () => {
+        " order by case when $4::text is null then 0 else \
+             (case when lower(m.name) = lower($4) then 4 \
+                   when lower(m.name) like lower($6) || '%' then 3 \
+                   when lower(m.name) like '%' || lower($6) || '%' then 2 \
+                   else 0 end) \
+             + ts_rank(m.search_vector, websearch_to_tsquery('english', $4)) \
+             + extensions.word_similarity(lower($4), m.search_document) end desc, m.name"
     };
 }
 
@@ -47,22 +67,26 @@ fn like_literal(text: &str) -> String {
     out
 }
 
-/// One page of machines ordered by name, and how many match in all.
+/// One page of machines (by name, or best match first when searching), and how many
+/// match in all.
 #[tracing::instrument(skip_all)]
 pub async fn list(db: &Db, filter: &MachineFilter) -> Result<(Vec<Machine>, i64), sqlx::Error> {
-    let search = filter.search.as_deref().map(like_literal);
+    let search = filter.search.as_deref();
+    let search_like = search.map(like_literal);
     let rows: Vec<MachineWithTotal> = sqlx::query_as(concat!(
         "select ",
         machine_columns!(),
         ", count(*) over () as total",
         list_where!(),
-        " order by m.name limit $6 offset $7"
+        list_order!(),
+        " limit $7 offset $8"
     ))
     .bind(filter.is_active)
     .bind(filter.category)
     .bind(filter.difficulty)
-    .bind(&search)
+    .bind(search)
     .bind(&filter.tags)
+    .bind(&search_like)
     .bind(filter.page.limit())
     .bind(filter.page.offset())
     .persistent(db.persistent())
@@ -77,8 +101,9 @@ pub async fn list(db: &Db, filter: &MachineFilter) -> Result<(Vec<Machine>, i64)
                 .bind(filter.is_active)
                 .bind(filter.category)
                 .bind(filter.difficulty)
-                .bind(&search)
+                .bind(search)
                 .bind(&filter.tags)
+                .bind(&search_like)
                 .persistent(db.persistent())
                 .fetch_one(db.pool())
                 .await?

@@ -179,8 +179,8 @@ begin
     new.category,
     replace(new.equipment_type, '_', ' ')));
   new.search_vector :=
-    setweight(to_tsvector('simple', new.name), 'A')
-    || setweight(to_tsvector('simple', array_to_string(new.synonyms, ' ')), 'A')
+    setweight(to_tsvector('english', new.name), 'A')
+    || setweight(to_tsvector('english', array_to_string(new.synonyms, ' ')), 'A')
     || setweight(to_tsvector('english', array_to_string(new.primary_muscles, ' ')), 'B')
     || setweight(to_tsvector('english', array_to_string(new.tags, ' ')), 'C')
     || setweight(to_tsvector('english', array_to_string(new.secondary_muscles, ' ')), 'D');

@@ -131,7 +131,18 @@ async fn filters_narrow_the_list() {
         .await;
     let names = names(&body);
     assert!(names.contains(&"Leg Press".to_owned()), "{names:?}");
-    assert!(names.iter().all(|n| n.to_lowercase().contains("press")));
+    // Names containing the text rank above machines matched only by synonyms or muscles.
+    let by_name = names
+        .iter()
+        .take_while(|n| n.to_lowercase().contains("press"))
+        .count();
+    assert!(by_name >= 4, "{names:?}");
+    assert!(
+        names[by_name..]
+            .iter()
+            .all(|n| !n.to_lowercase().contains("press")),
+        "{names:?}"
+    );
 
     // Wildcards in search text are literal.
     let body = app.get_json("/api/v1/machines?search=%25", 200).await;
@@ -235,4 +246,42 @@ async fn category_and_difficulty_lists_hold_distinct_active_values() {
         difficulties,
         serde_json::json!(["beginner", "intermediate", "advanced"])
     );
+}
+
+#[tokio::test]
+async fn search_understands_synonyms_muscles_and_typos() {
+    let app = spawn_app().await;
+    for (query, expected) in [
+        ("treadmill", "treadmill"),
+        ("tredmill", "treadmill"),
+        ("pec%20fly", "pec_deck"),
+        ("butterfly%20machine", "pec_deck"),
+        ("Lat%20pulldown", "lat_pulldown"),
+    ] {
+        let body = app
+            .get_json(&format!("/api/v1/machines?search={query}"), 200)
+            .await;
+        assert_eq!(
+            body["machines"][0]["id"],
+            expected,
+            "{query}: {:?}",
+            names(&body)
+        );
+    }
+    let body = app
+        .get_json("/api/v1/machines?search=quadriceps&page_size=100", 200)
+        .await;
+    let ids: Vec<&str> = body["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    assert!(
+        ids.contains(&"leg_extension") && ids.contains(&"leg_press"),
+        "{ids:?}"
+    );
+    assert!(!ids.contains(&"lat_pulldown"), "{ids:?}");
+    let body = app.get_json("/api/v1/machines?search=zzzzqqq", 200).await;
+    assert_eq!(body["total"], 0);
 }
