@@ -169,6 +169,9 @@ pub struct Settings {
     /// `SHUTDOWN_TIMEOUT_SECS`: how long in-flight requests may run after SIGTERM
     /// (default 8; Cloud Run kills 10 s after SIGTERM).
     pub shutdown_timeout: Duration,
+    /// `CATALOG_MAX_STALENESS_MS`: longest time an instance may serve the catalog after
+    /// a change committed elsewhere (default 1000).
+    pub catalog_max_staleness_ms: u64,
     pub database: DatabaseSettings,
     pub supabase: SupabaseSettings,
     pub storage: Option<StorageSettings>,
@@ -396,6 +399,7 @@ impl Settings {
             google_cloud_project: vars.get("GOOGLE_CLOUD_PROJECT"),
             cors_origins: cors_origins(vars.get("CORS_ORIGINS"))?,
             shutdown_timeout: Duration::from_secs(shutdown_secs),
+            catalog_max_staleness_ms: vars.parsed("CATALOG_MAX_STALENESS_MS", 1000)?,
             database: DatabaseSettings {
                 url: SecretString::from(database_url),
                 pool_mode: vars.parsed("DATABASE_POOL_MODE", PoolMode::Session)?,

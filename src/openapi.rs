@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{favorites, health, history, machines, metrics, sync, users};
+use crate::routes::{curation, favorites, health, history, machines, metrics, sync, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +26,10 @@ use crate::routes::{favorites, health, history, machines, metrics, sync, users};
         machines::list_categories,
         machines::list_difficulties,
         machines::get_machine,
+        curation::create_machine,
+        curation::update_machine,
+        curation::retire_machine,
+        curation::machine_audit,
         users::get_me,
         users::update_me,
         users::delete_me,
@@ -50,6 +54,7 @@ use crate::routes::{favorites, health, history, machines, metrics, sync, users};
     tags(
         (name = "health", description = "Probes for Cloud Run and operators"),
         (name = "machines", description = "The public machine catalog"),
+        (name = "curation", description = "Catalog changes by admins, audited"),
         (name = "users", description = "The caller's account"),
         (name = "favorites", description = "The caller's favorite machines"),
         (name = "history", description = "The caller's identification history"),

@@ -7,6 +7,7 @@ use moka::future::Cache;
 use uuid::Uuid;
 
 use crate::auth::Verifier;
+use crate::catalog_cache::CatalogCache;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::cursor::CursorKey;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub auth: Option<Arc<Verifier>>,
     /// Users whose profile row is known to exist (skips a query per request).
     pub known_users: Cache<Uuid, ()>,
+    /// Rendered catalog responses and the catalog version they belong to.
+    pub catalog: CatalogCache,
     /// Signs sync cursors; read from Postgres on first use (shared by every instance).
     cursor_key: tokio::sync::OnceCell<CursorKey>,
 }
@@ -26,6 +29,7 @@ pub struct AppState {
 impl AppState {
     pub fn new(settings: Settings, db: Db, auth: Option<Arc<Verifier>>) -> Self {
         AppState {
+            catalog: CatalogCache::new(Duration::from_millis(settings.catalog_max_staleness_ms)),
             settings,
             db,
             auth,

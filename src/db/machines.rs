@@ -149,6 +149,14 @@ pub async fn difficulties(db: &Db) -> Result<Vec<String>, sqlx::Error> {
     .await
 }
 
+/// The catalog's current version (bumped by every machine change).
+pub async fn catalog_version(db: &Db) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select version from public.catalog_state")
+        .persistent(db.persistent())
+        .fetch_one(db.pool())
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::like_literal;

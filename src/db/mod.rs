@@ -1,6 +1,7 @@
 //! Postgres access: the pool, migrations, the RLS-scoped user transaction, and the
 //! SQL for each resource in small functions.
 
+pub mod curation;
 pub mod favorites;
 pub mod history;
 pub mod machines;

@@ -1,6 +1,6 @@
 //! The public catalog.
 
-use actix_web::web;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -23,21 +23,29 @@ pub struct MachineList {
     tag = "machines",
     params(MachineListQuery),
     responses(
-        (status = 200, body = MachineList),
+        (status = 200, body = MachineList, description = "With `ETag` and `Cache-Control`"),
+        (status = 304, description = "`If-None-Match` names the current version"),
         (status = 422, body = ErrorBody, description = "Invalid query parameters"),
     )
 )]
 pub async fn list_machines(
     state: web::Data<AppState>,
+    req: HttpRequest,
     filter: MachineFilter,
-) -> ApiResult<web::Json<MachineList>> {
-    let (machines, total) = db::machines::list(&state.db, &filter).await?;
-    Ok(web::Json(MachineList {
-        machines,
-        total,
-        page: filter.page.page(),
-        page_size: filter.page.page_size(),
-    }))
+) -> ApiResult<HttpResponse> {
+    let key = format!("list|{filter:?}");
+    state
+        .catalog
+        .respond(&state.db, &req, &key, async || {
+            let (machines, total) = db::machines::list(&state.db, &filter).await?;
+            Ok(MachineList {
+                machines,
+                total,
+                page: filter.page.page(),
+                page_size: filter.page.page_size(),
+            })
+        })
+        .await
 }
 
 /// Distinct categories of active machines.
@@ -45,8 +53,16 @@ pub async fn list_machines(
     tag = "machines",
     responses((status = 200, body = Vec<String>, example = json!(["Arms", "Back", "Cardio"])))
 )]
-pub async fn list_categories(state: web::Data<AppState>) -> ApiResult<web::Json<Vec<String>>> {
-    Ok(web::Json(db::machines::categories(&state.db).await?))
+pub async fn list_categories(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    state
+        .catalog
+        .respond(&state.db, &req, "categories", async || {
+            Ok(db::machines::categories(&state.db).await?)
+        })
+        .await
 }
 
 /// Distinct difficulties of active machines, easiest first.
@@ -54,8 +70,16 @@ pub async fn list_categories(state: web::Data<AppState>) -> ApiResult<web::Json<
     tag = "machines",
     responses((status = 200, body = Vec<String>, example = json!(["beginner", "intermediate", "advanced"])))
 )]
-pub async fn list_difficulties(state: web::Data<AppState>) -> ApiResult<web::Json<Vec<String>>> {
-    Ok(web::Json(db::machines::difficulties(&state.db).await?))
+pub async fn list_difficulties(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> ApiResult<HttpResponse> {
+    state
+        .catalog
+        .respond(&state.db, &req, "difficulties", async || {
+            Ok(db::machines::difficulties(&state.db).await?)
+        })
+        .await
 }
 
 /// One machine by id (active or retired).
@@ -69,14 +93,19 @@ pub async fn list_difficulties(state: web::Data<AppState>) -> ApiResult<web::Jso
 )]
 pub async fn get_machine(
     state: web::Data<AppState>,
+    req: HttpRequest,
     machine_id: web::Path<String>,
-) -> ApiResult<web::Json<Machine>> {
+) -> ApiResult<HttpResponse> {
     let id = machine_id.into_inner();
     if !is_machine_id(&id) {
         return Err(ApiError::not_found("Machine"));
     }
-    db::machines::get(&state.db, &id)
-        .await?
-        .map(web::Json)
-        .ok_or_else(|| ApiError::not_found("Machine"))
+    state
+        .catalog
+        .respond(&state.db, &req, &format!("machine|{id}"), async || {
+            db::machines::get(&state.db, &id)
+                .await?
+                .ok_or_else(|| ApiError::not_found("Machine"))
+        })
+        .await
 }

@@ -1,5 +1,6 @@
 //! HTTP routes, one module per resource.
 
+pub mod curation;
 pub mod fallback;
 pub mod favorites;
 pub mod health;
@@ -17,12 +18,22 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/health").get(health::health))
         .service(web::resource("/health/ready").get(health::ready))
         .service(web::resource("/health/live").get(health::live))
-        .service(web::resource("/api/v1/machines").get(machines::list_machines))
+        .service(
+            web::resource("/api/v1/machines")
+                .get(machines::list_machines)
+                .post(curation::create_machine),
+        )
         .service(web::resource("/api/v1/machines/categories/list").get(machines::list_categories))
         .service(
             web::resource("/api/v1/machines/difficulties/list").get(machines::list_difficulties),
         )
-        .service(web::resource("/api/v1/machines/{machine_id}").get(machines::get_machine))
+        .service(
+            web::resource("/api/v1/machines/{machine_id}")
+                .get(machines::get_machine)
+                .patch(curation::update_machine)
+                .delete(curation::retire_machine),
+        )
+        .service(web::resource("/api/v1/machines/{machine_id}/audit").get(curation::machine_audit))
         .service(
             web::resource("/api/v1/users/me")
                 .get(users::get_me)

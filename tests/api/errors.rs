@@ -15,7 +15,7 @@ async fn unknown_routes_answer_404_in_the_json_envelope() {
 async fn wrong_methods_answer_405_in_the_json_envelope() {
     let app = spawn_app().await;
     for path in ["/health", "/api/v1/machines", "/api/v1/machines/leg_press"] {
-        let response = app.client.delete(app.url(path)).send().await.unwrap();
+        let response = app.client.put(app.url(path)).send().await.unwrap();
         let detail = assert_error(response, 405, "method_not_allowed").await;
         assert_eq!(detail, "Method Not Allowed");
     }

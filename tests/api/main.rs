@@ -2,6 +2,7 @@
 
 mod auth;
 mod auth_server;
+mod catalog;
 mod errors;
 mod favorites;
 mod health;

@@ -1,0 +1,250 @@
+//! Catalog HTTP caching and admin curation.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::auth_server::keys;
+use crate::helpers::{
+    assert_error, database_url, spawn_app_with_auth, spawn_with_settings, test_settings,
+};
+
+#[tokio::test]
+async fn catalog_responses_carry_etags_and_answer_304_when_unchanged() {
+    let (app, _auth) = spawn_app_with_auth(&[]).await;
+    for path in [
+        "/api/v1/machines?page_size=20",
+        "/api/v1/machines/leg_press",
+        "/api/v1/machines/categories/list",
+        "/api/v1/machines/difficulties/list",
+    ] {
+        let first = app.get(path).await;
+        assert_eq!(first.status(), 200, "{path}");
+        let etag = first.headers()["etag"].to_str().unwrap().to_owned();
+        assert!(
+            first.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("max-age")
+        );
+        let body: Value = first.json().await.unwrap();
+
+        let again = app.get(path).await;
+        assert_eq!(
+            again.headers()["etag"],
+            etag.as_str(),
+            "stable while nothing changes"
+        );
+        assert_eq!(again.json::<Value>().await.unwrap(), body);
+
+        for header in [
+            etag.clone(),
+            format!("W/{etag}"),
+            format!("\"other\", {etag}"),
+        ] {
+            let revalidated = app
+                .client
+                .get(app.url(path))
+                .header("If-None-Match", header)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(revalidated.status(), 304, "{path}");
+            assert_eq!(revalidated.headers()["etag"], etag.as_str());
+            assert!(revalidated.bytes().await.unwrap().is_empty());
+        }
+        let stale = app
+            .client
+            .get(app.url(path))
+            .header("If-None-Match", "\"c0-0\"")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stale.status(), 200);
+    }
+    // Different queries are different pages with different tags.
+    let a = app.get("/api/v1/machines?page=1").await.headers()["etag"].clone();
+    let b = app.get("/api/v1/machines?page=2").await.headers()["etag"].clone();
+    assert_ne!(a, b);
+}
+
+#[tokio::test]
+async fn an_admin_change_on_one_instance_reaches_another_within_the_bound() {
+    let (admin_app, auth) = spawn_app_with_auth(&[]).await;
+    // A second instance on the same database, as Cloud Run would run it.
+    let mut settings = test_settings(&database_url(&admin_app.database_name), &[]);
+    settings.catalog_max_staleness_ms = 500;
+    let reader = spawn_with_settings(settings, admin_app.database_name.clone()).await;
+
+    let path = "/api/v1/machines/leg_press";
+    let before = reader.get(path).await;
+    let etag = before.headers()["etag"].to_str().unwrap().to_owned();
+    assert_eq!(
+        before.json::<Value>().await.unwrap()["difficulty"],
+        "beginner"
+    );
+
+    let admin = app_admin_token(&admin_app, &auth).await;
+    let response = admin_app
+        .request(Method::PATCH, path, &admin)
+        .json(&json!({"difficulty": "intermediate"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let changed_at = std::time::Instant::now();
+    // The writing instance shows it at once.
+    assert_eq!(
+        admin_app.get_json(path, 200).await["difficulty"],
+        "intermediate"
+    );
+
+    loop {
+        let response = reader
+            .client
+            .get(reader.url(path))
+            .header("If-None-Match", &etag)
+            .send()
+            .await
+            .unwrap();
+        if response.status() == 200 {
+            assert_eq!(
+                response.json::<Value>().await.unwrap()["difficulty"],
+                "intermediate"
+            );
+            break;
+        }
+        assert!(
+            changed_at.elapsed().as_millis() < 1500,
+            "the other instance served stale data past its bound"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+async fn app_admin_token(
+    app: &crate::helpers::TestApp,
+    auth: &crate::auth_server::AuthServer,
+) -> String {
+    let admin = app.sign_up().await;
+    auth.token(
+        &keys().es256,
+        admin,
+        json!({"app_metadata": {"role": "admin"}}),
+    )
+}
+
+#[tokio::test]
+async fn admins_create_update_retire_and_restore_machines_with_an_audit_trail() {
+    let (app, auth) = spawn_app_with_auth(&[]).await;
+    let admin = app_admin_token(&app, &auth).await;
+    let user = app.sign_up().await;
+    let plain = auth.token(&keys().es256, user, json!({}));
+    let new_machine = json!({
+        "id": "cable_curl", "name": "Cable Curl", "category": "Arms", "difficulty": "beginner",
+        "equipment_type": "cable", "primary_muscles": ["biceps"], "secondary_muscles": ["forearms"],
+        "setup_steps": ["Set the pulley to the lowest position.", "Attach a straight bar.", "Stand facing the stack.", "Grip the bar with palms up."],
+        "how_to_steps": ["Curl the bar up slowly.", "Pause at the top.", "Lower it under control.", "Breathe out as you lift."],
+        "common_mistakes": ["Swinging the body."], "safety_tips": ["Keep your elbows at your sides."],
+        "beginner_tips": ["Start light."], "tags": ["arms", "cable"], "synonyms": ["cable bicep curl"],
+        "visual_cues": ["low pulley with a straight bar"]
+    });
+
+    let forbidden = app
+        .request(Method::POST, "/api/v1/machines", &plain)
+        .json(&new_machine)
+        .send()
+        .await
+        .unwrap();
+    assert_error(forbidden, 403, "forbidden").await;
+    let created = app
+        .request(Method::POST, "/api/v1/machines", &admin)
+        .json(&new_machine)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    assert_eq!(created.json::<Value>().await.unwrap()["name"], "Cable Curl");
+    let duplicate = app
+        .request(Method::POST, "/api/v1/machines", &admin)
+        .json(&new_machine)
+        .send()
+        .await
+        .unwrap();
+    assert_error(duplicate, 409, "conflict").await;
+    let invalid = app
+        .request(Method::POST, "/api/v1/machines", &admin)
+        .json(&json!({"id": "Bad Id", "name": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(invalid, 422, "validation_error").await;
+    let found = app
+        .get_json("/api/v1/machines?search=cable%20bicep%20curl", 200)
+        .await;
+    assert_eq!(found["machines"][0]["id"], "cable_curl");
+
+    let renamed = app
+        .request(Method::PATCH, "/api/v1/machines/cable_curl", &admin)
+        .json(&json!({"name": "Cable Biceps Curl"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        renamed.json::<Value>().await.unwrap()["name"],
+        "Cable Biceps Curl"
+    );
+    let retired = app
+        .request(Method::DELETE, "/api/v1/machines/cable_curl", &admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retired.json::<Value>().await.unwrap()["is_active"], false);
+    let active = app.get_json("/api/v1/machines?page_size=100", 200).await;
+    assert!(
+        !active["machines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == "cable_curl")
+    );
+    let restored = app
+        .request(Method::PATCH, "/api/v1/machines/cable_curl", &admin)
+        .json(&json!({"is_active": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(restored.json::<Value>().await.unwrap()["is_active"], true);
+    let missing = app
+        .request(Method::PATCH, "/api/v1/machines/no_such_one", &admin)
+        .json(&json!({"name": "X Y"}))
+        .send()
+        .await
+        .unwrap();
+    assert_error(missing, 404, "not_found").await;
+
+    let audit: Value = app
+        .get_as("/api/v1/machines/cable_curl/audit", &admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["restore", "retire", "update", "create"]);
+    let update = &audit[2];
+    assert_eq!(update["before"]["name"], "Cable Curl");
+    assert_eq!(update["after"]["name"], "Cable Biceps Curl");
+    assert_eq!(update["actor_role"], "admin");
+    assert!(update["actor_id"].is_string() && update["changed_at"].is_string());
+    assert_error(
+        app.get_as("/api/v1/machines/cable_curl/audit", &plain)
+            .await,
+        403,
+        "forbidden",
+    )
+    .await;
+}
