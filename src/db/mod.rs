@@ -18,6 +18,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::config::{DatabaseSettings, PoolMode};
 
+/// Pooled connections idle longer than this are pinged before use.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+
 /// The pool plus what queries must know about how it reaches Postgres.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -40,6 +43,19 @@ impl Db {
             options
         };
         let pool = PgPoolOptions::new()
+            // sqlx's default pings every connection on every acquire: a round trip per
+            // request. Only connections idle for a while (the ones a restart or a
+            // network blip may have broken) are checked.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_BEFORE_PING {
+                        use sqlx::Connection;
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .max_connections(settings.max_connections)
             .min_connections(0)
             .acquire_timeout(settings.acquire_timeout)

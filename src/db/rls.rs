@@ -17,17 +17,17 @@ pub struct UserTx {
 impl UserTx {
     /// Begins a transaction as `authenticated` with `claims` (which must hold `sub`).
     pub async fn begin(db: &Db, claims: &Value) -> Result<Self, sqlx::Error> {
-        let mut tx = db.pool().begin().await?;
-        // One round trip; both settings are local to this transaction, so nothing leaks
-        // to the next user of the pooled connection (also under a transaction pooler).
-        sqlx::query(
-            "select set_config('role', 'authenticated', true), \
-                    set_config('request.jwt.claims', $1, true)",
-        )
-        .bind(claims.to_string())
-        .persistent(db.persistent())
-        .execute(&mut *tx)
-        .await?;
+        // One round trip: BEGIN and both settings travel as one simple query. The settings
+        // are local to this transaction, so nothing leaks to the next user of the pooled
+        // connection (also under a transaction pooler). Simple queries take no bind
+        // parameters, so the claims go in as an escaped literal (see `pg_literal`).
+        let statement = format!(
+            "BEGIN; SELECT set_config('role', 'authenticated', true), \
+             set_config('request.jwt.claims', {}, true)",
+            pg_literal(&claims.to_string())
+        );
+        // The only text spliced in is `pg_literal`'s output, a closed string literal.
+        let tx = db.pool().begin_with(sqlx::AssertSqlSafe(statement)).await?;
         Ok(UserTx {
             tx,
             persistent: db.persistent(),
@@ -45,5 +45,38 @@ impl UserTx {
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {
         self.tx.commit().await
+    }
+}
+
+/// `text` as a Postgres escape-string literal (`E'...'`): backslashes and quotes are
+/// doubled, which is complete for E-strings whatever `standard_conforming_strings` says.
+/// Serialized JSON never holds a NUL byte (serde escapes control characters).
+fn pg_literal(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 4);
+    out.push_str("E'");
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\'' => out.push_str("''"),
+            '\0' => {}
+            c => out.push(c),
+        }
+    }
+    out.push('\'');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pg_literal;
+
+    #[test]
+    fn literals_escape_quotes_and_backslashes() {
+        assert_eq!(pg_literal("plain"), "E'plain'");
+        assert_eq!(
+            pg_literal(r#"{"n":"O'Brien \\ '); drop table users; --"}"#),
+            r#"E'{"n":"O''Brien \\\\ ''); drop table users; --"}'"#
+        );
+        assert_eq!(pg_literal("a\0b"), "E'ab'");
     }
 }

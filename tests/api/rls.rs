@@ -161,3 +161,35 @@ async fn the_catalog_is_readable_by_all_and_writable_by_none_of_them() {
         Some("42501")
     );
 }
+
+#[tokio::test]
+async fn hostile_claims_arrive_intact_and_inject_nothing() {
+    let app = spawn_app().await;
+    let alice = sign_up(&app).await;
+    let db = app.app_db();
+    let claims = json!({
+        "sub": alice,
+        "role": "authenticated",
+        "user_metadata": {
+            "full_name": "O'Brien \\ '); drop table favorites; -- $$ $tag$ \u{1F3CB} \"quoted\"",
+            "nested": ["\\\\", "''", "E'x'"]
+        }
+    });
+    let mut tx = UserTx::begin(&db, &claims).await.unwrap();
+    let (same, uid, role): (bool, Uuid, String) = sqlx::query_as(
+        "select current_setting('request.jwt.claims')::jsonb = $1::jsonb, auth.uid(), current_user::text",
+    )
+    .bind(&claims)
+    .fetch_one(tx.conn())
+    .await
+    .unwrap();
+    assert!(same, "the claims changed on the way in");
+    assert_eq!((uid, role.as_str()), (alice, "authenticated"));
+    drop(tx);
+    let favorites_table: bool =
+        sqlx::query_scalar("select to_regclass('public.favorites') is not null")
+            .fetch_one(&app.db)
+            .await
+            .unwrap();
+    assert!(favorites_table);
+}
