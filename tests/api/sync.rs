@@ -180,6 +180,14 @@ async fn a_forged_or_foreign_cursor_is_a_422() {
         let detail = assert_error(response, 422, "validation_error").await;
         assert_eq!(detail[0]["loc"], json!(["query", "since"]));
     }
+    // Bob's sync never carries Alice's rows.
+    app.request(Method::POST, "/api/v1/favorites", &ta)
+        .json(&json!({"machine_id": "leg_press"}))
+        .send()
+        .await
+        .unwrap();
+    let bobs = sync(&app, &tb, None).await;
+    assert!(ids(&bobs["favorites"], "machine_id").is_empty());
     // Alice's cursor is not Bob's.
     let response = app
         .get_as(&format!("/api/v1/sync?since={cursor}"), &tb)
