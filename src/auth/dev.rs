@@ -134,7 +134,7 @@ pub async fn issue_token(
         .as_deref()
         .context("SUPABASE_URL or SUPABASE_JWT_ISSUER must be set")?;
     let key = DevKey::load_or_create(path)?;
-    sqlx::query(
+    db.with_conn(async |c| sqlx::query(
         "insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, is_anonymous) \
          values ($1, $2, 'authenticated', $3, $4, '{}'::jsonb, $5) \
          on conflict (id) do update set email = excluded.email, \
@@ -146,8 +146,7 @@ pub async fn issue_token(
     .bind(&user.email)
     .bind(user.app_metadata())
     .bind(user.is_anonymous)
-    .execute(db.pool())
-    .await
+    .execute(c).await).await
     .context("signing the user up in the local auth.users")?;
     let now = chrono::Utc::now().timestamp();
     key.sign(&user.claims(issuer, &settings.supabase.jwt_audience, now, ttl_secs))

@@ -127,12 +127,11 @@ pub async fn audit(
 
 /// The machine's changes, newest first.
 pub async fn history(db: &Db, machine_id: &str) -> Result<Vec<AuditEntry>, sqlx::Error> {
-    sqlx::query_as(
+    db.with_conn(async |c| sqlx::query_as(
         "select id, machine_id, action, actor_id, actor_role, before, after, changed_at \
          from public.machine_audit where machine_id = $1 order by changed_at desc, id desc limit 200",
     )
     .bind(machine_id)
     .persistent(db.persistent())
-    .fetch_all(db.pool())
-    .await
+    .fetch_all(c).await).await
 }

@@ -73,40 +73,47 @@ fn like_literal(text: &str) -> String {
 pub async fn list(db: &Db, filter: &MachineFilter) -> Result<(Vec<Machine>, i64), sqlx::Error> {
     let search = filter.search.as_deref();
     let search_like = search.map(like_literal);
-    let rows: Vec<MachineWithTotal> = sqlx::query_as(concat!(
-        "select ",
-        machine_columns!(),
-        ", count(*) over () as total",
-        list_where!(),
-        list_order!(),
-        " limit $7 offset $8"
-    ))
-    .bind(filter.is_active)
-    .bind(filter.category)
-    .bind(filter.difficulty)
-    .bind(search)
-    .bind(&filter.tags)
-    .bind(&search_like)
-    .bind(filter.page.limit())
-    .bind(filter.page.offset())
-    .persistent(db.persistent())
-    .fetch_all(db.pool())
-    .await?;
+    let rows: Vec<MachineWithTotal> = db
+        .with_conn(async |c| {
+            sqlx::query_as(concat!(
+                "select ",
+                machine_columns!(),
+                ", count(*) over () as total",
+                list_where!(),
+                list_order!(),
+                " limit $7 offset $8"
+            ))
+            .bind(filter.is_active)
+            .bind(filter.category)
+            .bind(filter.difficulty)
+            .bind(search)
+            .bind(&filter.tags)
+            .bind(&search_like)
+            .bind(filter.page.limit())
+            .bind(filter.page.offset())
+            .persistent(db.persistent())
+            .fetch_all(c)
+            .await
+        })
+        .await?;
 
     let total = match rows.first() {
         Some(row) => row.total,
         // A page past the end has no rows to carry the total: count separately.
         None if filter.page.offset() > 0 => {
-            sqlx::query_scalar(concat!("select count(*)", list_where!()))
-                .bind(filter.is_active)
-                .bind(filter.category)
-                .bind(filter.difficulty)
-                .bind(search)
-                .bind(&filter.tags)
-                .bind(&search_like)
-                .persistent(db.persistent())
-                .fetch_one(db.pool())
-                .await?
+            db.with_conn(async |c| {
+                sqlx::query_scalar(concat!("select count(*)", list_where!()))
+                    .bind(filter.is_active)
+                    .bind(filter.category)
+                    .bind(filter.difficulty)
+                    .bind(search)
+                    .bind(&filter.tags)
+                    .bind(&search_like)
+                    .persistent(db.persistent())
+                    .fetch_one(c)
+                    .await
+            })
+            .await?
         }
         None => 0,
     };
@@ -115,46 +122,58 @@ pub async fn list(db: &Db, filter: &MachineFilter) -> Result<(Vec<Machine>, i64)
 
 #[tracing::instrument(skip(db))]
 pub async fn get(db: &Db, id: &str) -> Result<Option<Machine>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "select ",
-        machine_columns!(),
-        " from public.machines m where m.id = $1"
-    ))
-    .bind(id)
-    .persistent(db.persistent())
-    .fetch_optional(db.pool())
+    db.with_conn(async |c| {
+        sqlx::query_as(concat!(
+            "select ",
+            machine_columns!(),
+            " from public.machines m where m.id = $1"
+        ))
+        .bind(id)
+        .persistent(db.persistent())
+        .fetch_optional(c)
+        .await
+    })
     .await
 }
 
 /// Distinct categories of active machines, alphabetical.
 #[tracing::instrument(skip(db))]
 pub async fn categories(db: &Db) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "select distinct category from public.machines where is_active order by category",
-    )
-    .persistent(db.persistent())
-    .fetch_all(db.pool())
+    db.with_conn(async |c| {
+        sqlx::query_scalar(
+            "select distinct category from public.machines where is_active order by category",
+        )
+        .persistent(db.persistent())
+        .fetch_all(c)
+        .await
+    })
     .await
 }
 
 /// Distinct difficulties of active machines, easiest first.
 #[tracing::instrument(skip(db))]
 pub async fn difficulties(db: &Db) -> Result<Vec<String>, sqlx::Error> {
-    sqlx::query_scalar(
-        "select difficulty from public.machines where is_active group by difficulty \
+    db.with_conn(async |c| {
+        sqlx::query_scalar(
+            "select difficulty from public.machines where is_active group by difficulty \
          order by array_position(array['beginner', 'intermediate', 'advanced'], difficulty)",
-    )
-    .persistent(db.persistent())
-    .fetch_all(db.pool())
+        )
+        .persistent(db.persistent())
+        .fetch_all(c)
+        .await
+    })
     .await
 }
 
 /// The catalog's current version (bumped by every machine change).
 pub async fn catalog_version(db: &Db) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select version from public.catalog_state")
-        .persistent(db.persistent())
-        .fetch_one(db.pool())
-        .await
+    db.with_conn(async |c| {
+        sqlx::query_scalar("select version from public.catalog_state")
+            .persistent(db.persistent())
+            .fetch_one(c)
+            .await
+    })
+    .await
 }
 
 #[cfg(test)]

@@ -15,27 +15,33 @@ pub struct Totals {
 
 #[tracing::instrument(skip_all)]
 pub async fn totals(db: &Db) -> Result<Totals, sqlx::Error> {
-    sqlx::query_as(
-        "select (select count(*) from public.users) as users, \
+    db.with_conn(async |c| {
+        sqlx::query_as(
+            "select (select count(*) from public.users) as users, \
                 (select count(*) from public.machines where is_active) as machines, \
                 (select count(*) from public.identification_events) as identifications, \
                 (select count(*) from public.favorites) as favorites, \
                 (select count(*) from public.identification_events \
                   where created_at > now() - interval '7 days') as identifications_last_7_days",
-    )
-    .persistent(db.persistent())
-    .fetch_one(db.pool())
+        )
+        .persistent(db.persistent())
+        .fetch_one(c)
+        .await
+    })
     .await
 }
 
 /// Active machines per category, most first.
 #[tracing::instrument(skip_all)]
 pub async fn categories(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "select category, count(*) from public.machines where is_active \
+    db.with_conn(async |c| {
+        sqlx::query_as(
+            "select category, count(*) from public.machines where is_active \
          group by category order by count(*) desc, category",
-    )
-    .persistent(db.persistent())
-    .fetch_all(db.pool())
+        )
+        .persistent(db.persistent())
+        .fetch_all(c)
+        .await
+    })
     .await
 }

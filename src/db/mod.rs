@@ -14,6 +14,7 @@ pub mod users;
 use std::time::Duration;
 
 use secrecy::ExposeSecret;
+use sqlx::PgConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::config::{DatabaseSettings, PoolMode};
@@ -78,11 +79,29 @@ impl Db {
         self.persistent
     }
 
-    /// True when Postgres answers `select 1` within `bound`.
+    /// Runs `f` on a pooled connection. Behind a transaction-mode pooler the extended
+    /// protocol's two round trips (prepare, then execute) may otherwise land on two
+    /// different server connections, so there `f` runs inside a transaction, which pins
+    /// one server connection until commit.
+    pub async fn with_conn<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
+        if self.persistent {
+            let mut conn = self.pool.acquire().await?;
+            f(&mut conn).await
+        } else {
+            let mut tx = self.pool.begin().await?;
+            let value = f(&mut tx).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+    }
+
+    /// True when Postgres answers `select 1` within `bound` (one simple query, which
+    /// any pooler passes through).
     pub async fn ping(&self, bound: Duration) -> bool {
-        let probe = sqlx::query("select 1")
-            .persistent(self.persistent)
-            .execute(&self.pool);
+        let probe = sqlx::raw_sql("select 1").execute(&self.pool);
         matches!(tokio::time::timeout(bound, probe).await, Ok(Ok(_)))
     }
 }

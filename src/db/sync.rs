@@ -78,23 +78,29 @@ pub async fn catalog_changes(
     since: i64,
     limit: i64,
 ) -> Result<Vec<MachineChange>, sqlx::Error> {
-    sqlx::query_as(concat!(
-        "select ",
-        machine_columns!(),
-        ", m.catalog_version from public.machines m where m.catalog_version > $1 \
+    db.with_conn(async |c| {
+        sqlx::query_as(concat!(
+            "select ",
+            machine_columns!(),
+            ", m.catalog_version from public.machines m where m.catalog_version > $1 \
          order by m.catalog_version limit $2"
-    ))
-    .bind(since)
-    .bind(limit)
-    .persistent(db.persistent())
-    .fetch_all(db.pool())
+        ))
+        .bind(since)
+        .bind(limit)
+        .persistent(db.persistent())
+        .fetch_all(c)
+        .await
+    })
     .await
 }
 
 /// The shared secret that signs sync cursors (created by a migration).
 pub async fn cursor_secret(db: &Db) -> Result<Vec<u8>, sqlx::Error> {
-    sqlx::query_scalar("select value from public.app_secrets where name = 'sync_cursor'")
-        .persistent(db.persistent())
-        .fetch_one(db.pool())
-        .await
+    db.with_conn(async |c| {
+        sqlx::query_scalar("select value from public.app_secrets where name = 'sync_cursor'")
+            .persistent(db.persistent())
+            .fetch_one(c)
+            .await
+    })
+    .await
 }

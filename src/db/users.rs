@@ -32,13 +32,16 @@ pub struct ProfileChanges {
 /// service's own role: users cannot insert profiles themselves).
 #[tracing::instrument(skip(db))]
 pub async fn ensure_profile(db: &Db, id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into public.users (id, email) select id, email from auth.users where id = $1 \
+    db.with_conn(async |c| {
+        sqlx::query(
+            "insert into public.users (id, email) select id, email from auth.users where id = $1 \
          on conflict (id) do nothing",
-    )
-    .bind(id)
-    .persistent(db.persistent())
-    .execute(db.pool())
+        )
+        .bind(id)
+        .persistent(db.persistent())
+        .execute(c)
+        .await
+    })
     .await?;
     Ok(())
 }

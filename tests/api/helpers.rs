@@ -198,6 +198,10 @@ pub async fn spawn_app_with(extra: &[(&str, &str)]) -> TestApp {
 }
 
 pub async fn spawn_with_settings(settings: Settings, database_name: String) -> TestApp {
+    // `TEST_LOG=debug scripts/test name` shows the service's logs for a failing test.
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        machinemate_api::telemetry::init(machinemate_api::config::LogFormat::Pretty, &filter, None);
+    }
     let app = Application::build(settings).await.expect("app builds");
     let address = format!("http://127.0.0.1:{}", app.port());
     tokio::spawn(app.run_until_stopped());

@@ -11,6 +11,7 @@ mod history;
 mod machines;
 mod migrations;
 mod openapi;
+mod pooler;
 mod rls;
 mod shutdown;
 mod sync;
