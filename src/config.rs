@@ -138,6 +138,11 @@ pub struct StorageSettings {
     pub access_key_id: String,
     /// `STORAGE_S3_SECRET_ACCESS_KEY` (secret).
     pub secret_access_key: SecretString,
+    /// `STORAGE_PUBLIC_URL`: base of public objects' URLs, followed by `/{bucket}/{path}`
+    /// (default `${SUPABASE_URL}/storage/v1/object/public`, else the S3 endpoint).
+    pub public_url: String,
+    /// `STORAGE_SIGNED_URL_TTL_SECS`: lifetime of presigned URLs (default 900, at most 3600).
+    pub signed_url_ttl: Duration,
 }
 
 #[derive(Clone)]
@@ -332,9 +337,29 @@ impl Settings {
                 })?,
         };
 
+        let signed_url_secs: u64 = vars.parsed("STORAGE_SIGNED_URL_TTL_SECS", 900)?;
+        if !(1..=3600).contains(&signed_url_secs) {
+            return Err(ConfigError {
+                name: "STORAGE_SIGNED_URL_TTL_SECS",
+                problem: "must be between 1 and 3600".into(),
+            });
+        }
         let storage = match vars.url("STORAGE_S3_ENDPOINT")? {
             None => None,
             Some(endpoint) => Some(StorageSettings {
+                public_url: vars
+                    .url("STORAGE_PUBLIC_URL")?
+                    .map(|u| u.to_string())
+                    .or_else(|| {
+                        supabase_url.as_ref().map(|u| {
+                            format!(
+                                "{}/storage/v1/object/public",
+                                u.as_str().trim_end_matches('/')
+                            )
+                        })
+                    })
+                    .unwrap_or_else(|| endpoint.to_string()),
+                signed_url_ttl: Duration::from_secs(signed_url_secs),
                 endpoint,
                 region: vars
                     .get("STORAGE_S3_REGION")

@@ -5,7 +5,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{curation, favorites, health, history, machines, metrics, sync, users};
+use crate::routes::{curation, favorites, health, history, machines, media, metrics, sync, users};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -46,6 +46,13 @@ use crate::routes::{curation, favorites, health, history, machines, metrics, syn
         history::get_history,
         history::delete_history,
         history::clear_history,
+        media::upload_url,
+        media::complete_upload,
+        media::media_url,
+        media::list_media,
+        media::machine_media,
+        media::upload_file,
+        media::delete_file,
         sync::sync,
         metrics::stats,
         metrics::categories,
@@ -58,6 +65,7 @@ use crate::routes::{curation, favorites, health, history, machines, metrics, syn
         (name = "users", description = "The caller's account"),
         (name = "favorites", description = "The caller's favorite machines"),
         (name = "history", description = "The caller's identification history"),
+        (name = "media", description = "Photos, images and tutorials through signed storage URLs"),
         (name = "sync", description = "Offline sync"),
         (name = "metrics", description = "Usage summaries"),
     )

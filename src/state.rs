@@ -11,11 +11,14 @@ use crate::catalog_cache::CatalogCache;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::cursor::CursorKey;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult};
+use crate::storage::Storage;
 
 pub struct AppState {
     pub settings: Settings,
     pub db: Db,
+    /// `None` when `STORAGE_S3_ENDPOINT` is not set (media routes answer 503).
+    pub storage: Option<Storage>,
     /// `None` when no way to verify tokens is configured (authenticated routes answer 503).
     pub auth: Option<Arc<Verifier>>,
     /// Users whose profile row is known to exist (skips a query per request).
@@ -30,6 +33,7 @@ impl AppState {
     pub fn new(settings: Settings, db: Db, auth: Option<Arc<Verifier>>) -> Self {
         AppState {
             catalog: CatalogCache::new(Duration::from_millis(settings.catalog_max_staleness_ms)),
+            storage: settings.storage.as_ref().map(Storage::new),
             settings,
             db,
             auth,
@@ -39,6 +43,12 @@ impl AppState {
                 .build(),
             cursor_key: tokio::sync::OnceCell::new(),
         }
+    }
+
+    pub fn storage(&self) -> ApiResult<&Storage> {
+        self.storage
+            .as_ref()
+            .ok_or_else(|| ApiError::Unavailable("Storage is not configured".into()))
     }
 
     pub async fn cursor_key(&self) -> ApiResult<&CursorKey> {

@@ -5,6 +5,7 @@ pub mod curation;
 pub mod favorites;
 pub mod history;
 pub mod machines;
+pub mod media;
 pub mod metrics;
 pub mod migrate;
 pub mod rls;

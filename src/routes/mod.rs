@@ -6,6 +6,7 @@ pub mod favorites;
 pub mod health;
 pub mod history;
 pub mod machines;
+pub mod media;
 pub mod metrics;
 pub mod sync;
 pub mod users;
@@ -34,6 +35,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .delete(curation::retire_machine),
         )
         .service(web::resource("/api/v1/machines/{machine_id}/audit").get(curation::machine_audit))
+        .service(web::resource("/api/v1/machines/{machine_id}/media").get(media::machine_media))
+        .service(web::resource("/api/v1/media").get(media::list_media))
+        .service(web::resource("/api/v1/media/upload-url").post(media::upload_url))
+        .service(web::resource("/api/v1/media/upload").post(media::upload_file))
+        .service(web::resource("/api/v1/media/delete/{file_path:.*}").delete(media::delete_file))
+        .service(web::resource("/api/v1/media/{asset_id}/complete").post(media::complete_upload))
+        .service(web::resource("/api/v1/media/{asset_id}/url").get(media::media_url))
         .service(
             web::resource("/api/v1/users/me")
                 .get(users::get_me)

@@ -185,13 +185,20 @@ pub async fn update_me(
 }
 
 /// Delete the caller's data in this service: profile, favorites, history,
-/// identification records and media records. The Supabase Auth account itself is
+/// identification records, media records and their stored files. The Supabase Auth account itself is
 /// deleted through Supabase.
 #[utoipa::path(delete, path = "/api/v1/users/me", tag = "users",
     security(("bearer_auth" = [])),
     responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody))
 )]
 pub async fn delete_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    // Files first: if storage is down the account stays whole and the call can be repeated.
+    if let Some(storage) = &state.storage {
+        let removed = storage
+            .delete_prefix(crate::storage::USER_UPLOADS.name, &format!("{}/", user.id))
+            .await?;
+        tracing::info!(user_id = %user.id, objects = removed, "account files deleted");
+    }
     let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
     users::delete_account(&mut tx).await?;
     tx.commit().await?;

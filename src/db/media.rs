@@ -1,0 +1,156 @@
+//! Media records (`media_assets`). User calls run in the caller's RLS transaction, which
+//! shows their own assets and system assets (no owner).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::FromRow;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::Db;
+use super::rls::UserTx;
+use crate::domain::pagination::PageRequest;
+
+#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
+pub struct MediaAsset {
+    pub id: Uuid,
+    /// Empty for system assets (catalog images, tutorials).
+    pub owner_id: Option<Uuid>,
+    pub machine_id: Option<String>,
+    pub bucket: String,
+    pub path: String,
+    /// image, thumbnail, video, diagram or user_photo.
+    pub asset_type: String,
+    pub content_type: String,
+    pub size_bytes: Option<i64>,
+    /// `pending` until the upload is confirmed, then `ready`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub struct NewAsset<'a> {
+    pub id: Uuid,
+    pub bucket: &'a str,
+    pub path: &'a str,
+    pub asset_type: &'a str,
+    pub content_type: &'a str,
+    pub size_bytes: i64,
+    pub ready: bool,
+}
+
+pub async fn insert(tx: &mut UserTx, asset: &NewAsset<'_>) -> Result<MediaAsset, sqlx::Error> {
+    let persistent = tx.persistent();
+    sqlx::query_as(
+        "insert into public.media_assets (id, owner_id, bucket, path, asset_type, content_type, size_bytes, status) \
+         values ($1, (select auth.uid()), $2, $3, $4, $5, $6, case when $7 then 'ready' else 'pending' end) \
+         returning id, owner_id, machine_id, bucket, path, asset_type, content_type, size_bytes, status, created_at, updated_at",
+    )
+    .bind(asset.id)
+    .bind(asset.bucket)
+    .bind(asset.path)
+    .bind(asset.asset_type)
+    .bind(asset.content_type)
+    .bind(asset.size_bytes)
+    .bind(asset.ready)
+    .persistent(persistent)
+    .fetch_one(tx.conn())
+    .await
+}
+
+/// An asset the caller may see: their own, or a system asset.
+pub async fn get(tx: &mut UserTx, id: Uuid) -> Result<Option<MediaAsset>, sqlx::Error> {
+    let persistent = tx.persistent();
+    sqlx::query_as(
+        "select id, owner_id, machine_id, bucket, path, asset_type, content_type, size_bytes, status, created_at, updated_at \
+         from public.media_assets where id = $1 and (owner_id is null or owner_id = (select auth.uid()))",
+    )
+    .bind(id)
+    .persistent(persistent)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+pub async fn by_path(
+    tx: &mut UserTx,
+    bucket: &str,
+    path: &str,
+) -> Result<Option<MediaAsset>, sqlx::Error> {
+    let persistent = tx.persistent();
+    sqlx::query_as(
+        "select id, owner_id, machine_id, bucket, path, asset_type, content_type, size_bytes, status, created_at, updated_at \
+         from public.media_assets where bucket = $1 and path = $2 and owner_id = (select auth.uid())",
+    )
+    .bind(bucket)
+    .bind(path)
+    .persistent(persistent)
+    .fetch_optional(tx.conn())
+    .await
+}
+
+pub async fn mark_ready(tx: &mut UserTx, id: Uuid, size: i64) -> Result<MediaAsset, sqlx::Error> {
+    let persistent = tx.persistent();
+    sqlx::query_as(
+        "update public.media_assets set status = 'ready', size_bytes = $2 \
+         where id = $1 and owner_id = (select auth.uid()) \
+         returning id, owner_id, machine_id, bucket, path, asset_type, content_type, size_bytes, status, created_at, updated_at",
+    )
+    .bind(id)
+    .bind(size)
+    .persistent(persistent)
+    .fetch_one(tx.conn())
+    .await
+}
+
+pub async fn delete(tx: &mut UserTx, id: Uuid) -> Result<bool, sqlx::Error> {
+    let persistent = tx.persistent();
+    let result = sqlx::query(
+        "delete from public.media_assets where id = $1 and owner_id = (select auth.uid())",
+    )
+    .bind(id)
+    .persistent(persistent)
+    .execute(tx.conn())
+    .await?;
+    Ok(result.rows_affected() > 0)
+}
+
+/// The caller's own assets, newest first.
+pub async fn list_own(
+    tx: &mut UserTx,
+    page: PageRequest,
+) -> Result<(Vec<MediaAsset>, i64), sqlx::Error> {
+    let persistent = tx.persistent();
+    let assets = sqlx::query_as(
+        "select id, owner_id, machine_id, bucket, path, asset_type, content_type, size_bytes, status, created_at, updated_at \
+         from public.media_assets where owner_id = (select auth.uid()) \
+         order by created_at desc, id limit $1 offset $2",
+    )
+    .bind(page.limit())
+    .bind(page.offset())
+    .persistent(persistent)
+    .fetch_all(tx.conn())
+    .await?;
+    let total = sqlx::query_scalar(
+        "select count(*) from public.media_assets where owner_id = (select auth.uid())",
+    )
+    .persistent(persistent)
+    .fetch_one(tx.conn())
+    .await?;
+    Ok((assets, total))
+}
+
+/// A machine's ready system assets.
+pub async fn for_machine(db: &Db, machine_id: &str) -> Result<Vec<MediaAsset>, sqlx::Error> {
+    db.with_conn(async |c| {
+        sqlx::query_as(
+            "select id, owner_id, machine_id, bucket, path, asset_type, content_type, size_bytes, status, created_at, updated_at \
+             from public.media_assets where machine_id = $1 and owner_id is null and status = 'ready' \
+             order by asset_type, created_at",
+        )
+        .bind(machine_id)
+        .persistent(db.persistent())
+        .fetch_all(c)
+        .await
+    })
+    .await
+}
