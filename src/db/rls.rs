@@ -34,6 +34,19 @@ impl UserTx {
         })
     }
 
+    /// Runs `f` in a transaction scoped to the user with `claims`, committing when it
+    /// succeeds (and rolling back when it fails).
+    pub async fn run<T, E: From<sqlx::Error>>(
+        db: &Db,
+        claims: &Value,
+        f: impl AsyncFnOnce(&mut UserTx) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let mut tx = UserTx::begin(db, claims).await?;
+        let value = f(&mut tx).await?;
+        tx.commit().await?;
+        Ok(value)
+    }
+
     /// The connection, for queries inside the transaction.
     pub fn conn(&mut self) -> &mut sqlx::PgConnection {
         &mut self.tx

@@ -67,9 +67,10 @@ pub async fn list_favorites(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> ApiResult<web::Json<FavoriteList>> {
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    let favorites = favorites::list(&mut tx).await?;
-    tx.commit().await?;
+    let favorites = UserTx::run(&state.db, &user.claims_json, async |tx| {
+        favorites::list(tx).await
+    })
+    .await?;
     Ok(web::Json(FavoriteList {
         total: favorites.len(),
         favorites,
@@ -132,9 +133,10 @@ pub async fn get_favorite(
     user: AuthUser,
     machine_id: web::Path<String>,
 ) -> ApiResult<web::Json<Favorite>> {
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    let favorite = favorites::get(&mut tx, &machine_id).await?;
-    tx.commit().await?;
+    let favorite = UserTx::run(&state.db, &user.claims_json, async |tx| {
+        favorites::get(tx, &machine_id).await
+    })
+    .await?;
     favorite.map(web::Json).ok_or_else(favorite_not_found)
 }
 
@@ -152,9 +154,10 @@ pub async fn update_favorite(
     body: ApiJson<FavoriteUpdate>,
 ) -> ApiResult<web::Json<Favorite>> {
     let notes = checked_notes(body.notes.as_deref())?;
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    let favorite = favorites::set_notes(&mut tx, &machine_id, notes).await?;
-    tx.commit().await?;
+    let favorite = UserTx::run(&state.db, &user.claims_json, async |tx| {
+        favorites::set_notes(tx, &machine_id, notes).await
+    })
+    .await?;
     favorite.map(web::Json).ok_or_else(favorite_not_found)
 }
 
@@ -169,9 +172,10 @@ pub async fn delete_favorite(
     user: AuthUser,
     machine_id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    let removed = favorites::remove(&mut tx, &machine_id).await?;
-    tx.commit().await?;
+    let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
+        favorites::remove(tx, &machine_id).await
+    })
+    .await?;
     if removed {
         Ok(HttpResponse::NoContent().finish())
     } else {
@@ -188,8 +192,9 @@ pub async fn clear_favorites(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> ApiResult<HttpResponse> {
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    favorites::clear(&mut tx).await?;
-    tx.commit().await?;
+    UserTx::run(&state.db, &user.claims_json, async |tx| {
+        favorites::clear(tx).await
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

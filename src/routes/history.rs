@@ -351,9 +351,10 @@ pub async fn get_history(
     history_id: web::Path<String>,
 ) -> ApiResult<web::Json<HistoryEntry>> {
     let id = entry_id(&history_id)?;
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    let entry = history::get(&mut tx, id).await?;
-    tx.commit().await?;
+    let entry = UserTx::run(&state.db, &user.claims_json, async |tx| {
+        history::get(tx, id).await
+    })
+    .await?;
     entry.map(web::Json).ok_or_else(entry_not_found)
 }
 
@@ -369,9 +370,10 @@ pub async fn delete_history(
     history_id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = entry_id(&history_id)?;
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    let removed = history::remove(&mut tx, id).await?;
-    tx.commit().await?;
+    let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
+        history::remove(tx, id).await
+    })
+    .await?;
     if removed {
         Ok(HttpResponse::NoContent().finish())
     } else {
@@ -385,8 +387,9 @@ pub async fn delete_history(
     responses((status = 204, description = "Cleared"), (status = 401, body = ErrorBody))
 )]
 pub async fn clear_history(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    history::clear(&mut tx).await?;
-    tx.commit().await?;
+    UserTx::run(&state.db, &user.claims_json, async |tx| {
+        history::clear(tx).await
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

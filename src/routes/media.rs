@@ -312,9 +312,10 @@ pub async fn list_media(
     user: AuthUser,
     page: MediaPageRequest,
 ) -> ApiResult<web::Json<MediaPage>> {
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    let (assets, total) = db::media::list_own(&mut tx, page.0).await?;
-    tx.commit().await?;
+    let (assets, total) = UserTx::run(&state.db, &user.claims_json, async |tx| {
+        db::media::list_own(tx, page.0).await
+    })
+    .await?;
     Ok(web::Json(MediaPage {
         assets,
         total,

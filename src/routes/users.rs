@@ -154,9 +154,10 @@ pub async fn get_me(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> ApiResult<web::Json<UserProfile>> {
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    let profile = profile_of(&mut tx).await?;
-    tx.commit().await?;
+    let profile = UserTx::run(&state.db, &user.claims_json, async |tx| {
+        profile_of(tx).await
+    })
+    .await?;
     Ok(web::Json(UserProfile::new(profile, &user)))
 }
 
@@ -199,9 +200,10 @@ pub async fn delete_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<
             .await?;
         tracing::info!(user_id = %user.id, objects = removed, "account files deleted");
     }
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    users::delete_account(&mut tx).await?;
-    tx.commit().await?;
+    UserTx::run(&state.db, &user.claims_json, async |tx| {
+        users::delete_account(tx).await
+    })
+    .await?;
     state.known_users.invalidate(&user.id).await;
     tracing::info!(user_id = %user.id, "account data deleted");
     Ok(HttpResponse::NoContent().finish())
@@ -216,9 +218,10 @@ pub async fn delete_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<
     )
 )]
 pub async fn export_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    let document = users::export(&mut tx).await?;
-    tx.commit().await?;
+    let document = UserTx::run(&state.db, &user.claims_json, async |tx| {
+        users::export(tx).await
+    })
+    .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
         .insert_header((
