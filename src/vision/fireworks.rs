@@ -1,0 +1,325 @@
+//! Fireworks AI's OpenAI-compatible chat completions, behind an overall deadline,
+//! jittered retries for 429/5xx only (never 400/401/403/404/422), and a circuit breaker
+//! that answers at once while Fireworks keeps failing.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+use serde_json::json;
+use url::Url;
+
+#[derive(Debug, thiserror::Error)]
+pub enum VisionError {
+    /// Fireworks could not answer in time or refused: a 503 for the app.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Fireworks answered, but not with what was asked: recorded, answered as Unknown.
+    #[error("{0}")]
+    BadAnswer(String),
+}
+
+/// What the model said.
+#[derive(Debug, Clone)]
+pub struct ModelAnswer {
+    pub raw_text: String,
+    pub machine: String,
+    pub confidence: f32,
+}
+
+pub struct BreakerSettings {
+    pub threshold: u32,
+    pub cooldown: Duration,
+}
+
+struct BreakerState {
+    consecutive_failures: u32,
+    open_until: Option<Instant>,
+}
+
+/// Opens after `threshold` failed calls in a row; after `cooldown`, one call may try.
+struct Breaker {
+    settings: BreakerSettings,
+    state: Mutex<BreakerState>,
+}
+
+impl Breaker {
+    fn allow(&self) -> bool {
+        let mut state = self.state.lock().expect("breaker lock");
+        match state.open_until {
+            Some(until) if Instant::now() < until => false,
+            Some(_) => {
+                // Half-open: let this one call through; a failure re-opens at once.
+                state.open_until = None;
+                state.consecutive_failures = self.settings.threshold.saturating_sub(1);
+                true
+            }
+            None => true,
+        }
+    }
+
+    fn record(&self, ok: bool) {
+        let mut state = self.state.lock().expect("breaker lock");
+        if ok {
+            state.consecutive_failures = 0;
+            state.open_until = None;
+        } else {
+            state.consecutive_failures += 1;
+            if state.consecutive_failures >= self.settings.threshold {
+                state.open_until = Some(Instant::now() + self.settings.cooldown);
+                tracing::warn!(
+                    cooldown_secs = self.settings.cooldown.as_secs(),
+                    "Fireworks circuit opened"
+                );
+            }
+        }
+    }
+}
+
+pub struct Fireworks {
+    http: reqwest::Client,
+    endpoint: Url,
+    api_key: SecretString,
+    pub model: String,
+    deadline: Duration,
+    breaker: Breaker,
+}
+
+#[derive(Deserialize)]
+struct Completion {
+    #[serde(default)]
+    choices: Vec<Choice>,
+}
+
+#[derive(Deserialize)]
+struct Choice {
+    message: Message,
+}
+
+#[derive(Deserialize)]
+struct Message {
+    #[serde(default)]
+    content: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct Verdict {
+    machine: String,
+    #[serde(default)]
+    confidence: Option<f64>,
+}
+
+/// The JSON object in a model's text, even with prose or code fences around it.
+pub fn parse_verdict(text: &str) -> Result<(String, f32), VisionError> {
+    let start = text.find('{');
+    let end = text.rfind('}');
+    let (Some(start), Some(end)) = (start, end) else {
+        return Err(VisionError::BadAnswer(
+            "the answer holds no JSON object".into(),
+        ));
+    };
+    if end < start {
+        return Err(VisionError::BadAnswer(
+            "the answer holds no JSON object".into(),
+        ));
+    }
+    let verdict: Verdict = serde_json::from_str(&text[start..=end])
+        .map_err(|e| VisionError::BadAnswer(format!("the answer's JSON is malformed: {e}")))?;
+    let confidence = verdict.confidence.unwrap_or(0.0);
+    let confidence = if confidence.is_finite() {
+        confidence.clamp(0.0, 1.0)
+    } else {
+        0.0
+    };
+    Ok((verdict.machine.trim().to_owned(), confidence as f32))
+}
+
+/// Full jitter: a random wait up to `base * 2^attempt`, at most 2 s.
+fn backoff(attempt: u32) -> Duration {
+    let cap = Duration::from_millis(200 * 2u64.pow(attempt.min(4))).min(Duration::from_secs(2));
+    let random = (uuid::Uuid::new_v4().as_u128() % 1000) as u32;
+    cap * random / 1000
+}
+
+impl Fireworks {
+    pub fn new(
+        http: reqwest::Client,
+        base_url: &Url,
+        api_key: SecretString,
+        model: String,
+        deadline: Duration,
+        breaker: BreakerSettings,
+    ) -> Self {
+        let endpoint = Url::parse(&format!(
+            "{}/chat/completions",
+            base_url.as_str().trim_end_matches('/')
+        ))
+        .expect("a base URL extends to a URL");
+        Fireworks {
+            http,
+            endpoint,
+            api_key,
+            model,
+            deadline,
+            breaker: Breaker {
+                settings: breaker,
+                state: Mutex::new(BreakerState {
+                    consecutive_failures: 0,
+                    open_until: None,
+                }),
+            },
+        }
+    }
+
+    /// Asks the model which machine the photo shows.
+    pub async fn identify(
+        &self,
+        prompt: &str,
+        image: &[u8],
+        mime: &str,
+    ) -> Result<ModelAnswer, VisionError> {
+        if !self.breaker.allow() {
+            return Err(VisionError::Unavailable(
+                "Identification is temporarily unavailable; try again shortly".into(),
+            ));
+        }
+        let result = self.call(prompt, image, mime).await;
+        self.breaker
+            .record(!matches!(result, Err(VisionError::Unavailable(_))));
+        result
+    }
+
+    async fn call(
+        &self,
+        prompt: &str,
+        image: &[u8],
+        mime: &str,
+    ) -> Result<ModelAnswer, VisionError> {
+        let data_uri = format!(
+            "data:{mime};base64,{}",
+            base64::engine::general_purpose::STANDARD.encode(image)
+        );
+        let body = json!({
+            "model": self.model,
+            "temperature": 0,
+            "max_tokens": 200,
+            "response_format": {"type": "json_object"},
+            "messages": [
+                {"role": "system", "content": prompt},
+                {"role": "user", "content": [
+                    {"type": "text", "text": "Which gym machine is in this photo?"},
+                    {"type": "image_url", "image_url": {"url": data_uri}}
+                ]}
+            ]
+        });
+        let started = Instant::now();
+        let mut attempt = 0;
+        loop {
+            let remaining = self.deadline.saturating_sub(started.elapsed());
+            if remaining.is_zero() {
+                return Err(VisionError::Unavailable("Identification timed out".into()));
+            }
+            let sent = self
+                .http
+                .post(self.endpoint.clone())
+                .bearer_auth(self.api_key.expose_secret())
+                .timeout(remaining)
+                .json(&body)
+                .send()
+                .await;
+            let retry_after = match sent {
+                Ok(response) if response.status().is_success() => {
+                    let completion: Completion = response.json().await.map_err(|e| {
+                        VisionError::BadAnswer(format!("the response is not a completion: {e}"))
+                    })?;
+                    let text = completion
+                        .choices
+                        .into_iter()
+                        .next()
+                        .and_then(|c| c.message.content)
+                        .ok_or_else(|| {
+                            VisionError::BadAnswer("the completion has no choices".into())
+                        })?;
+                    let (machine, confidence) = parse_verdict(&text)?;
+                    return Ok(ModelAnswer {
+                        raw_text: text,
+                        machine,
+                        confidence,
+                    });
+                }
+                Ok(response)
+                    if response.status().as_u16() == 429 || response.status().is_server_error() =>
+                {
+                    tracing::warn!(
+                        status = response.status().as_u16(),
+                        attempt,
+                        "Fireworks asked to retry"
+                    );
+                    response
+                        .headers()
+                        .get("retry-after")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.parse::<u64>().ok())
+                        .map(Duration::from_secs)
+                }
+                Ok(response) => {
+                    let status = response.status().as_u16();
+                    tracing::error!(status, "Fireworks refused the request");
+                    return Err(VisionError::Unavailable(format!(
+                        "Identification is unavailable (upstream answered {status})"
+                    )));
+                }
+                Err(e) if e.is_timeout() => {
+                    return Err(VisionError::Unavailable("Identification timed out".into()));
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, attempt, "Fireworks call failed");
+                    None
+                }
+            };
+            let wait = retry_after.unwrap_or_else(|| backoff(attempt));
+            if started.elapsed() + wait >= self.deadline {
+                return Err(VisionError::Unavailable("Identification timed out".into()));
+            }
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdicts_are_found_inside_prose_and_fences() {
+        assert_eq!(
+            parse_verdict("Sure! ```json\n{\"machine\": \"Leg Press\", \"confidence\": 0.91}\n``` Hope it helps").unwrap(),
+            ("Leg Press".to_owned(), 0.91)
+        );
+        assert_eq!(parse_verdict(r#"{"machine": "Unknown"}"#).unwrap().1, 0.0);
+        assert_eq!(
+            parse_verdict(r#"{"machine": "X", "confidence": 7}"#)
+                .unwrap()
+                .1,
+            1.0
+        );
+        assert!(matches!(
+            parse_verdict("no idea"),
+            Err(VisionError::BadAnswer(_))
+        ));
+        assert!(matches!(
+            parse_verdict("{machine: leg press}"),
+            Err(VisionError::BadAnswer(_))
+        ));
+    }
+
+    #[test]
+    fn backoff_is_bounded() {
+        for attempt in 0..10 {
+            assert!(backoff(attempt) <= Duration::from_secs(2));
+        }
+    }
+}
