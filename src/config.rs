@@ -153,6 +153,17 @@ pub struct FireworksSettings {
     pub base_url: Url,
     /// `FIREWORKS_MODEL`.
     pub model: String,
+    /// `FIREWORKS_DEADLINE_MS`: overall time for one identification, retries included
+    /// (default 20000, at most 28000: the app waits 30 s).
+    pub deadline: Duration,
+    /// `FIREWORKS_BREAKER_THRESHOLD`: failed calls in a row that open the circuit (default 5).
+    pub breaker_threshold: u32,
+    /// `FIREWORKS_BREAKER_COOLDOWN_SECS`: how long an open circuit answers 503 at once (default 30).
+    pub breaker_cooldown: Duration,
+    /// `IDENTIFY_DAILY_LIMIT`: identifications per user per UTC day (default 50).
+    pub daily_limit: i32,
+    /// `IDENTIFY_CACHE_SECS`: how long the same photo is answered from memory (default 600).
+    pub cache_ttl: Duration,
 }
 
 #[derive(Clone)]
@@ -373,6 +384,13 @@ impl Settings {
             }),
         };
 
+        let deadline_ms: u64 = vars.parsed("FIREWORKS_DEADLINE_MS", 20_000)?;
+        if !(100..=28_000).contains(&deadline_ms) {
+            return Err(ConfigError {
+                name: "FIREWORKS_DEADLINE_MS",
+                problem: "must be between 100 and 28000".into(),
+            });
+        }
         let fireworks = FireworksSettings {
             api_key: vars.secret("FIREWORKS_API_KEY"),
             base_url: vars
@@ -381,6 +399,13 @@ impl Settings {
             model: vars
                 .get("FIREWORKS_MODEL")
                 .unwrap_or_else(|| DEFAULT_FIREWORKS_MODEL.into()),
+            deadline: Duration::from_millis(deadline_ms),
+            breaker_threshold: vars.parsed("FIREWORKS_BREAKER_THRESHOLD", 5)?.max(1),
+            breaker_cooldown: Duration::from_secs(
+                vars.parsed("FIREWORKS_BREAKER_COOLDOWN_SECS", 30)?,
+            ),
+            daily_limit: vars.parsed("IDENTIFY_DAILY_LIMIT", 50)?,
+            cache_ttl: Duration::from_secs(vars.parsed("IDENTIFY_CACHE_SECS", 600)?),
         };
 
         let jwks_cache_secs: u64 = vars.parsed("SUPABASE_JWKS_CACHE_SECS", 600)?;

@@ -5,7 +5,9 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::routes::{curation, favorites, health, history, machines, media, metrics, sync, users};
+use crate::routes::{
+    curation, favorites, health, history, identify, machines, media, metrics, sync, users,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -46,6 +48,9 @@ use crate::routes::{curation, favorites, health, history, machines, media, metri
         history::get_history,
         history::delete_history,
         history::clear_history,
+        identify::identify,
+        identify::get_trace,
+        identify::correct,
         media::upload_url,
         media::complete_upload,
         media::media_url,
@@ -65,6 +70,7 @@ use crate::routes::{curation, favorites, health, history, machines, media, metri
         (name = "users", description = "The caller's account"),
         (name = "favorites", description = "The caller's favorite machines"),
         (name = "history", description = "The caller's identification history"),
+        (name = "identify", description = "Which machine is in this photo"),
         (name = "media", description = "Photos, images and tutorials through signed storage URLs"),
         (name = "sync", description = "Offline sync"),
         (name = "metrics", description = "Usage summaries"),

@@ -57,13 +57,13 @@ impl Application {
             })
             .transpose()
             .context("LOCAL_AUTH_KEY_FILE")?;
-        let auth = Verifier::from_settings(&settings.supabase, http).map(Arc::new);
+        let auth = Verifier::from_settings(&settings.supabase, http.clone()).map(Arc::new);
         if auth.is_none() {
             tracing::warn!(
                 "no SUPABASE_URL, JWKS URL or JWT secret: authenticated routes answer 503"
             );
         }
-        let state = web::Data::new(AppState::new(settings, db, auth));
+        let state = web::Data::new(AppState::new(settings, db, auth, http));
         let openapi_doc = openapi::swagger_ui();
 
         let server =

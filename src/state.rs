@@ -13,6 +13,28 @@ use crate::db::Db;
 use crate::domain::cursor::CursorKey;
 use crate::error::{ApiError, ApiResult};
 use crate::storage::Storage;
+use crate::vision::fireworks::{BreakerSettings, Fireworks};
+use crate::vision::matching::CatalogEntry;
+use crate::vision::prompt;
+
+/// The catalog as identification needs it, for one catalog version.
+pub struct VisionCatalog {
+    pub version: i64,
+    pub entries: Vec<CatalogEntry>,
+    pub prompt: String,
+}
+
+/// An identification answer kept for repeats of the same photo.
+#[derive(Clone)]
+pub struct CachedIdentification {
+    pub machine_id: Option<String>,
+    pub machine: String,
+    pub confidence: f32,
+    pub raw_text: Option<String>,
+    pub raw_machine: Option<String>,
+    pub match_score: Option<f32>,
+    pub candidates: serde_json::Value,
+}
 
 pub struct AppState {
     pub settings: Settings,
@@ -25,13 +47,44 @@ pub struct AppState {
     pub known_users: Cache<Uuid, ()>,
     /// Rendered catalog responses and the catalog version they belong to.
     pub catalog: CatalogCache,
+    /// `None` without `FIREWORKS_API_KEY`: identification answers "Unknown", mocked.
+    pub vision: Option<Fireworks>,
+    /// Answers by SHA-256 of the photo, for repeats within `IDENTIFY_CACHE_SECS`.
+    pub identify_cache: Cache<[u8; 32], Arc<CachedIdentification>>,
+    vision_catalog: tokio::sync::Mutex<Option<Arc<VisionCatalog>>>,
     /// Signs sync cursors; read from Postgres on first use (shared by every instance).
     cursor_key: tokio::sync::OnceCell<CursorKey>,
 }
 
 impl AppState {
-    pub fn new(settings: Settings, db: Db, auth: Option<Arc<Verifier>>) -> Self {
+    pub fn new(
+        settings: Settings,
+        db: Db,
+        auth: Option<Arc<Verifier>>,
+        http: reqwest::Client,
+    ) -> Self {
+        let fw = &settings.fireworks;
+        let vision = fw.api_key.clone().map(|key| {
+            Fireworks::new(
+                http,
+                &fw.base_url,
+                key,
+                fw.model.clone(),
+                fw.deadline,
+                BreakerSettings {
+                    threshold: fw.breaker_threshold,
+                    cooldown: fw.breaker_cooldown,
+                },
+            )
+        });
+        let identify_cache = Cache::builder()
+            .max_capacity(10_000)
+            .time_to_live(fw.cache_ttl.max(Duration::from_secs(1)))
+            .build();
         AppState {
+            vision,
+            identify_cache,
+            vision_catalog: tokio::sync::Mutex::new(None),
             catalog: CatalogCache::new(Duration::from_millis(settings.catalog_max_staleness_ms)),
             storage: settings.storage.as_ref().map(Storage::new),
             settings,
@@ -49,6 +102,26 @@ impl AppState {
         self.storage
             .as_ref()
             .ok_or_else(|| ApiError::Unavailable("Storage is not configured".into()))
+    }
+
+    /// The catalog's names, synonyms and cues, and the prompt built from them; rebuilt
+    /// when the catalog version changes.
+    pub async fn vision_catalog(&self) -> ApiResult<Arc<VisionCatalog>> {
+        let version = self.catalog.version(&self.db).await?;
+        let mut current = self.vision_catalog.lock().await;
+        if let Some(catalog) = current.as_ref()
+            && catalog.version == version
+        {
+            return Ok(catalog.clone());
+        }
+        let entries = crate::db::identify::catalog_entries(&self.db).await?;
+        let catalog = Arc::new(VisionCatalog {
+            version,
+            prompt: prompt::system_prompt(&entries),
+            entries,
+        });
+        *current = Some(catalog.clone());
+        Ok(catalog)
     }
 
     pub async fn cursor_key(&self) -> ApiResult<&CursorKey> {

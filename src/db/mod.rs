@@ -4,6 +4,7 @@
 pub mod curation;
 pub mod favorites;
 pub mod history;
+pub mod identify;
 pub mod machines;
 pub mod media;
 pub mod metrics;

@@ -37,7 +37,8 @@ pub struct Health {
     pub database: DatabaseHealth,
     /// Whether a vision model is configured for identification.
     pub vlm_configured: bool,
-    /// Always false: this service never answers identification with made-up results.
+    /// True when no vision model is configured: identification answers "Unknown"
+    /// with `mocked: true` (local quick start).
     pub mocking_enabled: bool,
     pub features: Features,
 }
@@ -78,7 +79,7 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
         environment: settings.environment.as_str(),
         database: DatabaseHealth { connected },
         vlm_configured: settings.fireworks.api_key.is_some(),
-        mocking_enabled: false,
+        mocking_enabled: settings.fireworks.api_key.is_none(),
         features: Features {
             auth,
             favorites: auth,

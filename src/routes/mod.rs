@@ -5,6 +5,7 @@ pub mod fallback;
 pub mod favorites;
 pub mod health;
 pub mod history;
+pub mod identify;
 pub mod machines;
 pub mod media;
 pub mod metrics;
@@ -72,6 +73,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/api/v1/history/{history_id}")
                 .get(history::get_history)
                 .delete(history::delete_history),
+        )
+        .service(web::resource("/identify").post(identify::identify))
+        .service(web::resource("/api/v1/identify").post(identify::identify))
+        .service(web::resource("/traces/{trace_id}").get(identify::get_trace))
+        .service(
+            web::resource("/api/v1/identifications/{trace_id}/correction").post(identify::correct),
         )
         .service(web::resource("/api/v1/sync").get(sync::sync))
         .service(web::resource("/api/v1/metrics/stats").get(metrics::stats))

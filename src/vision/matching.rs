@@ -1,7 +1,7 @@
 //! Maps the model's answer onto the catalog: exact name or id, then a synonym, then a
 //! fuzzy match. Weak matches cap the confidence; nothing close enough is "Unknown".
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// A catalog entry as identification sees it.
@@ -13,7 +13,7 @@ pub struct CatalogEntry {
     pub visual_cues: Vec<String>,
 }
 
-#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Candidate {
     pub machine_id: String,
     pub machine: String,

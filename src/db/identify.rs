@@ -1,0 +1,209 @@
+//! Identification records, quotas and the catalog as identification sees it. Events
+//! and quotas are written as the service role (users only read their own).
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::FromRow;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use super::Db;
+use crate::vision::matching::CatalogEntry;
+
+pub async fn catalog_entries(db: &Db) -> Result<Vec<CatalogEntry>, sqlx::Error> {
+    let rows: Vec<(String, String, Vec<String>, Vec<String>)> = db
+        .with_conn(async |c| {
+            sqlx::query_as(
+                "select id, name, synonyms, visual_cues from public.machines where is_active order by name",
+            )
+            .persistent(db.persistent())
+            .fetch_all(c)
+            .await
+        })
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, name, synonyms, visual_cues)| CatalogEntry {
+            id,
+            name,
+            synonyms,
+            visual_cues,
+        })
+        .collect())
+}
+
+/// Takes one identification from the user's daily allowance; false when it is spent.
+/// One statement: the row lock makes concurrent requests queue, so the limit holds.
+pub async fn take_quota(db: &Db, user: Uuid, limit: i32) -> Result<bool, sqlx::Error> {
+    if limit <= 0 {
+        return Ok(false);
+    }
+    let used: Option<i32> = db
+        .with_conn(async |c| {
+            sqlx::query_scalar(
+                "insert into public.identification_quota (user_id, day, used) \
+                 values ($1, (now() at time zone 'utc')::date, 1) \
+                 on conflict (user_id, day) do update set used = identification_quota.used + 1 \
+                 where identification_quota.used < $2 \
+                 returning used",
+            )
+            .bind(user)
+            .bind(limit)
+            .persistent(db.persistent())
+            .fetch_optional(c)
+            .await
+        })
+        .await?;
+    Ok(used.is_some())
+}
+
+/// Gives back an identification that never reached the model.
+pub async fn refund_quota(db: &Db, user: Uuid) -> Result<(), sqlx::Error> {
+    db.with_conn(async |c| {
+        sqlx::query(
+            "update public.identification_quota set used = greatest(used - 1, 0) \
+             where user_id = $1 and day = (now() at time zone 'utc')::date",
+        )
+        .bind(user)
+        .persistent(db.persistent())
+        .execute(c)
+        .await
+    })
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct NewEvent {
+    pub trace_id: String,
+    pub user_id: Option<Uuid>,
+    pub machine_id: Option<String>,
+    pub machine_name: String,
+    pub confidence: f32,
+    pub mocked: bool,
+    pub cached: bool,
+    pub raw_text: Option<String>,
+    pub raw_machine: Option<String>,
+    pub match_score: Option<f32>,
+    pub unmapped: bool,
+    pub model: Option<String>,
+    pub prompt: Option<String>,
+    pub prompt_variant: Option<String>,
+    pub error: Option<String>,
+    pub latency_ms: i32,
+    pub image_bytes: i32,
+    pub top_candidates: Value,
+}
+
+/// Records an identification; a trace id already taken (a client reusing its trace
+/// header) gets a fresh one. Returns the trace id stored.
+pub async fn record(db: &Db, event: &NewEvent) -> Result<String, sqlx::Error> {
+    let mut trace_id = event.trace_id.clone();
+    for _ in 0..2 {
+        let inserted = db
+            .with_conn(async |c| {
+                sqlx::query(
+                    "insert into public.identification_events (trace_id, user_id, machine_id, machine_name, \
+                       confidence, mocked, cached, raw_text, raw_machine, match_score, unmapped, model, prompt, \
+                       prompt_variant, error, latency_ms, image_bytes, top_candidates) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+                     on conflict (trace_id) do nothing",
+                )
+                .bind(&trace_id)
+                .bind(event.user_id)
+                .bind(&event.machine_id)
+                .bind(&event.machine_name)
+                .bind(event.confidence)
+                .bind(event.mocked)
+                .bind(event.cached)
+                .bind(&event.raw_text)
+                .bind(&event.raw_machine)
+                .bind(event.match_score)
+                .bind(event.unmapped)
+                .bind(&event.model)
+                .bind(&event.prompt)
+                .bind(&event.prompt_variant)
+                .bind(&event.error)
+                .bind(event.latency_ms)
+                .bind(event.image_bytes)
+                .bind(&event.top_candidates)
+                .persistent(db.persistent())
+                .execute(c)
+                .await
+            })
+            .await?;
+        if inserted.rows_affected() == 1 {
+            return Ok(trace_id);
+        }
+        trace_id = Uuid::new_v4().simple().to_string();
+    }
+    Err(sqlx::Error::Protocol(
+        "could not record the identification".into(),
+    ))
+}
+
+/// The contract's trace, with additive fields.
+#[derive(Debug, Serialize, ToSchema, FromRow)]
+pub struct Trace {
+    pub trace_id: String,
+    #[serde(skip)]
+    pub user_id: Option<Uuid>,
+    pub machine: String,
+    pub machine_id: Option<String>,
+    pub confidence: f32,
+    pub mocked: bool,
+    pub cached: bool,
+    pub raw_text: Option<String>,
+    pub raw_machine: Option<String>,
+    pub match_score: Option<f32>,
+    pub unmapped: bool,
+    pub model: Option<String>,
+    pub prompt: Option<String>,
+    pub prompt_variant: Option<String>,
+    pub error: Option<String>,
+    pub latency_ms: Option<i32>,
+    pub image_bytes: Option<i32>,
+    #[schema(value_type = Vec<Object>)]
+    pub top_candidates: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+pub async fn trace(db: &Db, trace_id: &str) -> Result<Option<Trace>, sqlx::Error> {
+    db.with_conn(async |c| {
+        sqlx::query_as(
+            "select trace_id, user_id, machine_name as machine, machine_id, confidence, mocked, cached, \
+             raw_text, raw_machine, match_score, unmapped, model, prompt, prompt_variant, error, \
+             latency_ms, image_bytes, top_candidates, created_at \
+             from public.identification_events where trace_id = $1",
+        )
+        .bind(trace_id)
+        .persistent(db.persistent())
+        .fetch_optional(c)
+        .await
+    })
+    .await
+}
+
+/// Records what the user says the machine really was (once per trace; a second call
+/// replaces the first).
+pub async fn correct(
+    tx: &mut super::rls::UserTx,
+    trace_id: &str,
+    machine_id: &str,
+    note: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let persistent = tx.persistent();
+    sqlx::query(
+        "insert into public.identification_corrections (trace_id, user_id, machine_id, note) \
+         values ($1, (select auth.uid()), $2, $3) \
+         on conflict (trace_id, user_id) do update set machine_id = excluded.machine_id, note = excluded.note",
+    )
+    .bind(trace_id)
+    .bind(machine_id)
+    .bind(note)
+    .persistent(persistent)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}

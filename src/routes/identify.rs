@@ -1,0 +1,326 @@
+//! `POST /identify`: a photo in, the catalog machine out, through Fireworks AI.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use actix_multipart::Multipart;
+use actix_web::http::header::RETRY_AFTER;
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
+use bytes::BytesMut;
+use chrono::{Timelike, Utc};
+use futures_util::StreamExt;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+use crate::auth::AuthUser;
+use crate::db;
+use crate::db::identify::{NewEvent, Trace};
+use crate::db::rls::UserTx;
+use crate::domain::machine::is_machine_id;
+use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt, ValidationIssue};
+use crate::extract::ApiJson;
+use crate::state::{AppState, CachedIdentification};
+use crate::telemetry::trace_context::TraceContext;
+use crate::vision::fireworks::VisionError;
+use crate::vision::image::{self, MAX_IMAGE_BYTES};
+use crate::vision::matching::{self, Candidate};
+use crate::vision::prompt::PROMPT_VARIANT;
+
+#[derive(Serialize, ToSchema)]
+pub struct Identification {
+    /// The catalog machine's name, or "Unknown".
+    #[schema(example = "Leg Press")]
+    pub machine: String,
+    /// 0 to 1; the app accepts answers at or above its threshold (0.7).
+    pub confidence: f32,
+    pub trace_id: String,
+    /// True when no vision model is configured (local quick start).
+    pub mocked: bool,
+    /// The catalog id of `machine` (absent for "Unknown").
+    pub machine_id: Option<String>,
+    /// The closest catalog machines, best first.
+    pub candidates: Vec<Candidate>,
+}
+
+fn retry_tomorrow() -> HttpResponse {
+    let now = Utc::now();
+    let left = 86_400 - i64::from(now.num_seconds_from_midnight());
+    let mut response = crate::error::envelope(
+        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+        "quota_exceeded",
+        crate::error::Detail::Message(
+            "Daily identification limit reached; try again tomorrow".into(),
+        ),
+    );
+    response.headers_mut().insert(
+        RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(left.max(1)),
+    );
+    response
+}
+
+/// Reads the multipart field `image` (at most 10 MB, counted while reading).
+async fn read_image(mut form: Multipart) -> ApiResult<Vec<u8>> {
+    while let Some(field) = form.next().await {
+        let mut field =
+            field.map_err(|e| ApiError::BadRequest(format!("Malformed multipart body: {e}")))?;
+        let wanted = field.name() == Some("image");
+        let mut buffer = BytesMut::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk
+                .map_err(|e| ApiError::BadRequest(format!("Malformed multipart body: {e}")))?;
+            if wanted {
+                if buffer.len() + chunk.len() > MAX_IMAGE_BYTES {
+                    return Err(ApiError::PayloadTooLarge(
+                        "The image is larger than 10 MB".into(),
+                    ));
+                }
+                buffer.extend_from_slice(&chunk);
+            }
+        }
+        if wanted {
+            if buffer.is_empty() {
+                return Err(ApiError::Validation(vec![ValidationIssue::new(
+                    vec!["body".into(), "image".into()],
+                    "empty_file",
+                    "The image is empty",
+                )]));
+            }
+            return Ok(buffer.to_vec());
+        }
+    }
+    Err(ApiError::Validation(vec![ValidationIssue::new(
+        vec!["body".into(), "image".into()],
+        "missing",
+        "Field required",
+    )]))
+}
+
+/// Identify the gym machine in a photo (multipart field `image`, JPEG or PNG).
+#[utoipa::path(post, path = "/identify", tag = "identify",
+    security(("bearer_auth" = [])),
+    request_body(content_type = "multipart/form-data", description = "field `image`: a JPEG or PNG photo of at most 10 MB"),
+    responses(
+        (status = 200, body = Identification),
+        (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody, description = "Not a JPEG or PNG (WebP and HEIC are named)"),
+        (status = 422, body = ErrorBody, description = "No image, or an empty one"),
+        (status = 429, body = ErrorBody, description = "Daily limit reached; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "Inference is unavailable"),
+    )
+)]
+pub async fn identify(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: AuthUser,
+    form: Multipart,
+) -> ApiResult<HttpResponse> {
+    let started = Instant::now();
+    let bytes = read_image(form).await?;
+    let format = image::sniff(&bytes)?;
+    let trace_id = req
+        .extensions()
+        .get::<TraceContext>()
+        .map(|t| t.trace_id.clone())
+        .unwrap_or_else(|| TraceContext::generate().trace_id);
+    let image_bytes = bytes.len() as i32;
+    let digest: [u8; 32] = Sha256::digest(&bytes).into();
+    let mut event = NewEvent {
+        trace_id,
+        user_id: Some(user.id),
+        image_bytes,
+        top_candidates: serde_json::json!([]),
+        ..Default::default()
+    };
+
+    let Some(vision) = &state.vision else {
+        // No model configured (local quick start): say so, as the original did.
+        event.machine_name = "Unknown".into();
+        event.mocked = true;
+        event.unmapped = true;
+        return answer(&state, event, started, Vec::new()).await;
+    };
+    event.model = Some(vision.model.clone());
+    event.prompt_variant = Some(PROMPT_VARIANT.into());
+
+    if let Some(hit) = state.identify_cache.get(&digest).await {
+        fill(&mut event, &hit);
+        event.cached = true;
+        let candidates = serde_json::from_value(hit.candidates.clone()).unwrap_or_default();
+        return answer(&state, event, started, candidates).await;
+    }
+
+    let catalog = state.vision_catalog().await?;
+    if !db::identify::take_quota(&state.db, user.id, state.settings.fireworks.daily_limit).await? {
+        return Ok(retry_tomorrow());
+    }
+    let prepared = match web::block(move || image::prepare(bytes, format)).await {
+        Ok(Ok(prepared)) => prepared,
+        Ok(Err(e)) => {
+            db::identify::refund_quota(&state.db, user.id).await?;
+            return Err(e);
+        }
+        Err(e) => {
+            return Err(ApiError::Internal(anyhow::anyhow!(
+                "scaling the photo: {e}"
+            )));
+        }
+    };
+
+    match vision
+        .identify(&catalog.prompt, &prepared.bytes, prepared.mime)
+        .await
+    {
+        Ok(model) => {
+            let matched = matching::match_answer(&model.machine, &catalog.entries);
+            let cached = CachedIdentification {
+                machine_id: matched.best.as_ref().map(|b| b.machine_id.clone()),
+                machine: matched
+                    .best
+                    .as_ref()
+                    .map_or("Unknown".into(), |b| b.machine.clone()),
+                confidence: matching::confidence(model.confidence, matched.best.as_ref()),
+                raw_text: Some(model.raw_text),
+                raw_machine: Some(model.machine),
+                match_score: matched.candidates.first().map(|c| c.score),
+                candidates: serde_json::to_value(&matched.candidates).unwrap_or_default(),
+            };
+            state
+                .identify_cache
+                .insert(digest, Arc::new(cached.clone()))
+                .await;
+            fill(&mut event, &cached);
+            answer(&state, event, started, matched.candidates).await
+        }
+        Err(VisionError::BadAnswer(why)) => {
+            // The model answered, but not usefully: "Unknown", and the reason recorded.
+            event.machine_name = "Unknown".into();
+            event.unmapped = true;
+            event.error = Some(why);
+            answer(&state, event, started, Vec::new()).await
+        }
+        Err(VisionError::Unavailable(why)) => {
+            db::identify::refund_quota(&state.db, user.id).await?;
+            event.machine_name = "Unknown".into();
+            event.unmapped = true;
+            event.error = Some(why.clone());
+            event.latency_ms = started.elapsed().as_millis() as i32;
+            db::identify::record(&state.db, &event).await?;
+            Err(ApiError::Unavailable(why))
+        }
+    }
+}
+
+fn fill(event: &mut NewEvent, found: &CachedIdentification) {
+    event.machine_id = found.machine_id.clone();
+    event.machine_name = found.machine.clone();
+    event.confidence = found.confidence;
+    event.raw_text = found.raw_text.clone();
+    event.raw_machine = found.raw_machine.clone();
+    event.match_score = found.match_score;
+    event.unmapped = found.machine_id.is_none();
+    event.top_candidates = found.candidates.clone();
+}
+
+async fn answer(
+    state: &AppState,
+    mut event: NewEvent,
+    started: Instant,
+    candidates: Vec<Candidate>,
+) -> ApiResult<HttpResponse> {
+    event.latency_ms = started.elapsed().as_millis() as i32;
+    let trace_id = db::identify::record(&state.db, &event).await?;
+    tracing::info!(
+        trace_id = %trace_id,
+        machine = %event.machine_name,
+        confidence = event.confidence,
+        cached = event.cached,
+        mocked = event.mocked,
+        latency_ms = event.latency_ms,
+        "identified"
+    );
+    Ok(HttpResponse::Ok().json(Identification {
+        machine: event.machine_name,
+        confidence: event.confidence,
+        trace_id,
+        mocked: event.mocked,
+        machine_id: event.machine_id,
+        candidates,
+    }))
+}
+
+/// One identification's record, for its owner or an admin.
+#[utoipa::path(get, path = "/traces/{trace_id}", tag = "identify",
+    security(("bearer_auth" = [])),
+    params(("trace_id" = String, Path)),
+    responses((status = 200, body = Trace), (status = 404, body = ErrorBody))
+)]
+pub async fn get_trace(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    trace_id: web::Path<String>,
+) -> ApiResult<web::Json<Trace>> {
+    let trace = db::identify::trace(&state.db, &trace_id).await?;
+    match trace {
+        Some(t) if t.user_id == Some(user.id) || user.role.is_admin() => Ok(web::Json(t)),
+        _ => Err(ApiError::NotFound("Trace not found".into())),
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Correction {
+    /// The machine the photo really showed.
+    #[schema(example = "hack_squat")]
+    pub machine_id: String,
+    /// At most 1000 characters.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// Say which machine an identification should have named.
+#[utoipa::path(post, path = "/api/v1/identifications/{trace_id}/correction", tag = "identify",
+    security(("bearer_auth" = [])),
+    params(("trace_id" = String, Path)),
+    request_body = Correction,
+    responses((status = 201, description = "Recorded"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn correct(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    trace_id: web::Path<String>,
+    body: ApiJson<Correction>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    if body.note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
+        return Err(ApiError::Validation(vec![ValidationIssue::new(
+            vec!["body".into(), "note".into()],
+            "string_too_long",
+            "String should have at most 1000 characters",
+        )]));
+    }
+    let owned = db::identify::trace(&state.db, &trace_id)
+        .await?
+        .is_some_and(|t| t.user_id == Some(user.id));
+    if !owned {
+        return Err(ApiError::NotFound("Trace not found".into()));
+    }
+    if !is_machine_id(&body.machine_id) {
+        return Err(ApiError::not_found("Machine"));
+    }
+    UserTx::run(&state.db, &user.claims_json, async |tx| {
+        db::identify::correct(tx, &trace_id, &body.machine_id, body.note.as_deref())
+            .await
+            .on_constraint("identification_corrections_machine_id_fkey", || {
+                ApiError::not_found("Machine")
+            })
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({
+        "trace_id": trace_id.as_str(),
+        "machine_id": body.machine_id,
+        "note": body.note,
+    })))
+}

@@ -1,0 +1,137 @@
+//! A stand-in for Fireworks AI speaking the OpenAI chat-completions wire format, able
+//! to answer well, slowly, with 429/5xx, or with malformed content.
+
+use std::collections::VecDeque;
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use serde_json::{Value, json};
+
+#[derive(Clone, Debug)]
+pub enum Reply {
+    /// A completion whose message content is this text.
+    Content(String),
+    /// A completion with no choices.
+    NoChoices,
+    /// An error status (with `Retry-After: 0` for 429).
+    Status(u16),
+    /// Never answers (within any test's patience).
+    Hang,
+}
+
+pub fn says(machine: &str, confidence: f64) -> Reply {
+    Reply::Content(json!({"machine": machine, "confidence": confidence}).to_string())
+}
+
+struct Script {
+    replies: Mutex<VecDeque<Reply>>,
+    fallback: Mutex<Reply>,
+    calls: AtomicUsize,
+    last_request: Mutex<Option<Value>>,
+}
+
+pub struct FireworksServer {
+    pub base_url: String,
+    script: Arc<Script>,
+}
+
+impl FireworksServer {
+    /// Answers with `replies` in order, then `fallback` for ever.
+    pub async fn start(replies: Vec<Reply>, fallback: Reply) -> FireworksServer {
+        let script = Arc::new(Script {
+            replies: Mutex::new(replies.into()),
+            fallback: Mutex::new(fallback),
+            calls: AtomicUsize::new(0),
+            last_request: Mutex::new(None),
+        });
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let data = web::Data::from(script.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::JsonConfig::default().limit(32 * 1024 * 1024))
+                .route("/inference/v1/chat/completions", web::post().to(complete))
+        })
+        .workers(2)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        tokio::spawn(server);
+        FireworksServer {
+            base_url: format!("http://127.0.0.1:{port}/inference/v1"),
+            script,
+        }
+    }
+
+    pub fn calls(&self) -> usize {
+        self.script.calls.load(Ordering::SeqCst)
+    }
+
+    pub fn last_request(&self) -> Value {
+        self.script
+            .last_request
+            .lock()
+            .unwrap()
+            .clone()
+            .expect("a request arrived")
+    }
+
+    pub fn set_fallback(&self, reply: Reply) {
+        *self.script.fallback.lock().unwrap() = reply;
+    }
+
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("FIREWORKS_API_KEY", "fw-test-key".into()),
+            ("FIREWORKS_BASE_URL", self.base_url.clone()),
+            (
+                "FIREWORKS_MODEL",
+                "accounts/fireworks/models/test-vision".into(),
+            ),
+        ]
+    }
+}
+
+async fn complete(
+    script: web::Data<Script>,
+    body: web::Json<Value>,
+    req: actix_web::HttpRequest,
+) -> HttpResponse {
+    script.calls.fetch_add(1, Ordering::SeqCst);
+    assert_eq!(
+        req.headers()
+            .get("authorization")
+            .and_then(|v| v.to_str().ok()),
+        Some("Bearer fw-test-key")
+    );
+    *script.last_request.lock().unwrap() = Some(body.into_inner());
+    let reply = script
+        .replies
+        .lock()
+        .unwrap()
+        .pop_front()
+        .unwrap_or_else(|| script.fallback.lock().unwrap().clone());
+    match reply {
+        Reply::Content(text) => HttpResponse::Ok().json(json!({
+            "id": "cmpl-test", "object": "chat.completion", "created": 0,
+            "model": "accounts/fireworks/models/test-vision",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
+            "usage": {"prompt_tokens": 900, "completion_tokens": 12, "total_tokens": 912}
+        })),
+        Reply::NoChoices => HttpResponse::Ok().json(json!({"id": "cmpl-test", "object": "chat.completion", "choices": []})),
+        Reply::Status(429) => HttpResponse::TooManyRequests()
+            .insert_header(("retry-after", "0"))
+            .json(json!({"error": {"message": "rate limited", "type": "rate_limit"}})),
+        Reply::Status(code) => HttpResponse::build(actix_web::http::StatusCode::from_u16(code).unwrap())
+            .json(json!({"error": {"message": "upstream error", "code": code}})),
+        Reply::Hang => {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            HttpResponse::GatewayTimeout().finish()
+        }
+    }
+}
