@@ -164,6 +164,9 @@ pub struct FireworksSettings {
     pub daily_limit: i32,
     /// `IDENTIFY_CACHE_SECS`: how long the same photo is answered from memory (default 600).
     pub cache_ttl: Duration,
+    /// `IDENTIFY_ANONYMOUS_DAILY_LIMIT`: identifications per client address per UTC day
+    /// for callers without a token (default 0: a token is required).
+    pub anonymous_daily_limit: i32,
 }
 
 #[derive(Clone)]
@@ -406,6 +409,7 @@ impl Settings {
             ),
             daily_limit: vars.parsed("IDENTIFY_DAILY_LIMIT", 50)?,
             cache_ttl: Duration::from_secs(vars.parsed("IDENTIFY_CACHE_SECS", 600)?),
+            anonymous_daily_limit: vars.parsed("IDENTIFY_ANONYMOUS_DAILY_LIMIT", 0)?,
         };
 
         let jwks_cache_secs: u64 = vars.parsed("SUPABASE_JWKS_CACHE_SECS", 600)?;

@@ -58,6 +58,64 @@ pub async fn take_quota(db: &Db, user: Uuid, limit: i32) -> Result<bool, sqlx::E
     Ok(used.is_some())
 }
 
+/// Who an identification counts against: a signed-in user, or (when anonymous callers
+/// are allowed) a hashed client address.
+#[derive(Debug, Clone)]
+pub enum QuotaHolder {
+    User(Uuid),
+    Address(String),
+}
+
+/// Takes one identification from the holder's daily allowance; false when it is spent.
+pub async fn take(db: &Db, holder: &QuotaHolder, limit: i32) -> Result<bool, sqlx::Error> {
+    match holder {
+        QuotaHolder::User(user) => take_quota(db, *user, limit).await,
+        QuotaHolder::Address(hash) => {
+            if limit <= 0 {
+                return Ok(false);
+            }
+            let used: Option<i32> = db
+                .with_conn(async |c| {
+                    sqlx::query_scalar(
+                        "insert into public.identification_ip_quota (ip_hash, day, used) \
+                         values ($1, (now() at time zone 'utc')::date, 1) \
+                         on conflict (ip_hash, day) do update set used = identification_ip_quota.used + 1 \
+                         where identification_ip_quota.used < $2 \
+                         returning used",
+                    )
+                    .bind(hash)
+                    .bind(limit)
+                    .persistent(db.persistent())
+                    .fetch_optional(c)
+                    .await
+                })
+                .await?;
+            Ok(used.is_some())
+        }
+    }
+}
+
+/// Gives back an identification that never reached the model.
+pub async fn refund(db: &Db, holder: &QuotaHolder) -> Result<(), sqlx::Error> {
+    match holder {
+        QuotaHolder::User(user) => refund_quota(db, *user).await,
+        QuotaHolder::Address(hash) => {
+            db.with_conn(async |c| {
+                sqlx::query(
+                    "update public.identification_ip_quota set used = greatest(used - 1, 0) \
+                     where ip_hash = $1 and day = (now() at time zone 'utc')::date",
+                )
+                .bind(hash)
+                .persistent(db.persistent())
+                .execute(c)
+                .await
+            })
+            .await?;
+            Ok(())
+        }
+    }
+}
+
 /// Gives back an identification that never reached the model.
 pub async fn refund_quota(db: &Db, user: Uuid) -> Result<(), sqlx::Error> {
     db.with_conn(async |c| {

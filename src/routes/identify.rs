@@ -13,9 +13,9 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::auth::AuthUser;
+use crate::auth::{AuthUser, MaybeAuthUser};
 use crate::db;
-use crate::db::identify::{NewEvent, Trace};
+use crate::db::identify::{NewEvent, QuotaHolder, Trace};
 use crate::db::rls::UserTx;
 use crate::domain::machine::is_machine_id;
 use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt, ValidationIssue};
@@ -60,6 +60,41 @@ fn retry_tomorrow() -> HttpResponse {
     response
 }
 
+/// The client's address as Cloud Run's front end saw it: the last `X-Forwarded-For`
+/// entry (earlier entries are whatever the client sent), else the peer address.
+fn client_address(req: &HttpRequest) -> String {
+    req.headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
+        .unwrap_or_default()
+}
+
+/// Who pays for this identification: the signed-in user, or the client's (hashed)
+/// address when the deployment allows anonymous callers; otherwise a 401.
+fn quota_holder(
+    state: &AppState,
+    req: &HttpRequest,
+    user: &MaybeAuthUser,
+) -> ApiResult<(QuotaHolder, i32)> {
+    let fw = &state.settings.fireworks;
+    match &user.0 {
+        Some(identity) => Ok((QuotaHolder::User(identity.id), fw.daily_limit)),
+        None if fw.anonymous_daily_limit > 0 => {
+            let digest =
+                Sha256::digest(format!("machinemate-ip:{}", client_address(req)).as_bytes());
+            Ok((
+                QuotaHolder::Address(format!("{digest:x}")),
+                fw.anonymous_daily_limit,
+            ))
+        }
+        None => Err(ApiError::Unauthorized("Not authenticated".into())),
+    }
+}
+
 /// Reads the multipart field `image` (at most 10 MB, counted while reading).
 async fn read_image(mut form: Multipart) -> ApiResult<Vec<u8>> {
     while let Some(field) = form.next().await {
@@ -97,7 +132,8 @@ async fn read_image(mut form: Multipart) -> ApiResult<Vec<u8>> {
     )]))
 }
 
-/// Identify the gym machine in a photo (multipart field `image`, JPEG or PNG).
+/// Identify the gym machine in a photo (multipart field `image`, JPEG or PNG). A token
+/// is required unless the deployment allows anonymous callers (per-address limit).
 #[utoipa::path(post, path = "/identify", tag = "identify",
     security(("bearer_auth" = [])),
     request_body(content_type = "multipart/form-data", description = "field `image`: a JPEG or PNG photo of at most 10 MB"),
@@ -114,10 +150,11 @@ async fn read_image(mut form: Multipart) -> ApiResult<Vec<u8>> {
 pub async fn identify(
     state: web::Data<AppState>,
     req: HttpRequest,
-    user: AuthUser,
+    user: MaybeAuthUser,
     form: Multipart,
 ) -> ApiResult<HttpResponse> {
     let started = Instant::now();
+    let (holder, limit) = quota_holder(&state, &req, &user)?;
     let bytes = read_image(form).await?;
     let format = image::sniff(&bytes)?;
     let trace_id = req
@@ -129,7 +166,7 @@ pub async fn identify(
     let digest: [u8; 32] = Sha256::digest(&bytes).into();
     let mut event = NewEvent {
         trace_id,
-        user_id: Some(user.id),
+        user_id: user.0.as_ref().map(|u| u.id),
         image_bytes,
         top_candidates: serde_json::json!([]),
         ..Default::default()
@@ -153,13 +190,13 @@ pub async fn identify(
     }
 
     let catalog = state.vision_catalog().await?;
-    if !db::identify::take_quota(&state.db, user.id, state.settings.fireworks.daily_limit).await? {
+    if !db::identify::take(&state.db, &holder, limit).await? {
         return Ok(retry_tomorrow());
     }
     let prepared = match web::block(move || image::prepare(bytes, format)).await {
         Ok(Ok(prepared)) => prepared,
         Ok(Err(e)) => {
-            db::identify::refund_quota(&state.db, user.id).await?;
+            db::identify::refund(&state.db, &holder).await?;
             return Err(e);
         }
         Err(e) => {
@@ -202,7 +239,7 @@ pub async fn identify(
             answer(&state, event, started, Vec::new()).await
         }
         Err(VisionError::Unavailable(why)) => {
-            db::identify::refund_quota(&state.db, user.id).await?;
+            db::identify::refund(&state.db, &holder).await?;
             event.machine_name = "Unknown".into();
             event.unmapped = true;
             event.error = Some(why.clone());

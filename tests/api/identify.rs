@@ -444,3 +444,48 @@ async fn bad_photos_and_missing_tokens_are_refused() {
     assert_eq!(anonymous.status(), 401);
     assert_eq!(r.fireworks.calls(), 0);
 }
+
+#[tokio::test]
+async fn anonymous_callers_when_allowed_are_limited_per_address() {
+    let r = rig(
+        vec![],
+        says("Leg Press", 0.9),
+        &[("IDENTIFY_ANONYMOUS_DAILY_LIMIT", "2")],
+    )
+    .await;
+    let send = |shade: u8, forwarded: &'static str| {
+        let form = reqwest::multipart::Form::new()
+            .part("image", reqwest::multipart::Part::bytes(photo(shade)));
+        r.app
+            .client
+            .post(r.app.url("/identify"))
+            .header("X-Forwarded-For", forwarded)
+            .multipart(form)
+            .send()
+    };
+    // The last entry is the address Cloud Run saw; earlier ones are the client's word.
+    assert_eq!(
+        send(1, "10.0.0.1, 203.0.113.7").await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        send(2, "10.0.0.2, 203.0.113.7").await.unwrap().status(),
+        200
+    );
+    let limited = send(3, "10.0.0.3, 203.0.113.7").await.unwrap();
+    assert_eq!(limited.status(), 429);
+    assert!(limited.headers().contains_key("retry-after"));
+    assert_eq!(
+        send(4, "203.0.113.8").await.unwrap().status(),
+        200,
+        "another address has its own allowance"
+    );
+    // Signed-in users keep their own quota.
+    assert_eq!(identify(&r.app, &r.token, photo(5)).await.status(), 200);
+    let anonymous: i64 =
+        sqlx::query_scalar("select count(*) from identification_events where user_id is null")
+            .fetch_one(&r.app.db)
+            .await
+            .unwrap();
+    assert_eq!(anonymous, 3);
+}
