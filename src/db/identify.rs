@@ -33,31 +33,6 @@ pub async fn catalog_entries(db: &Db) -> Result<Vec<CatalogEntry>, sqlx::Error> 
         .collect())
 }
 
-/// Takes one identification from the user's daily allowance; false when it is spent.
-/// One statement: the row lock makes concurrent requests queue, so the limit holds.
-pub async fn take_quota(db: &Db, user: Uuid, limit: i32) -> Result<bool, sqlx::Error> {
-    if limit <= 0 {
-        return Ok(false);
-    }
-    let used: Option<i32> = db
-        .with_conn(async |c| {
-            sqlx::query_scalar(
-                "insert into public.identification_quota (user_id, day, used) \
-                 values ($1, (now() at time zone 'utc')::date, 1) \
-                 on conflict (user_id, day) do update set used = identification_quota.used + 1 \
-                 where identification_quota.used < $2 \
-                 returning used",
-            )
-            .bind(user)
-            .bind(limit)
-            .persistent(db.persistent())
-            .fetch_optional(c)
-            .await
-        })
-        .await?;
-    Ok(used.is_some())
-}
-
 /// Who an identification counts against: a signed-in user, or (when anonymous callers
 /// are allowed) a hashed client address.
 #[derive(Debug, Clone)]
@@ -66,67 +41,63 @@ pub enum QuotaHolder {
     Address(String),
 }
 
-/// Takes one identification from the holder's daily allowance; false when it is spent.
-pub async fn take(db: &Db, holder: &QuotaHolder, limit: i32) -> Result<bool, sqlx::Error> {
-    match holder {
-        QuotaHolder::User(user) => take_quota(db, *user, limit).await,
-        QuotaHolder::Address(hash) => {
-            if limit <= 0 {
-                return Ok(false);
-            }
-            let used: Option<i32> = db
-                .with_conn(async |c| {
-                    sqlx::query_scalar(
-                        "insert into public.identification_ip_quota (ip_hash, day, used) \
-                         values ($1, (now() at time zone 'utc')::date, 1) \
-                         on conflict (ip_hash, day) do update set used = identification_ip_quota.used + 1 \
-                         where identification_ip_quota.used < $2 \
-                         returning used",
-                    )
-                    .bind(hash)
-                    .bind(limit)
-                    .persistent(db.persistent())
-                    .fetch_optional(c)
-                    .await
-                })
-                .await?;
-            Ok(used.is_some())
+// One statement each: the row lock makes concurrent requests queue, so the limit holds.
+const TAKE_USER: &str = "insert into public.identification_quota (user_id, day, used) \
+     values ($1::uuid, (now() at time zone 'utc')::date, 1) \
+     on conflict (user_id, day) do update set used = identification_quota.used + 1 \
+     where identification_quota.used < $2 returning used";
+const TAKE_ADDRESS: &str = "insert into public.identification_ip_quota (ip_hash, day, used) \
+     values ($1, (now() at time zone 'utc')::date, 1) \
+     on conflict (ip_hash, day) do update set used = identification_ip_quota.used + 1 \
+     where identification_ip_quota.used < $2 returning used";
+const REFUND_USER: &str = "update public.identification_quota set used = greatest(used - 1, 0) \
+     where user_id = $1::uuid and day = (now() at time zone 'utc')::date";
+const REFUND_ADDRESS: &str = "update public.identification_ip_quota set used = greatest(used - 1, 0) \
+     where ip_hash = $1 and day = (now() at time zone 'utc')::date";
+
+impl QuotaHolder {
+    fn key(&self) -> String {
+        match self {
+            QuotaHolder::User(id) => id.to_string(),
+            QuotaHolder::Address(hash) => hash.clone(),
         }
     }
+}
+
+/// Takes one identification from the holder's daily allowance; false when it is spent.
+pub async fn take(db: &Db, holder: &QuotaHolder, limit: i32) -> Result<bool, sqlx::Error> {
+    if limit <= 0 {
+        return Ok(false);
+    }
+    let sql = match holder {
+        QuotaHolder::User(_) => TAKE_USER,
+        QuotaHolder::Address(_) => TAKE_ADDRESS,
+    };
+    let used: Option<i32> = db
+        .with_conn(async |c| {
+            sqlx::query_scalar(sql)
+                .bind(holder.key())
+                .bind(limit)
+                .persistent(db.persistent())
+                .fetch_optional(c)
+                .await
+        })
+        .await?;
+    Ok(used.is_some())
 }
 
 /// Gives back an identification that never reached the model.
 pub async fn refund(db: &Db, holder: &QuotaHolder) -> Result<(), sqlx::Error> {
-    match holder {
-        QuotaHolder::User(user) => refund_quota(db, *user).await,
-        QuotaHolder::Address(hash) => {
-            db.with_conn(async |c| {
-                sqlx::query(
-                    "update public.identification_ip_quota set used = greatest(used - 1, 0) \
-                     where ip_hash = $1 and day = (now() at time zone 'utc')::date",
-                )
-                .bind(hash)
-                .persistent(db.persistent())
-                .execute(c)
-                .await
-            })
-            .await?;
-            Ok(())
-        }
-    }
-}
-
-/// Gives back an identification that never reached the model.
-pub async fn refund_quota(db: &Db, user: Uuid) -> Result<(), sqlx::Error> {
+    let sql = match holder {
+        QuotaHolder::User(_) => REFUND_USER,
+        QuotaHolder::Address(_) => REFUND_ADDRESS,
+    };
     db.with_conn(async |c| {
-        sqlx::query(
-            "update public.identification_quota set used = greatest(used - 1, 0) \
-             where user_id = $1 and day = (now() at time zone 'utc')::date",
-        )
-        .bind(user)
-        .persistent(db.persistent())
-        .execute(c)
-        .await
+        sqlx::query(sql)
+            .bind(holder.key())
+            .persistent(db.persistent())
+            .execute(c)
+            .await
     })
     .await?;
     Ok(())
