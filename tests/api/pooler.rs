@@ -72,8 +72,17 @@ async fn start_pgbouncer(server_pool_size: u32) -> PgBouncer {
     let mut command = if unsafe_is_root() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        let mut c = Command::new("runuser");
-        c.args(["-u", "postgres", "--", &pgbouncer_binary(), &ini]);
+        // setpriv execs pgbouncer in place (runuser would fork and wait), so the child
+        // killed on drop is pgbouncer itself.
+        let mut c = Command::new("setpriv");
+        c.args([
+            "--reuid=postgres",
+            "--regid=postgres",
+            "--init-groups",
+            "--",
+            &pgbouncer_binary(),
+            &ini,
+        ]);
         c
     } else {
         let mut c = Command::new(pgbouncer_binary());
