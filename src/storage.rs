@@ -217,7 +217,7 @@ impl Storage {
         &self,
         bucket: &str,
         key: &str,
-        body: bytes::Bytes,
+        body: actix_web::web::Bytes,
         content_type: &str,
     ) -> Result<(), ApiError> {
         self.client

@@ -1,6 +1,7 @@
 //! Request extractors that answer bad input in the API's error envelope.
 
 pub mod json;
+pub mod multipart;
 pub mod query;
 
 pub use json::{ApiJson, JsonLimit};

@@ -180,6 +180,20 @@ fn entry_id(raw: &str) -> ApiResult<Uuid> {
     })
 }
 
+/// Records one entry, mapping an unknown machine to 404 and a client id that is
+/// already someone else's (invisible under RLS) to 409.
+async fn add_entry(tx: &mut UserTx, entry: &NewEntry) -> ApiResult<HistoryEntry> {
+    history::add(tx, entry)
+        .await
+        .on_constraint("history_machine_id_fkey", || ApiError::not_found("Machine"))
+        .map_err(|e| match e {
+            ApiError::Database(sqlx::Error::RowNotFound) => {
+                ApiError::Conflict("This history id is already taken".into())
+            }
+            other => other,
+        })
+}
+
 fn entry_not_found() -> ApiError {
     ApiError::NotFound("History entry not found".into())
 }
@@ -240,18 +254,7 @@ pub async fn add_history(
         &req,
         &body,
         StatusCode::CREATED,
-        async |tx| {
-            history::add(tx, &entry)
-                .await
-                .on_constraint("history_machine_id_fkey", || ApiError::not_found("Machine"))
-                .map_err(|e| match e {
-                    // A client id that belongs to nobody visible: another user's entry.
-                    ApiError::Database(sqlx::Error::RowNotFound) => {
-                        ApiError::Conflict("This history id is already taken".into())
-                    }
-                    other => other,
-                })
-        },
+        async |tx| add_entry(tx, &entry).await,
     )
     .await
 }
@@ -323,12 +326,7 @@ pub async fn add_history_batch(
             }
             let mut history = Vec::with_capacity(entries.len());
             for entry in &entries {
-                history.push(history::add(tx, entry).await.map_err(|e| match e {
-                    sqlx::Error::RowNotFound => {
-                        ApiError::Conflict("A history id is already taken".into())
-                    }
-                    other => other.into(),
-                })?);
+                history.push(add_entry(tx, entry).await?);
             }
             Ok(HistoryBatchResult {
                 total: history.len(),

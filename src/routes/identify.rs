@@ -6,9 +6,7 @@ use std::time::Instant;
 use actix_multipart::Multipart;
 use actix_web::http::header::RETRY_AFTER;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use bytes::BytesMut;
 use chrono::{Timelike, Utc};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -20,6 +18,7 @@ use crate::db::rls::UserTx;
 use crate::domain::machine::is_machine_id;
 use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt, ValidationIssue};
 use crate::extract::ApiJson;
+use crate::extract::multipart::read_field;
 use crate::state::{AppState, CachedIdentification};
 use crate::telemetry::trace_context::TraceContext;
 use crate::vision::fireworks::VisionError;
@@ -95,43 +94,6 @@ fn quota_holder(
     }
 }
 
-/// Reads the multipart field `image` (at most 10 MB, counted while reading).
-async fn read_image(mut form: Multipart) -> ApiResult<Vec<u8>> {
-    while let Some(field) = form.next().await {
-        let mut field =
-            field.map_err(|e| ApiError::BadRequest(format!("Malformed multipart body: {e}")))?;
-        let wanted = field.name() == Some("image");
-        let mut buffer = BytesMut::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk
-                .map_err(|e| ApiError::BadRequest(format!("Malformed multipart body: {e}")))?;
-            if wanted {
-                if buffer.len() + chunk.len() > MAX_IMAGE_BYTES {
-                    return Err(ApiError::PayloadTooLarge(
-                        "The image is larger than 10 MB".into(),
-                    ));
-                }
-                buffer.extend_from_slice(&chunk);
-            }
-        }
-        if wanted {
-            if buffer.is_empty() {
-                return Err(ApiError::Validation(vec![ValidationIssue::new(
-                    vec!["body".into(), "image".into()],
-                    "empty_file",
-                    "The image is empty",
-                )]));
-            }
-            return Ok(buffer.to_vec());
-        }
-    }
-    Err(ApiError::Validation(vec![ValidationIssue::new(
-        vec!["body".into(), "image".into()],
-        "missing",
-        "Field required",
-    )]))
-}
-
 /// Identify the gym machine in a photo (multipart field `image`, JPEG or PNG). A token
 /// is required unless the deployment allows anonymous callers (per-address limit).
 #[utoipa::path(post, path = "/identify", tag = "identify",
@@ -155,7 +117,7 @@ pub async fn identify(
 ) -> ApiResult<HttpResponse> {
     let started = Instant::now();
     let (holder, limit) = quota_holder(&state, &req, &user)?;
-    let bytes = read_image(form).await?;
+    let bytes = read_field(form, "image", MAX_IMAGE_BYTES).await?.to_vec();
     let format = image::sniff(&bytes)?;
     let trace_id = req
         .extensions()

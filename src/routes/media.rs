@@ -6,9 +6,7 @@ use std::future::{Ready, ready};
 
 use actix_multipart::Multipart;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
-use bytes::BytesMut;
 use chrono::{DateTime, Utc};
-use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -20,6 +18,7 @@ use crate::db::rls::UserTx;
 use crate::domain::machine::is_machine_id;
 use crate::domain::pagination::PageRequest;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
+use crate::extract::multipart::read_field;
 use crate::extract::{ApiJson, QueryParams};
 use crate::state::AppState;
 use crate::storage::{self, BucketRules, USER_UPLOADS, sniff_image};
@@ -369,46 +368,10 @@ pub async fn machine_media(
 pub async fn upload_file(
     state: web::Data<AppState>,
     user: AuthUser,
-    mut form: Multipart,
+    form: Multipart,
 ) -> ApiResult<HttpResponse> {
     let storage = state.storage()?;
-    let mut data: Option<BytesMut> = None;
-    while let Some(field) = form.next().await {
-        let mut field =
-            field.map_err(|e| ApiError::BadRequest(format!("Malformed multipart body: {e}")))?;
-        if field.name() != Some("file") {
-            // Drain fields we do not use.
-            while let Some(chunk) = field.next().await {
-                chunk
-                    .map_err(|e| ApiError::BadRequest(format!("Malformed multipart body: {e}")))?;
-            }
-            continue;
-        }
-        let mut buffer = BytesMut::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk
-                .map_err(|e| ApiError::BadRequest(format!("Malformed multipart body: {e}")))?;
-            if (buffer.len() + chunk.len()) as u64 > USER_UPLOADS.max_bytes {
-                return Err(ApiError::PayloadTooLarge(format!(
-                    "The file is larger than {} bytes",
-                    USER_UPLOADS.max_bytes
-                )));
-            }
-            buffer.extend_from_slice(&chunk);
-        }
-        data = Some(buffer);
-        break;
-    }
-    let data = data.ok_or_else(|| {
-        ApiError::Validation(vec![body_issue("file", "missing", "Field required".into())])
-    })?;
-    if data.is_empty() {
-        return Err(ApiError::Validation(vec![body_issue(
-            "file",
-            "empty_file",
-            "The file is empty".into(),
-        )]));
-    }
+    let data = read_field(form, "file", USER_UPLOADS.max_bytes as usize).await?;
     let content_type = sniff_image(&data).ok_or_else(|| {
         ApiError::UnsupportedMediaType("The file must be a PNG, JPEG or WebP image".into())
     })?;
@@ -416,7 +379,7 @@ pub async fn upload_file(
     let path = format!("{}/{id}.{}", user.id, storage::extension(content_type));
     let size = data.len();
     storage
-        .put(USER_UPLOADS.name, &path, data.freeze(), content_type)
+        .put(USER_UPLOADS.name, &path, data, content_type)
         .await?;
     let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
     let recorded = db::media::insert(
