@@ -29,6 +29,13 @@ pub struct MediaAsset {
     pub updated_at: DateTime<Utc>,
 }
 
+/// The columns of [`MediaAsset`], in one place for every query that returns one.
+macro_rules! media_columns {
+    () => {
+        "id, owner_id, machine_id, bucket, path, asset_type, content_type, size_bytes, status, created_at, updated_at"
+    };
+}
+
 pub struct NewAsset<'a> {
     pub id: Uuid,
     pub bucket: &'a str,
@@ -42,9 +49,9 @@ pub struct NewAsset<'a> {
 pub async fn insert(tx: &mut UserTx, asset: &NewAsset<'_>) -> Result<MediaAsset, sqlx::Error> {
     let persistent = tx.persistent();
     sqlx::query_as(
-        "insert into public.media_assets (id, owner_id, bucket, path, asset_type, content_type, size_bytes, status) \
+        concat!("insert into public.media_assets (id, owner_id, bucket, path, asset_type, content_type, size_bytes, status) \
          values ($1, (select auth.uid()), $2, $3, $4, $5, $6, case when $7 then 'ready' else 'pending' end) \
-         returning id, owner_id, machine_id, bucket, path, asset_type, content_type, size_bytes, status, created_at, updated_at",
+         returning ", media_columns!()),
     )
     .bind(asset.id)
     .bind(asset.bucket)
@@ -62,8 +69,8 @@ pub async fn insert(tx: &mut UserTx, asset: &NewAsset<'_>) -> Result<MediaAsset,
 pub async fn get(tx: &mut UserTx, id: Uuid) -> Result<Option<MediaAsset>, sqlx::Error> {
     let persistent = tx.persistent();
     sqlx::query_as(
-        "select id, owner_id, machine_id, bucket, path, asset_type, content_type, size_bytes, status, created_at, updated_at \
-         from public.media_assets where id = $1 and (owner_id is null or owner_id = (select auth.uid()))",
+        concat!("select ", media_columns!(), " \
+         from public.media_assets where id = $1 and (owner_id is null or owner_id = (select auth.uid()))"),
     )
     .bind(id)
     .persistent(persistent)
@@ -78,8 +85,8 @@ pub async fn by_path(
 ) -> Result<Option<MediaAsset>, sqlx::Error> {
     let persistent = tx.persistent();
     sqlx::query_as(
-        "select id, owner_id, machine_id, bucket, path, asset_type, content_type, size_bytes, status, created_at, updated_at \
-         from public.media_assets where bucket = $1 and path = $2 and owner_id = (select auth.uid())",
+        concat!("select ", media_columns!(), " \
+         from public.media_assets where bucket = $1 and path = $2 and owner_id = (select auth.uid())"),
     )
     .bind(bucket)
     .bind(path)
@@ -90,11 +97,12 @@ pub async fn by_path(
 
 pub async fn mark_ready(tx: &mut UserTx, id: Uuid, size: i64) -> Result<MediaAsset, sqlx::Error> {
     let persistent = tx.persistent();
-    sqlx::query_as(
+    sqlx::query_as(concat!(
         "update public.media_assets set status = 'ready', size_bytes = $2 \
          where id = $1 and owner_id = (select auth.uid()) \
-         returning id, owner_id, machine_id, bucket, path, asset_type, content_type, size_bytes, status, created_at, updated_at",
-    )
+         returning ",
+        media_columns!()
+    ))
     .bind(id)
     .bind(size)
     .persistent(persistent)
@@ -120,11 +128,13 @@ pub async fn list_own(
     page: PageRequest,
 ) -> Result<(Vec<MediaAsset>, i64), sqlx::Error> {
     let persistent = tx.persistent();
-    let assets = sqlx::query_as(
-        "select id, owner_id, machine_id, bucket, path, asset_type, content_type, size_bytes, status, created_at, updated_at \
+    let assets = sqlx::query_as(concat!(
+        "select ",
+        media_columns!(),
+        " \
          from public.media_assets where owner_id = (select auth.uid()) \
-         order by created_at desc, id limit $1 offset $2",
-    )
+         order by created_at desc, id limit $1 offset $2"
+    ))
     .bind(page.limit())
     .bind(page.offset())
     .persistent(persistent)
@@ -143,9 +153,9 @@ pub async fn list_own(
 pub async fn for_machine(db: &Db, machine_id: &str) -> Result<Vec<MediaAsset>, sqlx::Error> {
     db.with_conn(async |c| {
         sqlx::query_as(
-            "select id, owner_id, machine_id, bucket, path, asset_type, content_type, size_bytes, status, created_at, updated_at \
+            concat!("select ", media_columns!(), " \
              from public.media_assets where machine_id = $1 and owner_id is null and status = 'ready' \
-             order by asset_type, created_at",
+             order by asset_type, created_at"),
         )
         .bind(machine_id)
         .persistent(db.persistent())
