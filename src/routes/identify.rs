@@ -104,7 +104,7 @@ fn quota_holder(
         (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody, description = "Not a JPEG or PNG (WebP and HEIC are named)"),
-        (status = 422, body = ErrorBody, description = "No image, or an empty one"),
+        (status = 422, body = ErrorBody, description = "No image, an unreadable one, or one over 32 megapixels"),
         (status = 429, body = ErrorBody, description = "Daily limit reached; see Retry-After"),
         (status = 503, body = ErrorBody, description = "Inference is unavailable"),
     )
@@ -155,23 +155,20 @@ pub async fn identify(
     if !db::identify::take(&state.db, &holder, limit).await? {
         return Ok(retry_tomorrow());
     }
-    let prepared = match web::block(move || image::prepare(bytes, format)).await {
-        Ok(Ok(prepared)) => prepared,
-        Ok(Err(e)) => {
+    let prepared = match image::prepare_off_thread(bytes, format).await {
+        Ok(prepared) => prepared,
+        Err(e) => {
             db::identify::refund(&state.db, &holder).await?;
             return Err(e);
         }
-        Err(e) => {
-            return Err(ApiError::Internal(anyhow::anyhow!(
-                "scaling the photo: {e}"
-            )));
-        }
     };
 
-    match vision
+    let upstream_started = Instant::now();
+    let outcome = vision
         .identify(&catalog.prompt, &prepared.bytes, prepared.mime)
-        .await
-    {
+        .await;
+    let upstream = upstream_started.elapsed();
+    match outcome {
         Ok(model) => {
             let matched = matching::match_answer(&model.machine, &catalog.entries);
             let cached = CachedIdentification {
@@ -191,14 +188,22 @@ pub async fn identify(
                 .insert(digest, Arc::new(cached.clone()))
                 .await;
             fill(&mut event, &cached);
-            answer(&state, event, started, matched.candidates).await
+            answered_after(
+                answer(&state, event, started, matched.candidates).await,
+                started,
+                upstream,
+            )
         }
         Err(VisionError::BadAnswer(why)) => {
             // The model answered, but not usefully: "Unknown", and the reason recorded.
             event.machine_name = "Unknown".into();
             event.unmapped = true;
             event.error = Some(why);
-            answer(&state, event, started, Vec::new()).await
+            answered_after(
+                answer(&state, event, started, Vec::new()).await,
+                started,
+                upstream,
+            )
         }
         Err(VisionError::Unavailable(why)) => {
             db::identify::refund(&state.db, &holder).await?;
@@ -210,6 +215,29 @@ pub async fn identify(
             Err(ApiError::Unavailable(why))
         }
     }
+}
+
+/// `Server-Timing` on an answer that went upstream: the time spent waiting for
+/// Fireworks and the whole handler's, so the proxy's own share (total minus upstream)
+/// can be read by a client, a browser's developer tools or `bench/`.
+fn answered_after(
+    response: ApiResult<HttpResponse>,
+    started: Instant,
+    upstream: std::time::Duration,
+) -> ApiResult<HttpResponse> {
+    let mut response = response?;
+    let value = format!(
+        "upstream;dur={:.3}, total;dur={:.3}",
+        upstream.as_secs_f64() * 1e3,
+        started.elapsed().as_secs_f64() * 1e3
+    );
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&value) {
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("server-timing"),
+            value,
+        );
+    }
+    Ok(response)
 }
 
 fn fill(event: &mut NewEvent, found: &CachedIdentification) {

@@ -2,8 +2,11 @@
 //! are faster and cheaper (the model sees no more detail than this anyway).
 
 use std::io::Cursor;
+use std::sync::LazyLock;
 
-use image::ImageFormat;
+use image::metadata::Orientation;
+use image::{ImageDecoder, ImageFormat};
+use tokio::sync::Semaphore;
 
 use crate::error::ApiError;
 
@@ -11,6 +14,25 @@ use crate::error::ApiError;
 pub const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
 /// Longest side sent to the model.
 pub const MAX_SIDE: u32 = 1024;
+/// Largest photo decoded: 32 megapixels and 8192 px a side (today's phones save 12 MP by
+/// default). This bounds what one decode may allocate, whatever the header claims.
+pub const MAX_SOURCE_PIXELS: usize = 32_000_000;
+pub const MAX_SOURCE_SIDE: usize = 8 * MAX_SIDE as usize;
+/// JPEG quality of a scaled photo: no visible loss at this size, a third of the bytes.
+const QUALITY: i32 = 85;
+
+/// The DCT scaling factors libjpeg-turbo decodes with, largest first. Decoding straight
+/// to a smaller size skips most of the inverse DCT and all of the resampling.
+const JPEG_SCALES: [(usize, usize); 8] = [
+    (1, 1),
+    (7, 8),
+    (3, 4),
+    (5, 8),
+    (1, 2),
+    (3, 8),
+    (1, 4),
+    (1, 8),
+];
 
 pub struct Prepared {
     pub bytes: Vec<u8>,
@@ -42,31 +64,159 @@ pub fn sniff(bytes: &[u8]) -> Result<ImageFormat, ApiError> {
     }
 }
 
-/// Scales a photo whose longest side exceeds `MAX_SIDE` down to it (as JPEG); smaller
-/// photos go as they are. A file that does not decode is a 422.
+/// `prepare` on the blocking pool, at most one photo per CPU at a time: decoding is
+/// CPU-bound, and the bound also caps the memory that photos being decoded can hold.
+pub async fn prepare_off_thread(bytes: Vec<u8>, format: ImageFormat) -> Result<Prepared, ApiError> {
+    static PERMITS: LazyLock<Semaphore> = LazyLock::new(|| {
+        Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
+    });
+    let _permit = PERMITS
+        .acquire()
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("photo permits: {e}")))?;
+    actix_web::web::block(move || prepare(bytes, format))
+        .await
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!("scaling the photo: {e}")))?
+}
+
+/// Scales a photo whose longest side exceeds `MAX_SIDE` down (as JPEG) and turns it
+/// upright as its EXIF orientation says; smaller photos go as they are, EXIF included.
+/// A JPEG is decoded straight to the largest DCT scale (n/8) that fits in `MAX_SIDE`,
+/// so its longest side lands between 683 and 1024 px (resampled to 1024 px when no
+/// scale lands there). A file that does not decode, or
+/// is too large to decode safely, is a 422.
 pub fn prepare(bytes: Vec<u8>, format: ImageFormat) -> Result<Prepared, ApiError> {
-    let mime = if format == ImageFormat::Png {
-        "image/png"
-    } else {
-        "image/jpeg"
-    };
-    let reader = image::ImageReader::with_format(Cursor::new(&bytes), format);
-    let (width, height) = reader.into_dimensions().map_err(|_| undecodable())?;
-    if width.max(height) <= MAX_SIDE {
-        return Ok(Prepared { bytes, mime });
+    match format {
+        ImageFormat::Png => prepare_png(bytes),
+        _ => prepare_jpeg(bytes),
     }
-    let decoded = image::load_from_memory_with_format(&bytes, format).map_err(|_| undecodable())?;
-    let scaled = decoded.resize(MAX_SIDE, MAX_SIDE, image::imageops::FilterType::Triangle);
-    let mut out = Vec::with_capacity(256 * 1024);
-    let encoder = image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85);
-    scaled
-        .to_rgb8()
-        .write_with_encoder(encoder)
-        .map_err(|e| ApiError::Internal(anyhow::anyhow!("re-encoding the photo: {e}")))?;
+}
+
+fn prepare_jpeg(bytes: Vec<u8>) -> Result<Prepared, ApiError> {
+    let mut decompressor = turbojpeg::Decompressor::new().map_err(codec_failure)?;
+    let header = decompressor
+        .read_header(&bytes)
+        .map_err(|_| undecodable())?;
+    check_source_size(header.width, header.height)?;
+    let longest = header.width.max(header.height);
+    if longest <= MAX_SIDE as usize {
+        return Ok(Prepared {
+            bytes,
+            mime: "image/jpeg",
+        });
+    }
+    let ((num, denom), resample) = jpeg_scale_for(longest);
+    let factor = turbojpeg::ScalingFactor::new(num, denom);
+    decompressor
+        .set_scaling_factor(factor)
+        .map_err(codec_failure)?;
+    let size = header.scaled(factor);
+    let mut image = turbojpeg::Image {
+        pixels: vec![0u8; size.width * size.height * 3],
+        width: size.width,
+        pitch: size.width * 3,
+        height: size.height,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    decompressor
+        .decompress(&bytes, image.as_deref_mut())
+        .map_err(|_| undecodable())?;
+    let rgb = image::RgbImage::from_raw(size.width as u32, size.height as u32, image.pixels)
+        .ok_or_else(|| codec_failure("decoded buffer size"))?;
+    let rgb = if resample {
+        image::imageops::thumbnail(&rgb, MAX_SIDE, MAX_SIDE)
+    } else {
+        rgb
+    };
+    encode(upright(rgb, jpeg_orientation(&bytes)))
+}
+
+fn prepare_png(bytes: Vec<u8>) -> Result<Prepared, ApiError> {
+    let reader = image::ImageReader::with_format(Cursor::new(&bytes), ImageFormat::Png);
+    let (width, height) = reader.into_dimensions().map_err(|_| undecodable())?;
+    check_source_size(width as usize, height as usize)?;
+    if width.max(height) <= MAX_SIDE {
+        return Ok(Prepared {
+            bytes,
+            mime: "image/png",
+        });
+    }
+    let decoded =
+        image::load_from_memory_with_format(&bytes, ImageFormat::Png).map_err(|_| undecodable())?;
+    encode(decoded.thumbnail(MAX_SIDE, MAX_SIDE).to_rgb8())
+}
+
+/// The largest DCT scale at which the longest side fits in `MAX_SIDE`, unless that
+/// leaves under two thirds of it (sources of 4097 to 5463 px, where only 1/8 fits): then the
+/// next scale up, and `true` to say the result still needs resampling to `MAX_SIDE`.
+fn jpeg_scale_for(longest: usize) -> ((usize, usize), bool) {
+    let max = MAX_SIDE as usize;
+    let fits = JPEG_SCALES
+        .iter()
+        .position(|&(num, denom)| (longest * num).div_ceil(denom) <= max)
+        .unwrap_or(JPEG_SCALES.len() - 1);
+    let (num, denom) = JPEG_SCALES[fits];
+    if fits > 0 && (longest * num).div_ceil(denom) * 3 < max * 2 {
+        (JPEG_SCALES[fits - 1], true)
+    } else {
+        ((num, denom), false)
+    }
+}
+
+fn check_source_size(width: usize, height: usize) -> Result<(), ApiError> {
+    if width.max(height) > MAX_SOURCE_SIDE || width.saturating_mul(height) > MAX_SOURCE_PIXELS {
+        return Err(ApiError::Validation(vec![
+            crate::error::ValidationIssue::new(
+                vec!["body".into(), "image".into()],
+                "image_too_large",
+                "The photo is over 32 megapixels or 8192 px a side: send a smaller one",
+            ),
+        ]));
+    }
+    Ok(())
+}
+
+/// The EXIF orientation of a JPEG (headers only); upright when absent or unreadable.
+fn jpeg_orientation(bytes: &[u8]) -> Orientation {
+    image::codecs::jpeg::JpegDecoder::new(Cursor::new(bytes))
+        .and_then(|mut decoder| decoder.orientation())
+        .unwrap_or(Orientation::NoTransforms)
+}
+
+/// Phones store portrait photos sideways with an EXIF note; re-encoding drops EXIF, so
+/// the pixels are turned instead and the model sees the machine upright.
+fn upright(rgb: image::RgbImage, orientation: Orientation) -> image::RgbImage {
+    if orientation == Orientation::NoTransforms {
+        return rgb;
+    }
+    let mut image = image::DynamicImage::ImageRgb8(rgb);
+    image.apply_orientation(orientation);
+    image.into_rgb8()
+}
+
+fn encode(rgb: image::RgbImage) -> Result<Prepared, ApiError> {
+    let mut compressor = turbojpeg::Compressor::new().map_err(codec_failure)?;
+    compressor.set_quality(QUALITY).map_err(codec_failure)?;
+    compressor
+        .set_subsamp(turbojpeg::Subsamp::Sub2x2)
+        .map_err(codec_failure)?;
+    let (width, height) = (rgb.width() as usize, rgb.height() as usize);
+    let image = turbojpeg::Image {
+        pixels: rgb.as_raw().as_slice(),
+        width,
+        pitch: width * 3,
+        height,
+        format: turbojpeg::PixelFormat::RGB,
+    };
+    let bytes = compressor.compress_to_vec(image).map_err(codec_failure)?;
     Ok(Prepared {
-        bytes: out,
+        bytes,
         mime: "image/jpeg",
     })
+}
+
+fn codec_failure(e: impl std::fmt::Display) -> ApiError {
+    ApiError::Internal(anyhow::anyhow!("jpeg codec: {e}"))
 }
 
 fn undecodable() -> ApiError {
@@ -99,6 +249,112 @@ mod tests {
             matches!(sniff(b"\0\0\0\x18ftypheic\0\0"), Err(ApiError::UnsupportedMediaType(m)) if m.contains("HEIC"))
         );
         assert!(sniff(b"GIF89a").is_err());
+    }
+
+    fn jpeg(width: u32, height: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_fn(width, height, |x, y| {
+            image::Rgb([(x % 251) as u8, (y % 241) as u8, 90])
+        });
+        let mut out = Vec::new();
+        img.write_to(&mut Cursor::new(&mut out), ImageFormat::Jpeg)
+            .unwrap();
+        out
+    }
+
+    /// `jpeg` with an EXIF block saying "rotate 90° clockwise to display" (orientation 6).
+    fn sideways_jpeg(width: u32, height: u32) -> Vec<u8> {
+        let plain = jpeg(width, height);
+        let mut tiff = b"MM\0\x2a\0\0\0\x08".to_vec();
+        tiff.extend_from_slice(&[0, 1]); // one entry
+        tiff.extend_from_slice(&[0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0]); // orientation = 6
+        tiff.extend_from_slice(&[0, 0, 0, 0]); // no next IFD
+        let mut app1 = b"Exif\0\0".to_vec();
+        app1.extend_from_slice(&tiff);
+        let mut out = plain[..2].to_vec();
+        out.extend_from_slice(&[0xFF, 0xE1]);
+        out.extend_from_slice(&((app1.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(&app1);
+        out.extend_from_slice(&plain[2..]);
+        out
+    }
+
+    fn dimensions(prepared: &Prepared) -> (u32, u32) {
+        let img = image::load_from_memory(&prepared.bytes).unwrap();
+        (img.width(), img.height())
+    }
+
+    #[test]
+    fn jpegs_decode_at_the_largest_dct_scale_that_fits() {
+        assert_eq!(jpeg_scale_for(1025), ((7, 8), false));
+        assert_eq!(jpeg_scale_for(2000), ((1, 2), false));
+        assert_eq!(jpeg_scale_for(2100), ((3, 8), false));
+        assert_eq!(jpeg_scale_for(4032), ((1, 4), false));
+        assert_eq!(jpeg_scale_for(5000), ((1, 4), true));
+        assert_eq!(jpeg_scale_for(6000), ((1, 8), false));
+        assert_eq!(jpeg_scale_for(MAX_SOURCE_SIDE), ((1, 8), false));
+        let supported = turbojpeg::Decompressor::supported_scaling_factors();
+        for (num, denom) in JPEG_SCALES {
+            assert!(
+                supported.contains(&turbojpeg::ScalingFactor::new(num, denom)),
+                "{num}/{denom} is not a libjpeg-turbo scale"
+            );
+        }
+        for longest in (1025..=MAX_SOURCE_SIDE).step_by(7) {
+            let ((num, denom), resample) = jpeg_scale_for(longest);
+            let scaled = (longest * num).div_ceil(denom);
+            let range = if resample { 1025..=1366 } else { 683..=1024 };
+            assert!(range.contains(&scaled), "{longest} -> {scaled}");
+        }
+    }
+
+    #[test]
+    fn large_jpegs_are_scaled_small_ones_kept_and_sideways_ones_turned() {
+        let small = jpeg(800, 600);
+        let kept = prepare(small.clone(), ImageFormat::Jpeg).unwrap();
+        assert_eq!((kept.bytes, kept.mime), (small, "image/jpeg"));
+
+        let scaled = prepare(jpeg(2000, 1500), ImageFormat::Jpeg).unwrap();
+        assert_eq!(
+            (scaled.mime, dimensions(&scaled)),
+            ("image/jpeg", (1000, 750))
+        );
+
+        let sideways = sideways_jpeg(2000, 1500);
+        assert_eq!(
+            image::codecs::jpeg::JpegDecoder::new(Cursor::new(&sideways))
+                .unwrap()
+                .orientation()
+                .unwrap(),
+            Orientation::Rotate90
+        );
+        let turned = prepare(sideways, ImageFormat::Jpeg).unwrap();
+        assert_eq!(dimensions(&turned), (750, 1000));
+
+        let huge = prepare(jpeg(5000, 1000), ImageFormat::Jpeg).unwrap();
+        assert_eq!(dimensions(&huge).0, 1024);
+    }
+
+    #[test]
+    fn photos_too_large_to_decode_safely_are_refused_from_their_header() {
+        // A small JPEG whose frame header claims a huge size: refused before decoding.
+        let claiming = |width: u16, height: u16| {
+            let mut bytes = jpeg(16, 16);
+            let sof = bytes.windows(2).position(|w| w == [0xFF, 0xC0]).unwrap();
+            bytes[sof + 5..sof + 7].copy_from_slice(&height.to_be_bytes());
+            bytes[sof + 7..sof + 9].copy_from_slice(&width.to_be_bytes());
+            bytes
+        };
+        for (width, height) in [(9000, 8), (6000, 6000), (60000, 60000)] {
+            let refused = prepare(claiming(width, height), ImageFormat::Jpeg);
+            assert!(
+                matches!(&refused, Err(ApiError::Validation(issues)) if issues[0].kind == "image_too_large"),
+                "{width}x{height}"
+            );
+        }
+        assert!(matches!(
+            prepare(b"\xFF\xD8\xFF\xE0 truncated".to_vec(), ImageFormat::Jpeg),
+            Err(ApiError::Validation(_))
+        ));
     }
 
     #[test]

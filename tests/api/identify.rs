@@ -2,6 +2,7 @@
 
 use std::time::{Duration, Instant};
 
+use base64::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -191,6 +192,47 @@ async fn good_answers_map_onto_the_catalog_and_are_traced() {
         .await
         .unwrap();
     assert_error(foreign, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn large_photos_reach_the_model_scaled_with_server_timing() {
+    let r = rig(vec![], says("Leg Press", 0.9), &[]).await;
+    let big = image::RgbImage::from_fn(2000, 1500, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, 60])
+    });
+    let mut jpeg = Vec::new();
+    big.write_to(
+        &mut std::io::Cursor::new(&mut jpeg),
+        image::ImageFormat::Jpeg,
+    )
+    .unwrap();
+    let response = identify(&r.app, &r.token, jpeg).await;
+    assert_eq!(response.status(), 200);
+    // "upstream;dur=1.234, total;dur=5.678": the proxy's own share is their difference.
+    let timing = response.headers()["server-timing"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let durations: Vec<f64> = timing
+        .split(", ")
+        .map(|part| part.split_once(";dur=").unwrap().1.parse().unwrap())
+        .collect();
+    assert!(timing.starts_with("upstream;dur=") && timing.contains(", total;dur="));
+    assert!(
+        durations[0] > 0.0 && durations[1] >= durations[0],
+        "{timing}"
+    );
+
+    let request = r.fireworks.last_request();
+    let url = request["messages"][1]["content"][1]["image_url"]["url"]
+        .as_str()
+        .unwrap();
+    let encoded = url.strip_prefix("data:image/jpeg;base64,").unwrap();
+    let sent = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    let seen = image::load_from_memory(&sent).unwrap();
+    assert_eq!((seen.width(), seen.height()), (1000, 750));
 }
 
 #[tokio::test]

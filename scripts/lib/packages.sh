@@ -1,0 +1,23 @@
+# Installs Debian packages for commands that are absent: `need_commands cmake:cmake
+# nasm:nasm pgbouncer:pgbouncer` (command:package; a command may also be an absolute path).
+# Sourced by the scripts that build or test, so a fresh machine needs nothing beforehand.
+need_commands() {
+  local missing=() pair cmd pkg
+  for pair in "$@"; do
+    cmd="${pair%%:*}"; pkg="${pair#*:}"
+    if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ]; then
+      missing+=("$pkg")
+    fi
+  done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  echo "installing from Debian packages: ${missing[*]}" >&2
+  local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+  $sudo apt-get update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+}
+
+# What building the crate needs beyond Rust and a C compiler: libjpeg-turbo is built
+# from source by the turbojpeg crate (cmake, and nasm for its SIMD code).
+need_build_tools() {
+  need_commands cmake:cmake nasm:nasm
+}
