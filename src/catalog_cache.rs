@@ -7,6 +7,7 @@
 //! after a change was committed on any instance. While Postgres is unreachable, the last
 //! version read keeps serving (the catalog cannot change then either).
 
+use crate::telemetry::metrics;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -105,7 +106,9 @@ impl CatalogCache {
     ) -> ApiResult<HttpResponse> {
         let version = self.version(db).await?;
         let cache_key = format!("{version}|{key}");
-        let rendered = match self.pages.get(&cache_key).await {
+        let cached = self.pages.get(&cache_key).await;
+        metrics::cache_lookup(metrics::Cache::Catalog, cached.is_some());
+        let rendered = match cached {
             Some(hit) => hit,
             None => {
                 let value = render().await?;

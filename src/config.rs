@@ -195,6 +195,9 @@ pub struct Settings {
     pub supabase: SupabaseSettings,
     pub storage: Option<StorageSettings>,
     pub fireworks: FireworksSettings,
+    /// `METRICS_TOKEN` (secret): a bearer token that may read `/metrics` (admins may
+    /// too). Unset: admins only.
+    pub metrics_token: Option<SecretString>,
     /// `SENTRY_DSN` (secret): no DSN, no Sentry.
     pub sentry_dsn: Option<SecretString>,
     /// `SENTRY_ENVIRONMENT`: default `ENVIRONMENT`.
@@ -479,6 +482,7 @@ impl Settings {
             },
             storage,
             fireworks,
+            metrics_token: vars.secret("METRICS_TOKEN"),
             sentry_dsn: vars.secret("SENTRY_DSN"),
             sentry_environment: vars.get("SENTRY_ENVIRONMENT"),
         })

@@ -69,6 +69,7 @@ async fn main() -> ExitCode {
         &settings.log_filter,
         settings.google_cloud_project.clone(),
     );
+    let _sentry = telemetry::sentry::init(&settings);
     match run(cli.command.unwrap_or(Command::Serve), settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -59,6 +59,7 @@ use crate::routes::{
         media::upload_file,
         media::delete_file,
         sync::sync,
+        metrics::prometheus,
         metrics::stats,
         metrics::categories,
     ),

@@ -92,6 +92,14 @@ impl Application {
                     .wrap(cors(&cors_origins))
                     .wrap(fallback::json_error_bodies())
                     .wrap(from_fn(trace_requests))
+                    // Outermost: each request's Sentry hub (its details ride along on any
+                    // event). Failures are reported where they are logged, once, so the
+                    // middleware does not report 5xx answers a second time.
+                    .wrap(
+                        sentry::integrations::actix::Sentry::builder()
+                            .capture_server_errors(false)
+                            .finish(),
+                    )
             })
             .listen(listener)?
             .shutdown_timeout(shutdown_timeout)

@@ -4,6 +4,9 @@
 //! start-up with path-style addressing, checksums only when required (S3-compatible
 //! stores reject the SDK's default CRC32 headers) and short timeouts.
 
+use std::time::Instant;
+
+use crate::telemetry::metrics::{self, Upstream};
 use std::time::{Duration, SystemTime};
 
 use aws_sdk_s3::Client;
@@ -196,14 +199,18 @@ impl Storage {
 
     /// Size and type of an object, or `None` when it does not exist.
     pub async fn head(&self, bucket: &str, key: &str) -> Result<Option<ObjectInfo>, ApiError> {
-        match self
+        let started = Instant::now();
+        let found = self
             .client
             .head_object()
             .bucket(bucket)
             .key(key)
             .send()
-            .await
-        {
+            .await;
+        let missing =
+            matches!(&found, Err(e) if e.as_service_error().is_some_and(|s| s.is_not_found()));
+        metrics::upstream_call(Upstream::Storage, started, found.is_ok() || missing);
+        match found {
             Ok(out) => Ok(Some(ObjectInfo {
                 size: out.content_length().unwrap_or(0),
                 content_type: out.content_type().map(str::to_owned),
@@ -227,6 +234,7 @@ impl Storage {
             .content_type(content_type)
             .body(ByteStream::from(body))
             .send()
+            .counted()
             .await
             .map_err(|e| unavailable(aws_sdk_s3::error::DisplayErrorContext(e)))?;
         Ok(())
@@ -239,6 +247,7 @@ impl Storage {
             .bucket(bucket)
             .key(key)
             .send()
+            .counted()
             .await
             .map_err(|e| unavailable(aws_sdk_s3::error::DisplayErrorContext(e)))?;
         Ok(())
@@ -256,6 +265,7 @@ impl Storage {
                 .prefix(prefix)
                 .set_continuation_token(token)
                 .send()
+                .counted()
                 .await
                 .map_err(|e| unavailable(aws_sdk_s3::error::DisplayErrorContext(e)))?;
             for object in page.contents() {
@@ -270,6 +280,23 @@ impl Storage {
             }
         }
     }
+}
+
+/// Counts an S3 call in the upstream metrics.
+trait Counted: Future<Output = Result<Self::Ok, Self::Err>> + Sized {
+    type Ok;
+    type Err;
+    async fn counted(self) -> Result<Self::Ok, Self::Err> {
+        let started = Instant::now();
+        let result = self.await;
+        metrics::upstream_call(Upstream::Storage, started, result.is_ok());
+        result
+    }
+}
+
+impl<F: Future<Output = Result<T, E>>, T, E> Counted for F {
+    type Ok = T;
+    type Err = E;
 }
 
 #[cfg(test)]

@@ -21,3 +21,28 @@ need_commands() {
 need_build_tools() {
   need_commands cmake:cmake nasm:nasm
 }
+
+# promtool (validates /metrics in the tests), taken out of Debian's prometheus package
+# without installing it: the package would also set up a Prometheus server.
+need_promtool() {
+  local dir=".local/tools"
+  if command -v promtool >/dev/null 2>&1; then
+    PROMTOOL="$(command -v promtool)"
+  elif [ -x "$dir/bin/promtool" ]; then
+    PROMTOOL="$PWD/$dir/bin/promtool"
+  else
+    echo "fetching promtool from Debian's prometheus package" >&2
+    local tmp; tmp="$(mktemp -d)"
+    (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1) || {
+      local sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
+      $sudo apt-get update -qq >&2
+      (cd "$tmp" && apt-get download prometheus >/dev/null 2>&1)
+    }
+    dpkg-deb -x "$tmp"/prometheus_*.deb "$tmp/x"
+    mkdir -p "$dir/bin"
+    cp "$tmp/x/usr/bin/promtool" "$dir/bin/promtool"
+    rm -rf "$tmp"
+    PROMTOOL="$PWD/$dir/bin/promtool"
+  fi
+  export PROMTOOL
+}

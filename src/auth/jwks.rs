@@ -8,6 +8,7 @@
 //! Held in a small struct rather than a moka cache: moka evicts on expiry, and
 //! stale-if-error needs the expired set kept until a refetch succeeds.
 
+use crate::telemetry::metrics::{self, Upstream};
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -121,6 +122,13 @@ impl JwksCache {
     }
 
     async fn fetch(&self) -> anyhow::Result<HashMap<String, Arc<VerifyingKey>>> {
+        let started = Instant::now();
+        let fetched = self.fetch_uncounted().await;
+        metrics::upstream_call(Upstream::Jwks, started, fetched.is_ok());
+        fetched
+    }
+
+    async fn fetch_uncounted(&self) -> anyhow::Result<HashMap<String, Arc<VerifyingKey>>> {
         let response = self
             .client
             .get(self.url.clone())

@@ -2,6 +2,7 @@
 //! `iat`, `iss`, `aud` and `sub`. Verified tokens are remembered (by SHA-256, never
 //! the token itself) until they expire or the key cache bound passes, whichever is first.
 
+use crate::telemetry::metrics;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -122,8 +123,10 @@ impl Verifier {
         if let Some(identity) = self.verified.get(&digest).await
             && identity.claims.exp > unix_now()
         {
+            metrics::cache_lookup(metrics::Cache::Token, true);
             return Ok(identity);
         }
+        metrics::cache_lookup(metrics::Cache::Token, false);
         let identity = Arc::new(self.verify_uncached(token).await?);
         self.verified.insert(digest, identity.clone()).await;
         Ok(identity)

@@ -13,13 +13,14 @@ pub mod rls;
 pub mod sync;
 pub mod users;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 use sqlx::PgConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::config::{DatabaseSettings, PoolMode};
+use crate::telemetry::metrics::{Upstream, pool_wait, upstream_call};
 
 /// Pooled connections idle longer than this are pinged before use.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
@@ -89,15 +90,27 @@ impl Db {
         &self,
         f: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
     ) -> Result<T, sqlx::Error> {
-        if self.persistent {
-            let mut conn = self.pool.acquire().await?;
-            f(&mut conn).await
+        let started = Instant::now();
+        let result = if self.persistent {
+            let conn = self.pool.acquire().await;
+            pool_wait(started);
+            match conn {
+                Ok(mut conn) => f(&mut conn).await,
+                Err(e) => Err(e),
+            }
         } else {
-            let mut tx = self.pool.begin().await?;
-            let value = f(&mut tx).await?;
-            tx.commit().await?;
-            Ok(value)
-        }
+            let tx = self.pool.begin().await;
+            pool_wait(started);
+            match tx {
+                Ok(mut tx) => match f(&mut tx).await {
+                    Ok(value) => tx.commit().await.map(|()| value),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            }
+        };
+        upstream_call(Upstream::Postgres, started, result.is_ok());
+        result
     }
 
     /// True when Postgres answers `select 1` within `bound` (one simple query, which

@@ -3,6 +3,7 @@
 //! Supabase's Data API does, so Row Level Security guards each row even if a handler
 //! forgets a `where user_id = ...` (defence in depth).
 
+use crate::telemetry::metrics::{self, Upstream};
 use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 
@@ -27,7 +28,10 @@ impl UserTx {
             pg_literal(&claims.to_string())
         );
         // The only text spliced in is `pg_literal`'s output, a closed string literal.
-        let tx = db.pool().begin_with(sqlx::AssertSqlSafe(statement)).await?;
+        let started = std::time::Instant::now();
+        let tx = db.pool().begin_with(sqlx::AssertSqlSafe(statement)).await;
+        metrics::pool_wait(started);
+        let tx = tx?;
         Ok(UserTx {
             tx,
             persistent: db.persistent(),
@@ -41,10 +45,16 @@ impl UserTx {
         claims: &Value,
         f: impl AsyncFnOnce(&mut UserTx) -> Result<T, E>,
     ) -> Result<T, E> {
-        let mut tx = UserTx::begin(db, claims).await?;
-        let value = f(&mut tx).await?;
-        tx.commit().await?;
-        Ok(value)
+        let started = std::time::Instant::now();
+        let result = async {
+            let mut tx = UserTx::begin(db, claims).await?;
+            let value = f(&mut tx).await?;
+            tx.commit().await?;
+            Ok(value)
+        }
+        .await;
+        metrics::upstream_call(Upstream::Postgres, started, result.is_ok());
+        result
     }
 
     /// The connection, for queries inside the transaction.

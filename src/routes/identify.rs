@@ -20,6 +20,8 @@ use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt, ValidationIssue};
 use crate::extract::ApiJson;
 use crate::extract::multipart::read_field;
 use crate::state::{AppState, CachedIdentification};
+use crate::telemetry::metrics;
+use crate::telemetry::request::client_ip;
 use crate::telemetry::trace_context::TraceContext;
 use crate::vision::fireworks::VisionError;
 use crate::vision::image::{self, MAX_IMAGE_BYTES};
@@ -59,19 +61,6 @@ fn retry_tomorrow() -> HttpResponse {
     response
 }
 
-/// The client's address as Cloud Run's front end saw it: the last `X-Forwarded-For`
-/// entry (earlier entries are whatever the client sent), else the peer address.
-fn client_address(req: &HttpRequest) -> String {
-    req.headers()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-        .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
-        .unwrap_or_default()
-}
-
 /// Who pays for this identification: the signed-in user, or the client's (hashed)
 /// address when the deployment allows anonymous callers; otherwise a 401.
 fn quota_holder(
@@ -83,8 +72,9 @@ fn quota_holder(
     match &user.0 {
         Some(identity) => Ok((QuotaHolder::User(identity.id), fw.daily_limit)),
         None if fw.anonymous_daily_limit > 0 => {
-            let digest =
-                Sha256::digest(format!("machinemate-ip:{}", client_address(req)).as_bytes());
+            let digest = Sha256::digest(
+                format!("machinemate-ip:{}", client_ip(req).unwrap_or_default()).as_bytes(),
+            );
             Ok((
                 QuotaHolder::Address(format!("{digest:x}")),
                 fw.anonymous_daily_limit,
@@ -139,12 +129,16 @@ pub async fn identify(
         event.machine_name = "Unknown".into();
         event.mocked = true;
         event.unmapped = true;
+        metrics::identification("mocked");
         return answer(&state, event, started, Vec::new()).await;
     };
     event.model = Some(vision.model.clone());
     event.prompt_variant = Some(PROMPT_VARIANT.into());
 
-    if let Some(hit) = state.identify_cache.get(&digest).await {
+    let hit = state.identify_cache.get(&digest).await;
+    metrics::cache_lookup(metrics::Cache::Identify, hit.is_some());
+    if let Some(hit) = hit {
+        metrics::identification("cached");
         fill(&mut event, &hit);
         event.cached = true;
         let candidates = serde_json::from_value(hit.candidates.clone()).unwrap_or_default();
@@ -153,11 +147,16 @@ pub async fn identify(
 
     let catalog = state.vision_catalog().await?;
     if !db::identify::take(&state.db, &holder, limit).await? {
+        metrics::quota_refusal(match holder {
+            QuotaHolder::User(_) => "user",
+            QuotaHolder::Address(_) => "address",
+        });
         return Ok(retry_tomorrow());
     }
     let prepared = match image::prepare_off_thread(bytes, format).await {
         Ok(prepared) => prepared,
         Err(e) => {
+            metrics::identification("rejected");
             db::identify::refund(&state.db, &holder).await?;
             return Err(e);
         }
@@ -188,6 +187,7 @@ pub async fn identify(
                 .insert(digest, Arc::new(cached.clone()))
                 .await;
             fill(&mut event, &cached);
+            metrics::identification(if event.unmapped { "unknown" } else { "matched" });
             answered_after(
                 answer(&state, event, started, matched.candidates).await,
                 started,
@@ -199,6 +199,7 @@ pub async fn identify(
             event.machine_name = "Unknown".into();
             event.unmapped = true;
             event.error = Some(why);
+            metrics::identification("unknown");
             answered_after(
                 answer(&state, event, started, Vec::new()).await,
                 started,
@@ -206,6 +207,7 @@ pub async fn identify(
             )
         }
         Err(VisionError::Unavailable(why)) => {
+            metrics::identification("unavailable");
             db::identify::refund(&state.db, &holder).await?;
             event.machine_name = "Unknown".into();
             event.unmapped = true;

@@ -1,15 +1,19 @@
 //! The contract's usage summaries. `stats` is admin-only (the original leaked totals
 //! to anyone); `categories` describes the public catalog and stays public.
 
-use actix_web::web;
+use actix_web::http::header;
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
+use secrecy::ExposeSecret;
 use serde::Serialize;
+use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::auth::AdminUser;
 use crate::db;
 use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
+use crate::telemetry;
 
 #[derive(Serialize, ToSchema)]
 pub struct Totals {
@@ -68,6 +72,47 @@ pub async fn stats(state: web::Data<AppState>, _admin: AdminUser) -> ApiResult<w
         },
         timestamp: Utc::now(),
     }))
+}
+
+/// Prometheus exposition text: HTTP traffic by route template, latency histograms,
+/// requests in flight, the database pool, upstream calls, identification outcomes,
+/// quota refusals and cache hit counts. Cloud Run ingress is public, so it takes the
+/// bearer `METRICS_TOKEN` from configuration or an admin's token.
+#[utoipa::path(get, path = "/metrics", tag = "metrics",
+    security(("bearer_auth" = [])),
+    responses(
+        (status = 200, content_type = "text/plain; version=0.0.4", body = String,
+            description = "Prometheus text exposition format"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "A user token without the admin role"),
+    )
+)]
+pub async fn prometheus(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    if !metrics_token_matches(&state, &req) {
+        AdminUser::extract(&req).await?;
+    }
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(telemetry::metrics::render(&state.db)))
+}
+
+/// Compares digests, so the comparison's timing says nothing about the token.
+fn metrics_token_matches(state: &AppState, req: &HttpRequest) -> bool {
+    let Some(expected) = &state.settings.metrics_token else {
+        return false;
+    };
+    let Some(sent) = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+        .map(|(_, token)| token.trim())
+    else {
+        return false;
+    };
+    Sha256::digest(sent.as_bytes()) == Sha256::digest(expected.expose_secret().as_bytes())
 }
 
 /// Active machines per category.

@@ -81,6 +81,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             web::resource("/api/v1/identifications/{trace_id}/correction").post(identify::correct),
         )
         .service(web::resource("/api/v1/sync").get(sync::sync))
+        .service(web::resource("/metrics").get(metrics::prometheus))
         .service(web::resource("/api/v1/metrics/stats").get(metrics::stats))
         .service(web::resource("/api/v1/metrics/categories").get(metrics::categories))
         .service(web::resource("/docs").get(|| async {

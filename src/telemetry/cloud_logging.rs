@@ -24,6 +24,46 @@ impl CloudLoggingFormat {
     }
 }
 
+/// Request span fields that become `httpRequest` members.
+const HTTP_DETAILS: &[(&str, &str)] = &[
+    ("request_url", "requestUrl"),
+    ("user_agent", "userAgent"),
+    ("remote_ip", "remoteIp"),
+    ("protocol", "protocol"),
+    ("request_size", "requestSize"),
+    ("response_size", "responseSize"),
+];
+
+/// Cloud Logging's `HttpRequest` (sizes as decimal strings, latency as "1.234s").
+fn http_request(line: &Map<String, Value>, details: Vec<(&str, Option<Value>)>) -> Value {
+    let mut request = Map::new();
+    if let Some(method) = line.get("method") {
+        request.insert("requestMethod".into(), method.clone());
+    }
+    if let Some(status) = line.get("status") {
+        request.insert("status".into(), status.clone());
+    }
+    if let Some(ms) = line.get("latency_ms").and_then(Value::as_f64) {
+        request.insert(
+            "latency".into(),
+            Value::from(format!("{:.6}s", ms / 1000.0)),
+        );
+    }
+    for (field, value) in details {
+        let Some(value) = value else { continue };
+        let name = HTTP_DETAILS
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map_or(field, |(_, n)| n);
+        let value = match value {
+            Value::Number(n) => Value::from(n.to_string()),
+            other => other,
+        };
+        request.insert(name.into(), value);
+    }
+    Value::Object(request)
+}
+
 fn severity(level: &Level) -> &'static str {
     match *level {
         Level::ERROR => "ERROR",
@@ -94,8 +134,18 @@ where
         let mut fields = Map::new();
         event.record(&mut JsonVisitor(&mut fields));
         let message = fields.remove("message").unwrap_or(Value::from(""));
+        let request_log = fields.remove("request_log").is_some();
         line.extend(fields);
         line.insert("message".into(), message);
+        // The request's details go into Cloud Logging's `httpRequest`, on the one line
+        // that ends the request; other lines keep only its ids and route.
+        let details: Vec<(&str, Option<Value>)> = HTTP_DETAILS
+            .iter()
+            .map(|&(field, _)| (field, line.remove(field)))
+            .collect();
+        if request_log {
+            line.insert("httpRequest".into(), http_request(&line, details));
+        }
         line.insert("target".into(), Value::from(meta.target()));
 
         if let Some(project) = &self.project
@@ -186,6 +236,40 @@ mod tests {
         assert_eq!(line["logging.googleapis.com/spanId"], "42");
         assert_eq!(line["logging.googleapis.com/trace_sampled"], true);
         assert!(line["timestamp"].as_str().unwrap().ends_with('Z'));
+    }
+
+    #[test]
+    fn the_request_line_carries_http_request_and_other_lines_do_not() {
+        let lines = capture(Some("p"), || {
+            let span = tracing::info_span!(
+                "request",
+                trace_id = "t1",
+                method = "GET",
+                request_url = "/api/v1/machines?page=2",
+                user_agent = "MachineMate/1.0",
+                remote_ip = "203.0.113.9",
+                protocol = "HTTP/1.1",
+                request_size = tracing::field::Empty,
+                response_size = 512_u64,
+                status = 200_u64,
+                latency_ms = 12.5_f64,
+            );
+            let _guard = span.enter();
+            tracing::info!("inside");
+            tracing::info!(request_log = true, "request completed");
+        });
+        assert!(lines[0].get("httpRequest").is_none());
+        assert!(lines[0].get("user_agent").is_none());
+        let request = &lines[1]["httpRequest"];
+        assert_eq!(request["requestMethod"], "GET");
+        assert_eq!(request["requestUrl"], "/api/v1/machines?page=2");
+        assert_eq!(request["status"], 200);
+        assert_eq!(request["latency"], "0.012500s");
+        assert_eq!(request["responseSize"], "512");
+        assert_eq!(request["userAgent"], "MachineMate/1.0");
+        assert_eq!(request["remoteIp"], "203.0.113.9");
+        assert_eq!(request["protocol"], "HTTP/1.1");
+        assert!(lines[1].get("request_log").is_none());
     }
 
     #[test]

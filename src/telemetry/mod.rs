@@ -1,7 +1,10 @@
 //! Logging: `tracing` to stdout, as Cloud Logging JSON lines or pretty text.
 
 pub mod cloud_logging;
+pub mod metrics;
+pub mod redact;
 pub mod request;
+pub mod sentry;
 pub mod trace_context;
 
 use tracing_subscriber::EnvFilter;
@@ -17,7 +20,10 @@ pub fn init(format: LogFormat, filter: &str, google_cloud_project: Option<String
         eprintln!("RUST_LOG is invalid ({e}); using \"info\"");
         EnvFilter::new("info")
     });
-    let registry = tracing_subscriber::registry().with(filter);
+    // Sentry's layer does nothing while no client is bound (no SENTRY_DSN).
+    let registry = tracing_subscriber::registry()
+        .with(sentry::tracing_layers())
+        .with(filter);
     let result = match format {
         LogFormat::Json => registry
             .with(

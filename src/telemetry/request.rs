@@ -3,8 +3,9 @@
 
 use std::time::Instant;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BodySize, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{CONTENT_LENGTH, USER_AGENT};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, HttpMessage};
@@ -12,7 +13,37 @@ use tracing::Instrument;
 use tracing::field::Empty;
 use uuid::Uuid;
 
+use super::metrics;
+use super::redact;
 use super::trace_context::TraceContext;
+
+/// Counts a request in `http_requests_in_flight` for as long as it lives.
+struct InFlight;
+
+impl InFlight {
+    fn enter() -> InFlight {
+        metrics::metrics().in_flight.inc();
+        InFlight
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        metrics::metrics().in_flight.dec();
+    }
+}
+
+/// The caller's address as Cloud Run's front end saw it: the last `X-Forwarded-For`
+/// entry (earlier entries are whatever the client sent), else the peer address.
+pub fn client_ip(req: &actix_web::HttpRequest) -> Option<String> {
+    req.headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.rsplit(',').next())
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+        .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
+}
 
 pub const X_TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -26,6 +57,7 @@ pub async fn trace_requests<B: MessageBody + 'static>(
     next: Next<B>,
 ) -> Result<ServiceResponse<B>, Error> {
     let started = Instant::now();
+    let _in_flight = InFlight::enter();
     let trace = TraceContext::from_headers(req.headers());
     let request_id = Uuid::new_v4();
     let span = tracing::info_span!(
@@ -40,14 +72,34 @@ pub async fn trace_requests<B: MessageBody + 'static>(
         status = Empty,
         latency_ms = Empty,
         user_id = Empty,
+        request_url = %redact::path_and_query(req.uri()),
+        user_agent = Empty,
+        remote_ip = Empty,
+        protocol = ?req.version(),
+        request_size = Empty,
+        response_size = Empty,
     );
+    if let Some(agent) = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()) {
+        span.record("user_agent", agent);
+    }
+    if let Some(ip) = client_ip(req.request()) {
+        span.record("remote_ip", ip.as_str());
+    }
+    if let Some(size) = req
+        .headers()
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        span.record("request_size", size);
+    }
     if let Some(parent) = &trace.parent_span_id {
         span.record("parent_span_id", parent.as_str());
     }
     req.extensions_mut().insert(trace.clone());
     req.extensions_mut().insert(RequestId(request_id));
-    // Probes arrive every few seconds: keep them out of the INFO stream.
-    let is_probe = req.path().starts_with("/health");
+    // Probes and scrapes arrive every few seconds: keep them out of the INFO stream.
+    let is_probe = req.path().starts_with("/health") || req.path() == "/metrics";
 
     let outcome = trace
         .clone()
@@ -71,13 +123,22 @@ pub async fn trace_requests<B: MessageBody + 'static>(
     span.record("route", route.as_deref().unwrap_or("<unmatched>"));
     span.record("status", status);
     span.record("latency_ms", (latency_ms * 1000.0).round() / 1000.0);
+    if let BodySize::Sized(size) = response.response().body().size() {
+        span.record("response_size", size);
+    }
+    metrics::http_request(
+        response.request().method().as_str(),
+        route.as_deref().unwrap_or("<unmatched>"),
+        status,
+        latency_ms / 1000.0,
+    );
+    // `request_log` marks the line that carries Cloud Logging's `httpRequest`. Failures
+    // were logged where they happened (once); this line only says how the request ended.
     span.in_scope(|| {
-        if status >= 500 {
-            tracing::warn!("request completed");
-        } else if is_probe {
-            tracing::debug!("request completed");
+        if is_probe {
+            tracing::debug!(request_log = true, "request completed");
         } else {
-            tracing::info!("request completed");
+            tracing::info!(request_log = true, "request completed");
         }
     });
     Ok(response)

@@ -2,6 +2,7 @@
 //! jittered retries for 429/5xx only (never 400/401/403/404/422), and a circuit breaker
 //! that answers at once while Fireworks keeps failing.
 
+use crate::telemetry::metrics::{self, Upstream};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -221,6 +222,7 @@ impl Fireworks {
             if remaining.is_zero() {
                 return Err(VisionError::Unavailable("Identification timed out".into()));
             }
+            let attempt_started = Instant::now();
             let sent = self
                 .http
                 .post(self.endpoint.clone())
@@ -229,6 +231,11 @@ impl Fireworks {
                 .json(&body)
                 .send()
                 .await;
+            metrics::upstream_call(
+                Upstream::Fireworks,
+                attempt_started,
+                sent.as_ref().is_ok_and(|r| r.status().is_success()),
+            );
             let retry_after = match sent {
                 Ok(response) if response.status().is_success() => {
                     let completion: Completion = response.json().await.map_err(|e| {

@@ -405,3 +405,11 @@ pub fn postgres_addr() -> SocketAddr {
         .parse()
         .expect("DATABASE_URL host is an IP")
 }
+
+/// The value of one sample in `/metrics` text, given its exact label set as the
+/// exporter writes it (labels sorted by name); 0 when absent.
+pub fn metric_value(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.trim().parse().ok())
+        .unwrap_or(0.0)
+}

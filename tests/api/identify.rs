@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 use crate::auth_server::{AuthServer, keys};
 use crate::fireworks_server::{FireworksServer, Reply, says};
 use crate::helpers::{
-    TestApp, assert_error, database_url, spawn_app_with, spawn_with_settings, test_settings,
+    TestApp, assert_error, database_url, metric_value, spawn_app_with, spawn_with_settings,
+    test_settings,
 };
 
 /// A real PNG photo; `shade` makes distinct photos (distinct cache keys).
@@ -372,6 +373,14 @@ async fn the_daily_quota_holds_under_concurrency_and_answers_429() {
         .unwrap();
     assert!((1..=86_400).contains(&retry_after));
     assert_eq!(r.fireworks.calls(), 5);
+    // Operators see the refusals (the registry is the process's: at least these 15).
+    let metrics = machinemate_api::telemetry::metrics::render(&r.app.app_db());
+    assert!(
+        metric_value(
+            &metrics,
+            r#"machinemate_identify_quota_refusals_total{holder="user"}"#
+        ) >= 15.0
+    );
 }
 
 #[tokio::test]
@@ -388,6 +397,25 @@ async fn the_same_photo_again_is_answered_from_the_cache_and_still_recorded() {
             .await
             .unwrap();
     assert_eq!(cached, [false, true]);
+    let metrics = machinemate_api::telemetry::metrics::render(&r.app.app_db());
+    assert!(
+        metric_value(
+            &metrics,
+            r#"machinemate_cache_lookups_total{cache="identify",result="hit"}"#
+        ) >= 1.0
+    );
+    assert!(
+        metric_value(
+            &metrics,
+            r#"machinemate_identifications_total{outcome="cached"}"#
+        ) >= 1.0
+    );
+    assert!(
+        metric_value(
+            &metrics,
+            r#"machinemate_identifications_total{outcome="matched"}"#
+        ) >= 1.0
+    );
 }
 
 #[tokio::test]

@@ -13,6 +13,7 @@ mod identify;
 mod machines;
 mod media;
 mod migrations;
+mod observability;
 mod openapi;
 mod pooler;
 mod rls;
