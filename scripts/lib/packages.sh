@@ -2,12 +2,21 @@
 # nasm:nasm pgbouncer:pgbouncer` (command:package; a command may also be an absolute path).
 # Sourced by the scripts that build or test, so a fresh machine needs nothing beforehand.
 need_commands() {
-  local missing=() pair cmd pkg
+  local missing=() pair cmd
   for pair in "$@"; do
-    cmd="${pair%%:*}"; pkg="${pair#*:}"
+    cmd="${pair%%:*}"
     if ! command -v "$cmd" >/dev/null 2>&1 && [ ! -x "/usr/sbin/$cmd" ]; then
-      missing+=("$pkg")
+      missing+=("${pair#*:}")
     fi
+  done
+  need_packages "${missing[@]}"
+}
+
+# Installs the Debian packages given that are not installed yet.
+need_packages() {
+  local missing=() pkg
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
   [ "${#missing[@]}" -eq 0 ] && return 0
   echo "installing from Debian packages: ${missing[*]}" >&2
