@@ -55,3 +55,22 @@ need_promtool() {
   fi
   export PROMTOOL
 }
+
+# A Python venv at .local/$1 holding the pinned requirements file $2, rebuilt only when
+# the file (or the Python) changes. Needs python3 with venv (installed when absent).
+venv() {
+  local dir=.local/$1 req=$2 want
+  need_commands python3:python3
+  python3 -c 'import ensurepip, venv' 2>/dev/null || need_packages python3-venv
+  want="$(sha256sum "$req" | cut -d' ' -f1) $(python3 -c 'import platform; print(platform.python_version())')"
+  if [ "$(cat "$dir/.requirements.sha256" 2>/dev/null)" != "$want" ]; then
+    echo "installing $req into $dir" >&2
+    local started=$SECONDS
+    rm -rf "$dir"
+    mkdir -p "$(dirname "$dir")"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install --quiet --disable-pip-version-check -r "$req" >&2
+    echo "$want" >"$dir/.requirements.sha256"
+    echo "$dir ready in $((SECONDS - started))s" >&2
+  fi
+}

@@ -145,18 +145,27 @@ pub async fn identify(
         return answer(&state, event, started, candidates).await;
     }
 
-    let catalog = state.vision_catalog().await?;
-    if !db::identify::take(&state.db, &holder, limit).await? {
+    // The quota and the photo are independent: take one while the other is scaled.
+    let (catalog, taken, prepared) = tokio::join!(
+        state.vision_catalog(),
+        db::identify::take(&state.db, &holder, limit),
+        image::prepare_off_thread(bytes, format)
+    );
+    if !taken? {
         metrics::quota_refusal(match holder {
             QuotaHolder::User(_) => "user",
             QuotaHolder::Address(_) => "address",
         });
         return Ok(retry_tomorrow());
     }
-    let prepared = match image::prepare_off_thread(bytes, format).await {
-        Ok(prepared) => prepared,
-        Err(e) => {
+    let (catalog, prepared) = match (catalog, prepared) {
+        (Ok(catalog), Ok(prepared)) => (catalog, prepared),
+        (_, Err(e)) => {
             metrics::identification("rejected");
+            db::identify::refund(&state.db, &holder).await?;
+            return Err(e);
+        }
+        (Err(e), Ok(_)) => {
             db::identify::refund(&state.db, &holder).await?;
             return Err(e);
         }

@@ -1,0 +1,474 @@
+#!/usr/bin/env python3
+"""MachineMate API benchmark: one command, one table (run it through bench/run).
+
+For each build under test it starts the release binary on the local stack (a private
+PostgreSQL with the catalog, 1,000 users with favorites and history; the service's own
+local JWKS; a local Fireworks stand-in answering after a fixed delay), drives load with
+wrk and prints throughput, p50/p99 latency and errors per scenario, plus start-to-ready
+time, idle and peak resident memory and binary size. With --growth (the default) the
+favorites and history tables then grow a hundredfold and those two pages are measured
+again. Results are also written as JSON under bench/results/.
+"""
+
+import argparse
+import concurrent.futures
+import json
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / ".local" / "bench"
+USERS = 1000
+FAVORITES_PER_USER = 5
+HISTORY_PER_USER = 20
+GROWTH = 100
+
+
+def log(message):
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --- the Fireworks stand-in ------------------------------------------------------------
+
+class FireworksStandIn:
+    """OpenAI chat-completions wire format; answers "Leg Press" after `delay_ms`."""
+
+    def __init__(self, delay_ms):
+        delay = delay_ms / 1000.0
+        answer = json.dumps({
+            "id": "bench", "object": "chat.completion", "model": "bench",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                "role": "assistant",
+                "content": json.dumps({"machine": "Leg Press", "confidence": 0.92}),
+            }}],
+        }).encode()
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                length = int(self.headers.get("Content-Length", "0"))
+                self.rfile.read(length)
+                time.sleep(delay)
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.server.server_address[1]}/inference/v1"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+# --- the database ----------------------------------------------------------------------
+
+def psql(url, sql):
+    subprocess.run(["psql", url, "-v", "ON_ERROR_STOP=1", "-q", "-X", "-c", sql],
+                   check=True, stdout=subprocess.DEVNULL)
+
+
+def psql_rows(url, sql):
+    out = subprocess.run(["psql", url, "-X", "-At", "-c", sql], check=True,
+                         capture_output=True, text=True).stdout
+    return [line for line in out.splitlines() if line]
+
+
+def with_database(url, name):
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+def seed_sql(first, last):
+    """Users first..last (auth.users; the sign-up trigger makes their profiles), each
+    with FAVORITES_PER_USER favorites and HISTORY_PER_USER history entries."""
+    return f"""
+    insert into auth.users (id, aud, role, email)
+    select ('00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'))::uuid,
+           'authenticated', 'authenticated', 'bench' || g || '@example.com'
+    from generate_series({first}, {last}) g;
+    with m as (select array_agg(id order by id) ids, count(*)::int n from public.machines),
+         u as (select ('00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'))::uuid id, g
+               from generate_series({first}, {last}) g)
+    insert into public.favorites (user_id, machine_id)
+    select u.id, m.ids[1 + (u.g * 7 + k * 11) % m.n]
+    from u, m, generate_series(0, {FAVORITES_PER_USER - 1}) k;
+    with m as (select array_agg(id order by id) ids, count(*)::int n from public.machines),
+         u as (select ('00000000-0000-4000-8000-' || lpad(to_hex(g), 12, '0'))::uuid id, g
+               from generate_series({first}, {last}) g)
+    insert into public.history (user_id, machine_id, confidence, source, taken_at)
+    select u.id, m.ids[1 + (u.g * 13 + k * 3) % m.n], 0.9, 'bench',
+           now() - k * interval '1 hour'
+    from u, m, generate_series(1, {HISTORY_PER_USER}) k;
+    """
+
+
+def user_id(g):
+    return f"00000000-0000-4000-8000-{g:012x}"
+
+
+# --- one running service ---------------------------------------------------------------
+
+class Service:
+    def __init__(self, binary, env):
+        self.binary, self.env = binary, env
+        self.port = int(env["PORT"])
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.process = None
+
+    def start(self):
+        """Starts the binary and returns seconds until /health/ready answers 200."""
+        started = time.perf_counter()
+        self.process = subprocess.Popen([self.binary, "serve"], env=self.env,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        while True:
+            if self.process.poll() is not None:
+                raise SystemExit(f"bench: {self.binary} exited with {self.process.returncode}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as s:
+                    s.sendall(b"GET /health/ready HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
+                    if s.recv(64).startswith(b"HTTP/1.1 200"):
+                        return time.perf_counter() - started
+            except OSError:
+                pass
+            if time.perf_counter() - started > 30:
+                raise SystemExit("bench: the service was not ready within 30 s")
+            time.sleep(0.002)
+
+    def memory_kib(self, field):
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+        return 0
+
+    def stop(self):
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def get_json(self, path, token):
+        request = urllib.request.Request(self.base + path,
+                                         headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.load(response)
+
+
+def service_env(database_url, port, fireworks):
+    env = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG")}
+    env.update({
+        "DATABASE_URL": database_url,
+        "HOST": "127.0.0.1",
+        "PORT": str(port),
+        "ENVIRONMENT": "development",
+        "LOG_FORMAT": "json",
+        "RUST_LOG": "warn",
+        "SUPABASE_URL": f"http://127.0.0.1:{port}",
+        "LOCAL_AUTH_KEY_FILE": str(WORK / "dev-es256.pk8"),
+        "FIREWORKS_API_KEY": "bench-not-a-real-key",
+        "FIREWORKS_BASE_URL": fireworks.base_url,
+        "IDENTIFY_DAILY_LIMIT": "1000000000",
+    })
+    return env
+
+
+# --- wrk --------------------------------------------------------------------------------
+
+def wrk(service, requests, seconds, connections, method="GET", photo=None, timings=None):
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as f:
+        for token, path in requests:
+            f.write(f"{token}\t{path}\n")
+        requests_file = f.name
+    env = dict(os.environ, BENCH_REQUESTS=requests_file, BENCH_METHOD=method)
+    if photo:
+        env["BENCH_PHOTO"] = str(photo)
+    if timings:
+        env["BENCH_TIMINGS"] = timings
+    threads = min(2, connections)
+    out = subprocess.run(
+        ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--timeout", "10s",
+         "-s", str(ROOT / "bench" / "wrk.lua"), service.base],
+        env=env, check=True, capture_output=True, text=True).stdout
+    os.unlink(requests_file)
+    line = next(l for l in out.splitlines() if l.startswith("JSON:"))
+    raw = json.loads(line[5:])
+    errors = sum(raw[k] for k in ("connect_errors", "read_errors", "write_errors",
+                                  "status_errors", "timeouts"))
+    return {
+        "requests": raw["requests"],
+        "rps": raw["requests"] / (raw["duration_us"] / 1e6),
+        "p50_ms": raw["p50_us"] / 1000.0,
+        "p99_ms": raw["p99_us"] / 1000.0,
+        "max_ms": raw["max_us"] / 1000.0,
+        "errors": errors,
+        "connections": connections,
+        "seconds": seconds,
+    }
+
+
+def overhead(prefix):
+    samples = []
+    for path in Path(prefix).parent.glob(Path(prefix).name + ".*"):
+        for line in path.read_text().splitlines():
+            upstream, total = (float(x) for x in line.split())
+            samples.append(total - upstream)
+        path.unlink()
+    if not samples:
+        return {}
+    samples.sort()
+    pick = lambda q: samples[min(len(samples) - 1, int(q * len(samples)))]
+    return {"overhead_p50_ms": pick(0.50), "overhead_p99_ms": pick(0.99),
+            "overhead_samples": len(samples)}
+
+
+# --- one build, measured ----------------------------------------------------------------
+
+def measure(label, binary, database_url, fireworks, args, photo):
+    port = free_port()
+    env = service_env(database_url, port, fireworks)
+    service = Service(binary, env)
+    result = {"build": label, "binary": str(binary),
+              "binary_bytes": Path(binary).stat().st_size, "scenarios": {}}
+
+    # Start to ready: the median of five cold starts (the pool connects lazily, so
+    # this includes the first database round trip).
+    starts = []
+    for _ in range(5):
+        starts.append(service.start())
+        service.stop()
+    result["start_to_ready_ms"] = statistics.median(starts) * 1000
+    result["start_to_ready_all_ms"] = [round(s * 1000, 1) for s in starts]
+
+    service.start()
+    time.sleep(1)
+    result["idle_rss_mib"] = service.memory_kib("VmRSS") / 1024
+
+    tokens = mint_tokens(binary, env, USERS)
+    log(f"[{label}] {len(tokens)} tokens; initial sync per user for incremental cursors")
+    cursors = initial_cursors(service, tokens)
+    machines = psql_rows(database_url, "select id from public.machines where is_active")
+    seconds, conns = args.seconds, args.connections
+    scenarios = [
+        ("catalog list", [("", "/api/v1/machines?page_size=20")], {}),
+        ("machine detail", [("", f"/api/v1/machines/{m}") for m in machines], {}),
+        ("favorites list", [(t, "/api/v1/favorites") for t in tokens], {}),
+        ("history page", [(t, "/api/v1/history?page_size=20") for t in tokens], {}),
+        ("sync (incremental)", [(t, f"/api/v1/sync?since={urllib.parse.quote(c)}")
+                                for t, c in zip(tokens, cursors)], {}),
+    ]
+    for name, requests, _ in scenarios:
+        log(f"[{label}] {name}: {seconds}s, {conns} connections")
+        result["scenarios"][name] = wrk(service, requests, seconds, conns)
+    name = f"identify (1 MB photo, Fireworks {args.fireworks_delay_ms} ms)"
+    log(f"[{label}] {name}: {seconds}s, {args.identify_connections} connections")
+    prefix = str(WORK / "timings")
+    identify = wrk(service, [(t, "/identify") for t in tokens[:50]], seconds,
+                   args.identify_connections, method="POST", photo=photo, timings=prefix)
+    identify.update(overhead(prefix))
+    result["scenarios"][name] = identify
+    result["peak_rss_mib"] = service.memory_kib("VmHWM") / 1024
+    result["rss_after_load_mib"] = service.memory_kib("VmRSS") / 1024
+    service.stop()
+    result["_tokens"] = tokens
+    result["_port"] = port
+    return result
+
+
+def measure_growth(label, binary, database_url, fireworks, args, tokens):
+    port = free_port()
+    service = Service(binary, service_env(database_url, port, fireworks))
+    service.start()
+    out = {}
+    for name, path in (("favorites list", "/api/v1/favorites"),
+                       ("history page", "/api/v1/history?page_size=20")):
+        log(f"[{label}] {name} at {GROWTH}x rows")
+        out[name] = wrk(service, [(t, path) for t in tokens], args.seconds, args.connections)
+    service.stop()
+    return out
+
+
+def mint_tokens(binary, env, count):
+    def one(g):
+        return subprocess.run([binary, "dev-token", "--sub", user_id(g), "--ttl-secs", "7200"],
+                              env=env, check=True, capture_output=True, text=True).stdout.strip()
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        return list(pool.map(one, range(1, count + 1)))
+
+
+def initial_cursors(service, tokens):
+    def one(token):
+        cursor = None
+        while True:
+            path = "/api/v1/sync" + (f"?since={urllib.parse.quote(cursor)}" if cursor else "")
+            body = service.get_json(path, token)
+            cursor = body["cursor"]
+            if not body.get("has_more"):
+                return cursor
+    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        return list(pool.map(one, tokens))
+
+
+# --- setup and report -------------------------------------------------------------------
+
+def make_photo(path):
+    """A photo-like 2000x1500 JPEG of about 1 MB (noise compresses like a real photo)."""
+    if path.exists():
+        return path
+    from PIL import Image
+    rng = random.Random(7)
+    width, height = 2000, 1500
+    noise = bytes(rng.getrandbits(5) for _ in range(width * height))
+    pixels = bytearray(width * height * 3)
+    for y in range(height):
+        row = y * width
+        for x in range(width):
+            n = noise[row + x]
+            i = (row + x) * 3
+            pixels[i] = (x // 8 + n) & 255
+            pixels[i + 1] = (y // 6 + n) & 255
+            pixels[i + 2] = 128 + n // 2
+    Image.frombytes("RGB", (width, height), bytes(pixels)).save(path, "JPEG", quality=80)
+    return path
+
+
+def prepare_database(base_url, growth):
+    name = "machinemate_bench"
+    admin = with_database(base_url, "postgres")
+    psql(admin, f"drop database if exists {name} with (force)")
+    psql(admin, f"create database {name}")
+    url = with_database(base_url, name)
+    return url
+
+
+def fmt_row(name, s):
+    extra = ""
+    if "overhead_p99_ms" in s:
+        extra = (f" (own share p50 {s['overhead_p50_ms']:.1f} ms, "
+                 f"p99 {s['overhead_p99_ms']:.1f} ms)")
+    return (f"| {name} | {s['rps']:,.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | "
+            f"{s['errors']} |{extra}")
+
+
+def report(results, growth):
+    lines = []
+    for r in results:
+        lines.append(f"### {r['build']}")
+        lines.append("")
+        lines.append("| scenario | requests/s | p50 ms | p99 ms | errors |")
+        lines.append("|---|---:|---:|---:|---:|")
+        for name, s in r["scenarios"].items():
+            lines.append(fmt_row(name, s))
+        for name, s in r.get("growth", {}).items():
+            base = r["scenarios"][name]["rps"]
+            lines.append(fmt_row(f"{name} at {GROWTH}x rows ({s['rps'] / base:.0%} of base)", s))
+        lines.append("")
+        lines.append(f"- start to ready: {r['start_to_ready_ms']:.0f} ms (median of 5: "
+                     f"{r['start_to_ready_all_ms']})")
+        lines.append(f"- resident memory: idle {r['idle_rss_mib']:.1f} MiB, peak "
+                     f"{r['peak_rss_mib']:.1f} MiB, after load {r['rss_after_load_mib']:.1f} MiB")
+        lines.append(f"- release binary: {r['binary_bytes'] / 1e6:.1f} MB")
+        lines.append("")
+    if len(results) == 2:
+        a, b = results
+        lines.append(f"### {b['build']} against {a['build']} (requests/s, p99)")
+        lines.append("")
+        lines.append(f"| scenario | {a['build']} | {b['build']} | change |")
+        lines.append("|---|---:|---:|---:|")
+        for name in a["scenarios"]:
+            sa, sb = a["scenarios"][name], b["scenarios"][name]
+            lines.append(f"| {name} | {sa['rps']:,.0f} / {sa['p99_ms']:.2f} ms | "
+                         f"{sb['rps']:,.0f} / {sb['p99_ms']:.2f} ms | "
+                         f"{sb['rps'] / sa['rps'] - 1:+.0%} |")
+        lines.append(f"| start to ready | {a['start_to_ready_ms']:.0f} ms | "
+                     f"{b['start_to_ready_ms']:.0f} ms | |")
+        lines.append(f"| peak memory | {a['peak_rss_mib']:.1f} MiB | {b['peak_rss_mib']:.1f} MiB | |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--build", action="append", nargs=2, metavar=("LABEL", "BINARY"),
+                        required=True)
+    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--seconds", type=int, default=15)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--identify-connections", type=int, default=4)
+    parser.add_argument("--fireworks-delay-ms", type=int, default=200)
+    parser.add_argument("--no-growth", action="store_true")
+    args = parser.parse_args()
+    WORK.mkdir(parents=True, exist_ok=True)
+    photo = make_photo(WORK / "photo-1mb.jpg")
+    fireworks = FireworksStandIn(args.fireworks_delay_ms)
+
+    url = prepare_database(args.database_url, not args.no_growth)
+    first_binary = args.build[0][1]
+    setup_env = service_env(url, free_port(), fireworks)
+    subprocess.run([first_binary, "local-setup"], env=setup_env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    log(f"seeding {USERS} users with {FAVORITES_PER_USER} favorites and "
+        f"{HISTORY_PER_USER} history entries each")
+    psql(url, seed_sql(1, USERS) + "; analyze;")
+
+    results = [measure(label, binary, url, fireworks, args, photo)
+               for label, binary in args.build]
+    if not args.no_growth:
+        log(f"growing favorites and history {GROWTH}x ({USERS * GROWTH:,} users)")
+        started = time.time()
+        step = 20000
+        for first in range(USERS + 1, USERS * GROWTH + 1, step):
+            psql(url, seed_sql(first, min(first + step - 1, USERS * GROWTH)))
+        psql(url, "analyze")
+        counts = psql_rows(url, "select (select count(*) from public.favorites), "
+                                "(select count(*) from public.history)")
+        log(f"grown in {time.time() - started:.0f}s: favorites, history = {counts[0]}")
+        for r in results:
+            r["growth"] = measure_growth(r["build"], r["binary"], url, fireworks, args,
+                                         r["_tokens"])
+            r["growth_rows"] = counts[0]
+    for r in results:
+        r.pop("_tokens", None)
+        r.pop("_port", None)
+
+    table = report(results, not args.no_growth)
+    print(table)
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    document = {"when": stamp, "machine": {"cpus": os.cpu_count()},
+                "settings": vars(args) | {"build": args.build}, "results": results}
+    for path in (out_dir / f"{stamp}.json", out_dir / "latest.json"):
+        path.write_text(json.dumps(document, indent=2))
+    (out_dir / "latest.md").write_text(table + "\n")
+    log(f"results: bench/results/{stamp}.json (and latest.json, latest.md)")
+
+
+if __name__ == "__main__":
+    main()
