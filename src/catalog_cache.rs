@@ -25,6 +25,9 @@ use crate::error::ApiResult;
 /// How long browsers and the app may reuse a catalog response before revalidating it.
 pub const CACHE_CONTROL: &str = "public, max-age=30, stale-while-revalidate=60";
 
+/// The most memory rendered pages may take on one instance.
+pub const PAGES_MAX_BYTES: u64 = 32 * 1024 * 1024;
+
 pub struct Rendered {
     body: Bytes,
     etag: HeaderValue,
@@ -48,8 +51,13 @@ impl CatalogCache {
             version: AtomicI64::new(-1),
             checked_at_ms: AtomicU64::new(0),
             refresh: tokio::sync::Mutex::new(()),
+            // Bounded by bytes, not entries: a full catalog page is about 100 KB, and
+            // every distinct query string (any search text) is a page of its own.
             pages: Cache::builder()
-                .max_capacity(5_000)
+                .weigher(|key: &String, page: &Arc<Rendered>| {
+                    u32::try_from(key.len() + page.body.len()).unwrap_or(u32::MAX)
+                })
+                .max_capacity(PAGES_MAX_BYTES)
                 .time_to_live(Duration::from_secs(600))
                 .build(),
         }
@@ -156,4 +164,30 @@ fn not_modified(req: &HttpRequest, etag: &HeaderValue) -> bool {
     value.split(',').map(str::trim).any(|candidate| {
         candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == ours
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn rendered_pages_are_bounded_by_bytes() {
+        let cache = CatalogCache::new(Duration::from_secs(1));
+        let page = Bytes::from(vec![b' '; 100 * 1024]);
+        for i in 0..1_000 {
+            let rendered = Arc::new(Rendered {
+                body: page.clone(),
+                etag: HeaderValue::from_static("\"x\""),
+            });
+            cache.pages.insert(format!("1|search={i}"), rendered).await;
+        }
+        cache.pages.run_pending_tasks().await;
+        // 1,000 pages of 100 KiB would be 100 MiB.
+        assert!(cache.pages.weighted_size() <= PAGES_MAX_BYTES);
+        assert!(
+            cache.pages.entry_count() < 400,
+            "{}",
+            cache.pages.entry_count()
+        );
+    }
 }

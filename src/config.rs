@@ -98,7 +98,8 @@ pub struct DatabaseSettings {
     /// `DATABASE_MAX_CONNECTIONS`: pool size per instance (default 10).
     pub max_connections: u32,
     /// `DATABASE_ACQUIRE_TIMEOUT_MS`: longest wait for a pooled connection, including
-    /// opening a new one (default 3000).
+    /// opening a new one (default 1500: with the database down, every route answers 503
+    /// within two seconds).
     pub acquire_timeout: Duration,
 }
 
@@ -191,6 +192,11 @@ pub struct Settings {
     /// `CATALOG_MAX_STALENESS_MS`: longest time an instance may serve the catalog after
     /// a change committed elsewhere (default 1000).
     pub catalog_max_staleness_ms: u64,
+    /// `REQUEST_DEADLINE_MS`: longest a request may take on a route whose only upstream
+    /// is Postgres, body included (default 1800, 100..=60000). Past it the answer is a
+    /// 503 (408 when the client had not finished sending), so a stalled database
+    /// connection never leaves a caller hanging. See `crate::deadline`.
+    pub request_deadline: Duration,
     pub database: DatabaseSettings,
     pub supabase: SupabaseSettings,
     pub storage: Option<StorageSettings>,
@@ -281,11 +287,14 @@ fn cors_origins(raw: Option<String>) -> Result<Vec<String>, ConfigError> {
         .map(str::trim)
         .filter(|o| !o.is_empty())
         .map(|origin| {
-            let valid = Url::parse(origin).is_ok_and(|u| {
-                u.host_str().is_some()
-                    && u.path().trim_end_matches('/').is_empty()
-                    && u.query().is_none()
-            });
+            // A wildcard is refused outright: `*` would hand bearer-token answers to any
+            // site, and CORS has no `*.example.com` (it would silently match nothing).
+            let valid = !origin.contains('*')
+                && Url::parse(origin).is_ok_and(|u| {
+                    u.host_str().is_some()
+                        && u.path().trim_end_matches('/').is_empty()
+                        && u.query().is_none()
+                });
             if valid {
                 Ok(origin.trim_end_matches('/').to_owned())
             } else {
@@ -447,6 +456,14 @@ impl Settings {
             });
         }
 
+        let request_deadline_ms: u64 = vars.parsed("REQUEST_DEADLINE_MS", 1800)?;
+        if !(100..=60_000).contains(&request_deadline_ms) {
+            return Err(ConfigError {
+                name: "REQUEST_DEADLINE_MS",
+                problem: "must be between 100 and 60000".into(),
+            });
+        }
+
         Ok(Settings {
             host: vars.parsed("HOST", IpAddr::from([0, 0, 0, 0]))?,
             port: vars.parsed("PORT", 8080)?,
@@ -457,12 +474,13 @@ impl Settings {
             cors_origins: cors_origins(vars.get("CORS_ORIGINS"))?,
             shutdown_timeout: Duration::from_secs(shutdown_secs),
             catalog_max_staleness_ms: vars.parsed("CATALOG_MAX_STALENESS_MS", 1000)?,
+            request_deadline: Duration::from_millis(request_deadline_ms),
             database: DatabaseSettings {
                 url: SecretString::from(database_url),
                 pool_mode: vars.parsed("DATABASE_POOL_MODE", PoolMode::Session)?,
                 max_connections,
                 acquire_timeout: Duration::from_millis(
-                    vars.parsed("DATABASE_ACQUIRE_TIMEOUT_MS", 3000)?,
+                    vars.parsed("DATABASE_ACQUIRE_TIMEOUT_MS", 1500)?,
                 ),
             },
             supabase: SupabaseSettings {

@@ -90,6 +90,9 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// 408: the client stopped sending its body (see `extract::BODY_IDLE_TIMEOUT`).
+    #[error("{0}")]
+    RequestTimeout(String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -116,14 +119,33 @@ impl ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Conflict(_) => "conflict",
+            ApiError::RequestTimeout(_) => "request_timeout",
             ApiError::PayloadTooLarge(_) => "payload_too_large",
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Validation(_) => "validation_error",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::Database(e) if database_unreachable(e) => "database_unavailable",
+            ApiError::Database(e) if unstorable_text(e) => "validation_error",
             ApiError::Database(_) | ApiError::Internal(_) => "internal_error",
         }
     }
+}
+
+/// Text Postgres cannot store (a NUL character, in a path segment or a multipart field
+/// that no extractor checked): the client's input, so a 422 rather than a 500.
+/// SQLSTATE 22021 is `character_not_in_repertoire`, 22P05 `untranslatable_character`
+/// (jsonb's answer to `\u0000`).
+fn unstorable_text(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")))
+}
+
+/// The issue reported for text that holds a NUL character.
+pub fn nul_issue(loc: Vec<LocItem>) -> ValidationIssue {
+    ValidationIssue::new(
+        loc,
+        "string_nul",
+        "Text must not contain NUL (\\u0000) characters",
+    )
 }
 
 /// Errors that mean "Postgres cannot be reached right now" rather than a bug. A
@@ -148,11 +170,13 @@ impl ResponseError for ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Database(e) if database_unreachable(e) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Database(e) if unstorable_text(e) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -164,6 +188,10 @@ impl ResponseError for ApiError {
             ApiError::Database(e) if database_unreachable(e) => {
                 tracing::error!(error = %e, "database unavailable");
                 Detail::Message("Database unavailable".into())
+            }
+            ApiError::Database(e) if unstorable_text(e) => {
+                tracing::warn!(error = %e, "input text refused by the database");
+                Detail::Issues(vec![nul_issue(vec!["request".into()])])
             }
             ApiError::Database(e) => {
                 tracing::error!(error = %e, error_debug = ?e, "database error");
@@ -209,7 +237,10 @@ pub fn code_for_status(status: StatusCode) -> &'static str {
         StatusCode::FORBIDDEN => "forbidden",
         StatusCode::NOT_FOUND => "not_found",
         StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::REQUEST_TIMEOUT => "request_timeout",
         StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::URI_TOO_LONG => "uri_too_long",
+        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "header_fields_too_large",
         StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
         StatusCode::UNPROCESSABLE_ENTITY => "validation_error",
         StatusCode::TOO_MANY_REQUESTS => "rate_limited",

@@ -63,7 +63,7 @@ use crate::routes::{
         metrics::stats,
         metrics::categories,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "health", description = "Probes for Cloud Run and operators"),
         (name = "machines", description = "The public machine catalog"),
@@ -95,6 +95,108 @@ impl Modify for BearerAuth {
                     .build(),
             ),
         );
+    }
+}
+
+/// The error answers any route may give besides its own, documented on every operation
+/// that can give them (a route's own description of a status is kept): 400 (a path or
+/// header the HTTP layer cannot read, a malformed multipart body), 401 (bearer routes),
+/// 403 (admin routes), 404 (routes with path parameters), 408/413/415 (routes with a
+/// body), 422 (routes with parameters or a body) and 503 (a database or upstream that is
+/// down or past its deadline). All in the error envelope.
+struct CommonErrors;
+
+/// Operations only admins (or the service role, or `METRICS_TOKEN`) may call.
+const ADMIN_OPERATIONS: [&str; 6] = [
+    "create_machine",
+    "update_machine",
+    "retire_machine",
+    "machine_audit",
+    "stats",
+    "prometheus",
+];
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let error = |description: &str| {
+            ResponseBuilder::new()
+                .description(description)
+                .content(
+                    "application/json",
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("ErrorBody")))
+                        .build(),
+                )
+                .build()
+        };
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            if path == "/health/live" {
+                continue;
+            }
+            let has_path_params = path.contains('{');
+            for operation in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let has_params =
+                    has_path_params || operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+                let has_body = operation.request_body.is_some();
+                let bearer = operation.security.as_ref().is_some_and(|s| !s.is_empty());
+                let admin = operation
+                    .operation_id
+                    .as_deref()
+                    .is_some_and(|id| ADMIN_OPERATIONS.contains(&id));
+                let mut wanted: Vec<(&str, &str)> = Vec::new();
+                if has_params || has_body || bearer {
+                    wanted.push(("400", "A request the HTTP layer cannot read (malformed path, header or multipart body)"));
+                }
+                if bearer {
+                    wanted.push((
+                        "401",
+                        "Missing or invalid token (`WWW-Authenticate: Bearer`)",
+                    ));
+                }
+                if admin {
+                    wanted.push(("403", "Not an admin"));
+                }
+                if has_path_params {
+                    wanted.push(("404", "Not found"));
+                } else if path.starts_with("/api/v1/users/me") && bearer {
+                    wanted.push((
+                        "404",
+                        "The caller's profile was deleted (`DELETE /api/v1/users/me`)",
+                    ));
+                }
+                if has_body {
+                    wanted.push(("408", "The body stopped arriving"));
+                    wanted.push(("413", "The body is over its size limit"));
+                    wanted.push(("415", "The body is not of the type required"));
+                }
+                if has_params || has_body {
+                    wanted.push((
+                        "422",
+                        "Invalid input: `detail` lists `{loc, msg, type}` issues",
+                    ));
+                }
+                if path != "/health/ready" && path != "/health" {
+                    wanted.push(("503", "The database or an upstream service is unavailable, or the request ran past its deadline; retry later"));
+                }
+                for (status, description) in wanted {
+                    operation
+                        .responses
+                        .responses
+                        .entry(status.to_owned())
+                        .or_insert_with(|| error(description).into());
+                }
+            }
+        }
     }
 }
 

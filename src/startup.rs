@@ -19,6 +19,7 @@ use crate::db::Db;
 use crate::extract::JsonLimit;
 use crate::extract::json::DEFAULT_JSON_LIMIT;
 use crate::routes::{self, fallback};
+use crate::security::security_headers;
 use crate::state::AppState;
 use crate::telemetry::request::{X_REQUEST_ID, X_TRACE_ID, trace_requests};
 use crate::{error, openapi};
@@ -91,6 +92,7 @@ impl Application {
                     .default_service(web::to(fallback::not_found))
                     .wrap(cors(&cors_origins))
                     .wrap(fallback::json_error_bodies())
+                    .wrap(from_fn(security_headers))
                     .wrap(from_fn(trace_requests))
                     // Outermost: each request's Sentry hub (its details ride along on any
                     // event). Failures are reported where they are logged, once, so the

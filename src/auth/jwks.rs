@@ -4,6 +4,8 @@
 //! - An unknown `kid` triggers one refetch, at most once per `SUPABASE_JWKS_REFRESH_MIN_SECS`
 //!   and single-flight, so a flood of forged tokens cannot hammer Supabase Auth.
 //! - When the endpoint is down, the keys already fetched keep working (stale-if-error).
+//!   A stale key waits at most `STALE_KEY_WAIT` for its refetch: an endpoint that does
+//!   not answer by then counts as down, and the fetch finishes in the background.
 //!
 //! Held in a small struct rather than a moka cache: moka evicts on expiry, and
 //! stale-if-error needs the expired set kept until a refetch succeeds.
@@ -22,6 +24,9 @@ use url::Url;
 /// Largest JWKS document accepted.
 const MAX_JWKS_BYTES: usize = 256 * 1024;
 const FETCH_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a request holding a known but stale key waits for the refetch before using
+/// the key it has (well inside the request deadline).
+const STALE_KEY_WAIT: Duration = Duration::from_millis(500);
 
 /// A public key and the one algorithm it may verify.
 pub struct VerifyingKey {
@@ -45,6 +50,11 @@ struct KeySet {
 }
 
 pub struct JwksCache {
+    inner: Arc<Inner>,
+}
+
+/// Shared with the refetch task, which may outlive the request that started it.
+struct Inner {
     url: Url,
     client: reqwest::Client,
     max_age: Duration,
@@ -61,23 +71,26 @@ impl JwksCache {
         min_refresh: Duration,
     ) -> Self {
         JwksCache {
-            url,
-            client,
-            max_age,
-            min_refresh: min_refresh.min(max_age),
-            state: RwLock::new(KeySet::default()),
-            refreshing: tokio::sync::Mutex::new(()),
+            inner: Arc::new(Inner {
+                url,
+                client,
+                max_age,
+                min_refresh: min_refresh.min(max_age),
+                state: RwLock::new(KeySet::default()),
+                refreshing: tokio::sync::Mutex::new(()),
+            }),
         }
     }
 
     /// The key with this id, refetching the set when it is stale or lacks the id.
     pub async fn key(&self, kid: &str) -> Result<Arc<VerifyingKey>, KeyError> {
+        let this = &self.inner;
         let (found, fresh, may_refetch, attempt) = {
-            let state = self.state.read().expect("jwks lock");
-            let fresh = state.fetched_at.is_some_and(|t| t.elapsed() < self.max_age);
+            let state = this.state.read().expect("jwks lock");
+            let fresh = state.fetched_at.is_some_and(|t| t.elapsed() < this.max_age);
             let may_refetch = state
                 .last_attempt
-                .is_none_or(|t| t.elapsed() >= self.min_refresh);
+                .is_none_or(|t| t.elapsed() >= this.min_refresh);
             (
                 state.keys.get(kid).cloned(),
                 fresh,
@@ -87,10 +100,21 @@ impl JwksCache {
         };
         match (&found, fresh) {
             (Some(key), true) => return Ok(key.clone()),
-            _ if may_refetch => self.refresh(attempt).await,
+            _ if may_refetch => {
+                let inner = this.clone();
+                let refetch = tokio::spawn(async move { inner.refresh(attempt).await });
+                if found.is_some() {
+                    // Stale but known: the endpoint gets a moment, not the request's
+                    // whole deadline (stale-if-error covers a hanging endpoint too).
+                    let _ = tokio::time::timeout(STALE_KEY_WAIT, refetch).await;
+                } else {
+                    // Unknown key or none at all: nothing to fall back on.
+                    let _ = refetch.await;
+                }
+            }
             _ => {}
         }
-        let state = self.state.read().expect("jwks lock");
+        let state = this.state.read().expect("jwks lock");
         match state.keys.get(kid) {
             Some(key) => Ok(key.clone()),
             None if state.keys.is_empty() && state.fetched_at.is_none() => {
@@ -99,7 +123,9 @@ impl JwksCache {
             None => Err(KeyError::UnknownKey),
         }
     }
+}
 
+impl Inner {
     /// Fetches the set unless another task did so since `seen_attempt`.
     async fn refresh(&self, seen_attempt: Option<Instant>) {
         let _single_flight = self.refreshing.lock().await;

@@ -95,7 +95,12 @@ pub async fn by_path(
     .await
 }
 
-pub async fn mark_ready(tx: &mut UserTx, id: Uuid, size: i64) -> Result<MediaAsset, sqlx::Error> {
+/// Marks the caller's asset uploaded; `None` when it no longer exists.
+pub async fn mark_ready(
+    tx: &mut UserTx,
+    id: Uuid,
+    size: i64,
+) -> Result<Option<MediaAsset>, sqlx::Error> {
     let persistent = tx.persistent();
     sqlx::query_as(concat!(
         "update public.media_assets set status = 'ready', size_bytes = $2 \
@@ -106,7 +111,7 @@ pub async fn mark_ready(tx: &mut UserTx, id: Uuid, size: i64) -> Result<MediaAss
     .bind(id)
     .bind(size)
     .persistent(persistent)
-    .fetch_one(tx.conn())
+    .fetch_optional(tx.conn())
     .await
 }
 

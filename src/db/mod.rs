@@ -20,10 +20,24 @@ use sqlx::PgConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 
 use crate::config::{DatabaseSettings, PoolMode};
+use crate::deadline::{connections_suspect, mark_connections_suspect};
 use crate::telemetry::metrics::{Upstream, pool_wait, upstream_call};
 
 /// Pooled connections idle longer than this are pinged before use.
 const IDLE_BEFORE_PING: Duration = Duration::from_secs(10);
+/// How long a connection check may take before the connection is taken for dead.
+const PING_BOUND: Duration = Duration::from_millis(500);
+
+/// Whether `conn` answers a ping within [`PING_BOUND`]. sqlx's own ping has no bound:
+/// on a black-holed path (no FIN, no RST) it waits until TCP gives up, minutes later,
+/// holding a pool slot all the while.
+async fn answers(conn: &mut PgConnection) -> bool {
+    use sqlx::Connection;
+    matches!(
+        tokio::time::timeout(PING_BOUND, conn.ping()).await,
+        Ok(Ok(()))
+    )
+}
 
 /// The pool plus what queries must know about how it reaches Postgres.
 #[derive(Clone, Debug)]
@@ -50,15 +64,20 @@ impl Db {
             // sqlx's default pings every connection on every acquire: a round trip per
             // request. Only connections idle for a while (the ones a restart or a
             // network blip may have broken) are checked.
+            // While connections are suspect (one stopped answering in the last 30 s, see
+            // `deadline::mark_connections_suspect`), every connection is checked as it
+            // is handed out and as it comes back, and the silent ones are closed instead
+            // of failing requests or wedging the pool; otherwise that costs one atomic
+            // load.
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
                 Box::pin(async move {
-                    if meta.idle_for > IDLE_BEFORE_PING {
-                        use sqlx::Connection;
-                        conn.ping().await?;
-                    }
-                    Ok(true)
+                    let check = meta.idle_for > IDLE_BEFORE_PING || connections_suspect();
+                    Ok(!check || answers(conn).await)
                 })
+            })
+            .after_release(|conn, _meta| {
+                Box::pin(async move { Ok(!connections_suspect() || answers(conn).await) })
             })
             .max_connections(settings.max_connections)
             .min_connections(0)
@@ -114,9 +133,14 @@ impl Db {
     }
 
     /// True when Postgres answers `select 1` within `bound` (one simple query, which
-    /// any pooler passes through).
+    /// any pooler passes through). A failure marks pooled connections suspect, so the
+    /// pool weeds out the dead ones.
     pub async fn ping(&self, bound: Duration) -> bool {
         let probe = sqlx::raw_sql("select 1").execute(&self.pool);
-        matches!(tokio::time::timeout(bound, probe).await, Ok(Ok(_)))
+        let answered = matches!(tokio::time::timeout(bound, probe).await, Ok(Ok(_)));
+        if !answered {
+            mark_connections_suspect();
+        }
+        answered
     }
 }

@@ -22,9 +22,14 @@ impl UserTx {
         // are local to this transaction, so nothing leaks to the next user of the pooled
         // connection (also under a transaction pooler). Simple queries take no bind
         // parameters, so the claims go in as an escaped literal (see `pg_literal`).
+        // `idle_in_transaction_session_timeout` lets Postgres end the transaction if its
+        // client vanishes mid-way (a black-holed connection), releasing its row locks
+        // (the user's row while a sync version is taken) within seconds, not when TCP
+        // gives up. A request's statements follow each other in milliseconds.
         let statement = format!(
             "BEGIN; SELECT set_config('role', 'authenticated', true), \
-             set_config('request.jwt.claims', {}, true)",
+             set_config('request.jwt.claims', {}, true), \
+             set_config('idle_in_transaction_session_timeout', '3000', true)",
             pg_literal(&claims.to_string())
         );
         // The only text spliced in is `pg_literal`'s output, a closed string literal.

@@ -16,7 +16,8 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, LocItem, ValidationIssue};
+use super::BODY_IDLE_TIMEOUT;
+use crate::error::{ApiError, LocItem, ValidationIssue, nul_issue};
 
 /// The largest JSON body accepted unless a route sets [`JsonLimit`].
 pub const DEFAULT_JSON_LIMIT: usize = 256 * 1024;
@@ -54,7 +55,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
         Box::pin(async move {
             precheck?;
             let mut body = BytesMut::new();
-            while let Some(chunk) = payload.next().await {
+            while let Some(chunk) = next_chunk(&mut payload).await? {
                 let chunk = chunk.map_err(|e| {
                     ApiError::BadRequest(format!("Could not read the request body: {e}"))
                 })?;
@@ -66,6 +67,21 @@ impl<T: DeserializeOwned + 'static> FromRequest for ApiJson<T> {
             parse_body(&body).map(ApiJson)
         })
     }
+}
+
+/// The next chunk of a body, or a 408 when the client has sent nothing for
+/// [`BODY_IDLE_TIMEOUT`] (a slow or stalled client must not hold a worker for ever).
+pub async fn next_chunk<S: futures_util::Stream + Unpin>(
+    payload: &mut S,
+) -> Result<Option<S::Item>, ApiError> {
+    tokio::time::timeout(BODY_IDLE_TIMEOUT, payload.next())
+        .await
+        .map_err(|_| {
+            ApiError::RequestTimeout(format!(
+                "The request body stalled: nothing arrived for {} seconds",
+                BODY_IDLE_TIMEOUT.as_secs()
+            ))
+        })
 }
 
 fn too_large(limit: usize) -> ApiError {
@@ -105,6 +121,15 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
             "Field required",
         )]));
     }
+    // Every body is a JSON object. serde would also read a struct from an array of its
+    // fields in order (`["leg_press", null]`), which FastAPI never accepted.
+    if body.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::Validation(vec![ValidationIssue::new(
+            vec!["body".into()],
+            "model_attributes_type",
+            "Input should be a valid dictionary or object",
+        )]));
+    }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
         let mut loc: Vec<LocItem> = vec!["body".into()];
@@ -119,7 +144,28 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     // Trailing characters after the value are a decode error too.
     de.end()
         .map_err(|e| ApiError::Validation(vec![issue_for(vec!["body".into()], &e)]))?;
+    if has_nul_escape(body) {
+        // Valid JSON, but no Postgres text or jsonb value can hold it.
+        return Err(ApiError::Validation(vec![nul_issue(vec!["body".into()])]));
+    }
     Ok(value)
+}
+
+/// Whether a JSON text holds the escape `\u0000` (a NUL character in a string). JSON
+/// has backslashes only inside strings, where an odd run of them starts an escape.
+fn has_nul_escape(body: &[u8]) -> bool {
+    let mut backslashes = 0usize;
+    for (i, &b) in body.iter().enumerate() {
+        if b == b'\\' {
+            backslashes += 1;
+            continue;
+        }
+        if b == b'u' && backslashes % 2 == 1 && body[i + 1..].starts_with(b"0000") {
+            return true;
+        }
+        backslashes = 0;
+    }
+    false
 }
 
 fn issue_for(mut loc: Vec<LocItem>, err: &serde_json::Error) -> ValidationIssue {
@@ -206,6 +252,25 @@ mod tests {
             issues(r#"{"machine_id": "a"} trailing"#)[0].kind,
             "json_invalid"
         );
+    }
+
+    #[test]
+    fn nul_characters_are_refused_but_escaped_backslashes_are_not() {
+        let issue = &issues(r#"{"machine_id": "a\u0000b"}"#)[0];
+        assert_eq!(issue.kind, "string_nul");
+        assert_eq!(
+            issues(r#"{"machine_id": "x", "notes": "\\\u0000"}"#)[0].kind,
+            "string_nul"
+        );
+        let ok: NewFavorite = parse_body(br#"{"machine_id": "a\\u0000b"}"#).unwrap();
+        assert_eq!(ok.machine_id, "a\\u0000b");
+    }
+
+    #[test]
+    fn only_objects_are_bodies() {
+        for body in [r#"["leg_press", null]"#, "null", r#""x""#, "3"] {
+            assert_eq!(issues(body)[0].kind, "model_attributes_type", "{body}");
+        }
     }
 
     #[test]

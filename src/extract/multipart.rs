@@ -1,11 +1,20 @@
 //! Reading one file field of a multipart body, with its size limit enforced while
 //! reading (413), and a missing or empty field answered as a located 422.
+//!
+//! The whole body is bounded too: other fields are drained, but they count against the
+//! same limit (plus a little for part heads), and at most [`MAX_PARTS`] parts are read,
+//! so a body of endless small or large fields is a 413, not minutes of work.
 
 use actix_multipart::Multipart;
 use actix_web::web::{Bytes, BytesMut};
-use futures_util::StreamExt;
 
+use super::json::next_chunk;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
+
+/// The most parts a form may have (the app sends one).
+pub const MAX_PARTS: usize = 16;
+/// Bytes allowed for fields other than the wanted one, beyond its own limit.
+const OTHER_FIELDS_BYTES: usize = 64 * 1024;
 
 fn malformed(e: impl std::fmt::Display) -> ApiError {
     ApiError::BadRequest(format!("Malformed multipart body: {e}"))
@@ -20,12 +29,24 @@ pub async fn read_field(mut form: Multipart, name: &str, max_bytes: usize) -> Ap
             msg,
         )])
     };
-    while let Some(field) = form.next().await {
+    let too_large = || {
+        ApiError::PayloadTooLarge(format!(
+            "The form is larger than {max_bytes} bytes or has more than {MAX_PARTS} parts"
+        ))
+    };
+    let mut parts = 0;
+    let mut total = 0usize;
+    while let Some(field) = next_chunk(&mut form).await? {
+        parts += 1;
+        if parts > MAX_PARTS {
+            return Err(too_large());
+        }
         let mut field = field.map_err(malformed)?;
         let wanted = field.name() == Some(name);
         let mut buffer = BytesMut::new();
-        while let Some(chunk) = field.next().await {
+        while let Some(chunk) = next_chunk(&mut field).await? {
             let chunk = chunk.map_err(malformed)?;
+            total += chunk.len();
             if wanted {
                 if buffer.len() + chunk.len() > max_bytes {
                     return Err(ApiError::PayloadTooLarge(format!(
@@ -33,6 +54,8 @@ pub async fn read_field(mut form: Multipart, name: &str, max_bytes: usize) -> Ap
                     )));
                 }
                 buffer.extend_from_slice(&chunk);
+            } else if total > max_bytes + OTHER_FIELDS_BYTES {
+                return Err(too_large());
             }
         }
         if wanted {

@@ -4,7 +4,7 @@
 //! `web::Query` (serde_urlencoded) can neither repeat keys nor say which field failed,
 //! so typed query structs are built from [`QueryParams`] instead.
 
-use crate::error::{ApiError, ValidationIssue};
+use crate::error::{ApiError, ValidationIssue, nul_issue};
 
 /// The raw pairs of a query string, and the issues found while reading them.
 pub struct QueryParams {
@@ -96,6 +96,11 @@ impl QueryParams {
             ));
             return None;
         }
+        if raw.contains('\0') {
+            self.issues
+                .push(nul_issue(vec!["query".into(), name.into()]));
+            return None;
+        }
         Some(raw.to_owned())
     }
 
@@ -122,6 +127,11 @@ impl QueryParams {
                 "string_too_long",
                 format!("String should have at most {max_chars} characters"),
             ));
+            return Vec::new();
+        }
+        if values.iter().any(|v| v.contains('\0')) {
+            self.issues
+                .push(nul_issue(vec!["query".into(), name.into()]));
             return Vec::new();
         }
         values
@@ -201,6 +211,18 @@ mod tests {
         };
         assert_eq!(issues.len(), 2);
         assert_eq!(issues[1].msg, "Input should be 'beginner', 'advanced'");
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        let mut q = QueryParams::parse("search=a%00b&tags=x&tags=%00");
+        assert_eq!(q.text("search", 100), None);
+        assert!(q.list("tags", 10, 10).is_empty());
+        let Err(ApiError::Validation(issues)) = q.finish(()) else {
+            panic!("expected issues")
+        };
+        assert_eq!(issues.len(), 2);
+        assert!(issues.iter().all(|i| i.kind == "string_nul"));
     }
 
     #[test]

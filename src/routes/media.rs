@@ -218,11 +218,14 @@ pub async fn complete_upload(
 ) -> ApiResult<web::Json<MediaWithUrl>> {
     let id = parse_asset_id(&asset_id)?;
     let storage = state.storage()?;
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    let asset = db::media::get(&mut tx, id)
-        .await?
-        .filter(|a| a.owner_id == Some(user.id))
-        .ok_or_else(not_found)?;
+    // No transaction is held open across storage calls: they may take seconds, and
+    // Postgres ends a transaction left idle longer than that (see `UserTx::begin`).
+    let asset = UserTx::run(&state.db, &user.claims_json, async |tx| {
+        db::media::get(tx, id).await
+    })
+    .await?
+    .filter(|a| a.owner_id == Some(user.id))
+    .ok_or_else(not_found)?;
     let asset = if asset.status == "ready" {
         asset
     } else {
@@ -243,9 +246,12 @@ pub async fn complete_upload(
                 "The uploaded file does not have the declared size and type; it was removed",
             )]));
         }
-        db::media::mark_ready(&mut tx, id, object.size).await?
+        UserTx::run(&state.db, &user.claims_json, async |tx| {
+            db::media::mark_ready(tx, id, object.size).await
+        })
+        .await?
+        .ok_or_else(not_found)?
     };
-    tx.commit().await?;
     let (url, expires_at) = url_for(&state, &asset).await?;
     Ok(web::Json(MediaWithUrl {
         asset,
@@ -431,8 +437,12 @@ pub async fn delete_file(
 ) -> ApiResult<HttpResponse> {
     let path = file_path.into_inner();
     let own_prefix = format!("{}/", user.id);
+    // No dot or empty segments, and no backslashes or control characters, which some
+    // stores and file systems read as separators (the service's own paths never hold any).
     let inside = path.starts_with(&own_prefix)
         && path.len() > own_prefix.len()
+        && !path.contains('\\')
+        && !path.chars().any(char::is_control)
         && !path
             .split('/')
             .any(|part| part == ".." || part == "." || part.is_empty());
@@ -442,13 +452,16 @@ pub async fn delete_file(
         ));
     }
     let storage = state.storage()?;
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    if let Some(asset) = db::media::by_path(&mut tx, USER_UPLOADS.name, &path).await? {
-        db::media::delete(&mut tx, asset.id).await?;
-    }
     // The object goes first: if storage is down, the record stays and the call can be
-    // repeated.
+    // repeated. No transaction is held open across the storage call (see
+    // `UserTx::begin`); a repeated call removes a record left behind.
     storage.delete(USER_UPLOADS.name, &path).await?;
-    tx.commit().await?;
+    UserTx::run(&state.db, &user.claims_json, async |tx| {
+        if let Some(asset) = db::media::by_path(tx, USER_UPLOADS.name, &path).await? {
+            db::media::delete(tx, asset.id).await?;
+        }
+        Ok::<_, sqlx::Error>(())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -12,79 +12,97 @@ pub mod metrics;
 pub mod sync;
 pub mod users;
 
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{HttpResponse, Resource, http::header, web};
+
+use crate::deadline::request_deadline;
+
+/// A resource whose requests are bound by the request deadline (`crate::deadline`). It is
+/// applied per resource, after routing, so a timed-out request can still be answered
+/// with its own `HttpRequest`.
+fn resource(
+    path: &str,
+) -> Resource<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    web::resource(path).wrap(from_fn(request_deadline))
+}
 
 /// Registers every route. Each path is one resource with a route per method, so a
 /// wrong method answers 405 (not 404). Literal paths come before `{machine_id}`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/health").get(health::health))
-        .service(web::resource("/health/ready").get(health::ready))
-        .service(web::resource("/health/live").get(health::live))
+    cfg.service(resource("/health").get(health::health))
+        .service(resource("/health/ready").get(health::ready))
+        .service(resource("/health/live").get(health::live))
         .service(
-            web::resource("/api/v1/machines")
+            resource("/api/v1/machines")
                 .get(machines::list_machines)
                 .post(curation::create_machine),
         )
-        .service(web::resource("/api/v1/machines/categories/list").get(machines::list_categories))
+        .service(resource("/api/v1/machines/categories/list").get(machines::list_categories))
+        .service(resource("/api/v1/machines/difficulties/list").get(machines::list_difficulties))
         .service(
-            web::resource("/api/v1/machines/difficulties/list").get(machines::list_difficulties),
-        )
-        .service(
-            web::resource("/api/v1/machines/{machine_id}")
+            resource("/api/v1/machines/{machine_id}")
                 .get(machines::get_machine)
                 .patch(curation::update_machine)
                 .delete(curation::retire_machine),
         )
-        .service(web::resource("/api/v1/machines/{machine_id}/audit").get(curation::machine_audit))
-        .service(web::resource("/api/v1/machines/{machine_id}/media").get(media::machine_media))
-        .service(web::resource("/api/v1/media").get(media::list_media))
-        .service(web::resource("/api/v1/media/upload-url").post(media::upload_url))
-        .service(web::resource("/api/v1/media/upload").post(media::upload_file))
-        .service(web::resource("/api/v1/media/delete/{file_path:.*}").delete(media::delete_file))
-        .service(web::resource("/api/v1/media/{asset_id}/complete").post(media::complete_upload))
-        .service(web::resource("/api/v1/media/{asset_id}/url").get(media::media_url))
+        .service(resource("/api/v1/machines/{machine_id}/audit").get(curation::machine_audit))
+        .service(resource("/api/v1/machines/{machine_id}/media").get(media::machine_media))
+        .service(resource("/api/v1/media").get(media::list_media))
+        .service(resource("/api/v1/media/upload-url").post(media::upload_url))
+        .service(resource("/api/v1/media/upload").post(media::upload_file))
+        .service(resource("/api/v1/media/delete/{file_path:.*}").delete(media::delete_file))
+        .service(resource("/api/v1/media/{asset_id}/complete").post(media::complete_upload))
+        .service(resource("/api/v1/media/{asset_id}/url").get(media::media_url))
         .service(
-            web::resource("/api/v1/users/me")
+            resource("/api/v1/users/me")
                 .get(users::get_me)
                 .patch(users::update_me)
                 .delete(users::delete_me),
         )
-        .service(web::resource("/api/v1/users/me/export").get(users::export_me))
+        .service(resource("/api/v1/users/me/export").get(users::export_me))
         .service(
-            web::resource("/api/v1/favorites")
+            resource("/api/v1/favorites")
                 .get(favorites::list_favorites)
                 .post(favorites::add_favorite)
                 .delete(favorites::clear_favorites),
         )
         .service(
-            web::resource("/api/v1/favorites/{machine_id}")
+            resource("/api/v1/favorites/{machine_id}")
                 .get(favorites::get_favorite)
                 .patch(favorites::update_favorite)
                 .delete(favorites::delete_favorite),
         )
         .service(
-            web::resource("/api/v1/history")
+            resource("/api/v1/history")
                 .get(history::list_history)
                 .post(history::add_history)
                 .delete(history::clear_history),
         )
-        .service(web::resource("/api/v1/history/batch").post(history::add_history_batch))
+        .service(resource("/api/v1/history/batch").post(history::add_history_batch))
         .service(
-            web::resource("/api/v1/history/{history_id}")
+            resource("/api/v1/history/{history_id}")
                 .get(history::get_history)
                 .delete(history::delete_history),
         )
-        .service(web::resource("/identify").post(identify::identify))
-        .service(web::resource("/api/v1/identify").post(identify::identify))
-        .service(web::resource("/traces/{trace_id}").get(identify::get_trace))
-        .service(
-            web::resource("/api/v1/identifications/{trace_id}/correction").post(identify::correct),
-        )
-        .service(web::resource("/api/v1/sync").get(sync::sync))
-        .service(web::resource("/metrics").get(metrics::prometheus))
-        .service(web::resource("/api/v1/metrics/stats").get(metrics::stats))
-        .service(web::resource("/api/v1/metrics/categories").get(metrics::categories))
-        .service(web::resource("/docs").get(|| async {
+        .service(resource("/identify").post(identify::identify))
+        .service(resource("/api/v1/identify").post(identify::identify))
+        .service(resource("/traces/{trace_id}").get(identify::get_trace))
+        .service(resource("/api/v1/identifications/{trace_id}/correction").post(identify::correct))
+        .service(resource("/api/v1/sync").get(sync::sync))
+        .service(resource("/metrics").get(metrics::prometheus))
+        .service(resource("/api/v1/metrics/stats").get(metrics::stats))
+        .service(resource("/api/v1/metrics/categories").get(metrics::categories))
+        .service(resource("/docs").get(|| async {
             HttpResponse::PermanentRedirect()
                 .insert_header((header::LOCATION, "/docs/"))
                 .finish()

@@ -99,6 +99,7 @@ pub fn keys() -> &'static Keys {
 struct Published {
     jwks: Mutex<Value>,
     down: AtomicBool,
+    hanging: AtomicBool,
     fetches: AtomicUsize,
 }
 
@@ -115,6 +116,7 @@ impl AuthServer {
         let published = Arc::new(Published {
             jwks: Mutex::new(jwks(keys)),
             down: AtomicBool::new(false),
+            hanging: AtomicBool::new(false),
             fetches: AtomicUsize::new(0),
         });
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -125,6 +127,9 @@ impl AuthServer {
                 "/auth/v1/.well-known/jwks.json",
                 web::get().to(|p: web::Data<Published>| async move {
                     p.fetches.fetch_add(1, Ordering::SeqCst);
+                    if p.hanging.load(Ordering::SeqCst) {
+                        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                    }
                     if p.down.load(Ordering::SeqCst) {
                         return HttpResponse::ServiceUnavailable().body("upstream connect error");
                     }
@@ -155,6 +160,11 @@ impl AuthServer {
 
     pub fn set_down(&self, down: bool) {
         self.published.down.store(down, Ordering::SeqCst);
+    }
+
+    /// The endpoint accepts connections and never answers.
+    pub fn set_hanging(&self, hanging: bool) {
+        self.published.hanging.store(hanging, Ordering::SeqCst);
     }
 
     pub fn fetches(&self) -> usize {

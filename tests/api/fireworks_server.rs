@@ -20,6 +20,8 @@ pub enum Reply {
     Status(u16),
     /// Never answers (within any test's patience).
     Hang,
+    /// A good answer, after a while.
+    Slow(Duration, String),
 }
 
 pub fn says(machine: &str, confidence: f64) -> Reply {
@@ -129,6 +131,14 @@ async fn complete(
             .json(json!({"error": {"message": "rate limited", "type": "rate_limit"}})),
         Reply::Status(code) => HttpResponse::build(actix_web::http::StatusCode::from_u16(code).unwrap())
             .json(json!({"error": {"message": "upstream error", "code": code}})),
+        Reply::Slow(delay, text) => {
+            tokio::time::sleep(delay).await;
+            HttpResponse::Ok().json(json!({
+                "id": "cmpl-test", "object": "chat.completion", "created": 0,
+                "model": "accounts/fireworks/models/test-vision",
+                "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}]
+            }))
+        }
         Reply::Hang => {
             tokio::time::sleep(Duration::from_secs(60)).await;
             HttpResponse::GatewayTimeout().finish()

@@ -149,8 +149,55 @@ pub async fn empty_database() -> String {
     name
 }
 
+/// With `TEST_VIA_PGBOUNCER=1` (`scripts/test-pooler`), every app a test starts on the
+/// test Postgres reaches it through one PgBouncer in transaction mode instead (as
+/// behind Supabase's pooler on port 6543), with `DATABASE_POOL_MODE=transaction`. URLs
+/// pointing elsewhere (a `DbProxy`) are left alone.
+fn via_pooler(database_url: &str) -> Option<String> {
+    std::env::var_os("TEST_VIA_PGBOUNCER")?;
+    let mut url = url::Url::parse(database_url).ok()?;
+    let postgres = postgres_addr();
+    let direct = url.port().unwrap_or(5432) == postgres.port()
+        && matches!(url.host_str(), Some("127.0.0.1" | "localhost"));
+    if !direct {
+        return None;
+    }
+    static PORT: std::sync::OnceLock<u16> = std::sync::OnceLock::new();
+    let port = *PORT.get_or_init(|| {
+        // Started from a thread that lives as long as the test process: PgBouncer is
+        // killed when it ends (`--pdeathsig`), so it never outlives the tests.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let (mut command, port, dir) = crate::pooler::pgbouncer_command(4);
+            let mut child = command.spawn().expect("start pgbouncer");
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+            while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "pgbouncer did not start; see {}",
+                    dir.display()
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            sender.send(port).unwrap();
+            // PgBouncer runs until the test process exits.
+            let _ = child.wait();
+        });
+        receiver.recv().expect("pgbouncer started")
+    });
+    url.set_host(Some("127.0.0.1")).ok()?;
+    url.set_port(Some(port)).ok()?;
+    Some(url.to_string())
+}
+
 /// Settings as a test deployment would have them, pointed at `database_url`.
 pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
+    settings_for(database_url, extra, true)
+}
+
+fn settings_for(database_url: &str, extra: &[(&str, &str)], may_pool: bool) -> Settings {
+    let pooled = via_pooler(database_url).filter(|_| may_pool);
+    let database_url = pooled.as_deref().unwrap_or(database_url);
     let mut vars: HashMap<String, String> = [
         ("DATABASE_URL", database_url),
         ("HOST", "127.0.0.1"),
@@ -163,6 +210,9 @@ pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
     .collect();
     for (k, v) in extra {
         vars.insert((*k).to_owned(), (*v).to_owned());
+    }
+    if pooled.is_some() {
+        vars.insert("DATABASE_POOL_MODE".into(), "transaction".into());
     }
     Settings::from_lookup(|name| vars.get(name).cloned()).expect("valid test settings")
 }
@@ -276,8 +326,10 @@ impl TestApp {
         response.json().await.expect("JSON body")
     }
 
+    /// The service's `Db` on the test's database, always direct: tests use it to run
+    /// their own SQL in the service's transactions.
     pub fn app_db(&self) -> Db {
-        let settings = test_settings(&database_url(&self.database_name), &[]);
+        let settings = settings_for(&database_url(&self.database_name), &[], false);
         Db::connect_lazy(&settings.database).unwrap()
     }
 }
@@ -316,11 +368,14 @@ pub struct DbProxy {
     pub addr: SocketAddr,
     mode: Arc<AtomicU8>,
     connections: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    /// Wakes open connections when `stall()` is called.
+    stalled: Arc<tokio::sync::Notify>,
 }
 
 const FORWARD: u8 = 0;
 const REFUSE: u8 = 1;
 const HANG: u8 = 2;
+const STALL: u8 = 3;
 
 impl DbProxy {
     pub async fn start(target: SocketAddr) -> DbProxy {
@@ -328,23 +383,34 @@ impl DbProxy {
         let addr = listener.local_addr().unwrap();
         let mode = Arc::new(AtomicU8::new(FORWARD));
         let connections: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>> = Arc::default();
-        let (mode2, connections2) = (mode.clone(), connections.clone());
+        let stalled = Arc::new(tokio::sync::Notify::new());
+        let (mode2, connections2, stalled2) = (mode.clone(), connections.clone(), stalled.clone());
         tokio::spawn(async move {
             loop {
                 let Ok((mut inbound, _)) = listener.accept().await else {
                     return;
                 };
                 let mode = mode2.load(Ordering::SeqCst);
+                let stalled = stalled2.clone();
                 let task = tokio::spawn(async move {
                     match mode {
                         FORWARD => {
                             if let Ok(mut outbound) = TcpStream::connect(target).await {
-                                let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound)
-                                    .await;
+                                let woken = stalled.notified();
+                                tokio::pin!(woken);
+                                woken.as_mut().enable();
+                                tokio::select! {
+                                    _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                                    // Stop forwarding but keep both sockets open: a
+                                    // network path that silently drops every packet.
+                                    () = woken => {
+                                        tokio::time::sleep(std::time::Duration::from_secs(120)).await;
+                                    }
+                                }
                             }
                         }
                         // Accept and say nothing, like a network that swallows packets.
-                        HANG => {
+                        HANG | STALL => {
                             tokio::time::sleep(std::time::Duration::from_secs(120)).await;
                             drop(inbound);
                         }
@@ -358,6 +424,7 @@ impl DbProxy {
             addr,
             mode,
             connections,
+            stalled,
         }
     }
 
@@ -379,6 +446,15 @@ impl DbProxy {
         self.cut_connections();
     }
 
+    /// The network path "black-holes": open connections stay open but nothing passes
+    /// either way any more (no FIN, no RST), and new ones are accepted and never answered.
+    pub fn stall(&self) {
+        self.mode.store(STALL, Ordering::SeqCst);
+        self.stalled.notify_waiters();
+    }
+
+    /// New connections are forwarded again. Connections stalled before stay dead but
+    /// open (as flows through a failed-over NAT or load balancer do).
     pub fn forward(&self) {
         self.mode.store(FORWARD, Ordering::SeqCst);
     }

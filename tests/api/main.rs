@@ -1,15 +1,19 @@
 //! Black-box HTTP tests against the app on a random port, each on a fresh database.
 
+mod access;
 mod auth;
 mod auth_server;
 mod catalog;
 mod errors;
+mod faults;
 mod favorites;
 mod fireworks_server;
 mod health;
 mod helpers;
 mod history;
+mod hostile;
 mod identify;
+mod load;
 mod machines;
 mod media;
 mod migrations;
@@ -17,6 +21,8 @@ mod observability;
 mod openapi;
 mod pooler;
 mod rls;
+mod scale;
+mod security;
 mod shutdown;
 mod storage_server;
 mod sync;

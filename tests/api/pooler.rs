@@ -50,7 +50,10 @@ fn pgbouncer_binary() -> String {
     panic!("pgbouncer is not installed: scripts/test installs it (Debian package pgbouncer)");
 }
 
-async fn start_pgbouncer(server_pool_size: u32) -> PgBouncer {
+/// A PgBouncer in transaction mode in front of the test Postgres, not yet started:
+/// the command, its port and its folder. The process is killed when the thread that
+/// starts it ends (`--pdeathsig`), so none outlives the tests.
+pub fn pgbouncer_command(server_pool_size: u32) -> (Command, u16, PathBuf) {
     let postgres = postgres_addr();
     let port = free_port();
     let dir = std::env::temp_dir().join(format!("mm-pgbouncer-{}", uuid::Uuid::new_v4().simple()));
@@ -58,7 +61,7 @@ async fn start_pgbouncer(server_pool_size: u32) -> PgBouncer {
     let config = format!(
         "[databases]\n* = host={} port={}\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n\
          unix_socket_dir =\nauth_type = trust\nauth_file = {auth}\npool_mode = transaction\n\
-         default_pool_size = {server_pool_size}\nmax_client_conn = 500\n\
+         default_pool_size = {server_pool_size}\nmax_client_conn = 2000\nmax_db_connections = 50\n\
          ignore_startup_parameters = extra_float_digits\nlogfile = {log}\n",
         postgres.ip(),
         postgres.port(),
@@ -68,32 +71,25 @@ async fn start_pgbouncer(server_pool_size: u32) -> PgBouncer {
     std::fs::write(dir.join("users.txt"), "\"postgres\" \"\"\n").unwrap();
     std::fs::write(dir.join("pgbouncer.ini"), config).unwrap();
     let ini = dir.join("pgbouncer.ini").display().to_string();
-    // PgBouncer refuses to run as root.
-    let mut command = if unsafe_is_root() {
+    // setpriv execs pgbouncer in place, so the child killed on drop is pgbouncer
+    // itself; as root it also drops to the postgres user (PgBouncer refuses root).
+    let mut command = Command::new("setpriv");
+    command.arg("--pdeathsig=KILL");
+    if unsafe_is_root() {
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o777)).unwrap();
-        // setpriv execs pgbouncer in place (runuser would fork and wait), so the child
-        // killed on drop is pgbouncer itself.
-        let mut c = Command::new("setpriv");
-        c.args([
-            "--reuid=postgres",
-            "--regid=postgres",
-            "--init-groups",
-            "--",
-            &pgbouncer_binary(),
-            &ini,
-        ]);
-        c
-    } else {
-        let mut c = Command::new(pgbouncer_binary());
-        c.arg(&ini);
-        c
-    };
-    let child = command
+        command.args(["--reuid=postgres", "--regid=postgres", "--init-groups"]);
+    }
+    command
+        .args(["--", &pgbouncer_binary(), &ini])
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start pgbouncer");
+        .stderr(Stdio::null());
+    (command, port, dir)
+}
+
+async fn start_pgbouncer(server_pool_size: u32) -> PgBouncer {
+    let (mut command, port, dir) = pgbouncer_command(server_pool_size);
+    let child = command.spawn().expect("start pgbouncer");
     let deadline = Instant::now() + Duration::from_secs(10);
     while tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await

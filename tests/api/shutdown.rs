@@ -1,10 +1,11 @@
 //! SIGTERM: stop accepting, finish what is in flight, exit well before Cloud Run's
-//! SIGKILL (10 s later).
+//! SIGKILL (10 s later), with the real binary.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use crate::fireworks_server::{FireworksServer, Reply};
 use crate::helpers::{DbProxy, database_url, fresh_database, postgres_addr};
 
 #[tokio::test]
@@ -70,4 +71,121 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_promptly() {
 
     let after = client.get(format!("{base}/health/live")).send().await;
     assert!(after.is_err(), "the server still accepts connections");
+}
+
+#[tokio::test]
+async fn sigterm_during_slow_identifications_finishes_them_refuses_new_work_and_exits() {
+    // Fireworks takes 2 s per photo: identifications in flight when SIGTERM arrives.
+    let fireworks = FireworksServer::start(
+        vec![],
+        Reply::Slow(
+            Duration::from_secs(2),
+            serde_json::json!({"machine": "Leg Press", "confidence": 0.9}).to_string(),
+        ),
+    )
+    .await;
+    let url = database_url(&fresh_database().await);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut command = Command::new(env!("CARGO_BIN_EXE_machinemate-api"));
+    command
+        .env_clear()
+        .env("DATABASE_URL", &url)
+        .env("HOST", "127.0.0.1")
+        .env("PORT", port.to_string())
+        .env("LOG_FORMAT", "json")
+        .env("RUST_LOG", "warn")
+        // Callers without a token may identify (per-address limit): no Auth needed here.
+        .env("IDENTIFY_ANONYMOUS_DAILY_LIMIT", "100")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    for (name, value) in fireworks.env() {
+        command.env(name, value);
+    }
+    let mut child = command.spawn().unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while reqwest::get(format!("{base}/health/ready"))
+        .await
+        .map_or(true, |r| r.status() != 200)
+    {
+        assert!(Instant::now() < deadline, "the service did not get ready");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    let photo = |shade: u8| {
+        let img = image::RgbImage::from_pixel(32, 24, image::Rgb([shade, 10, 10]));
+        let mut out = Vec::new();
+        img.write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
+        out
+    };
+    let in_flight: Vec<_> = (0..4u8)
+        .map(|shade| {
+            let (base, bytes) = (base.clone(), photo(shade));
+            tokio::spawn(async move {
+                let form = reqwest::multipart::Form::new().part(
+                    "image",
+                    reqwest::multipart::Part::bytes(bytes).file_name("p.png"),
+                );
+                reqwest::Client::new()
+                    .post(format!("{base}/identify"))
+                    .multipart(form)
+                    .send()
+                    .await
+            })
+        })
+        .collect();
+    // All four are waiting on Fireworks.
+    let waiting = Instant::now() + Duration::from_secs(5);
+    while fireworks.calls() < 4 {
+        assert!(
+            Instant::now() < waiting,
+            "the identifications did not start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let signalled = Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+
+    // New work is refused at once: the listener is closed.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let refused = reqwest::Client::new()
+        .get(format!("{base}/health/live"))
+        .send()
+        .await;
+    assert!(
+        refused.is_err(),
+        "a new connection was accepted after SIGTERM"
+    );
+    assert!(started.elapsed() < Duration::from_secs(1));
+
+    // The slow ones finish, with their answers.
+    for request in in_flight {
+        let response = request.await.unwrap().expect("answered");
+        assert_eq!(response.status(), 200);
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["machine"], "Leg Press");
+    }
+    let exit = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let took = signalled.elapsed();
+    assert!(exit.success(), "{exit:?}");
+    assert!(took < Duration::from_secs(8), "exit took {took:?}");
+    assert!(
+        took >= Duration::from_millis(1500),
+        "it did not wait for them: {took:?}"
+    );
 }
