@@ -88,13 +88,13 @@ impl Checker {
         ));
     }
 
-    fn text(&mut self, field: &str, value: &str, max: usize) {
+    fn text(&mut self, field: &str, value: &str, min: usize, max: usize) {
         let n = value.trim().chars().count();
-        if n == 0 || n > max {
+        if n < min || n > max {
             self.issue(
                 field,
                 "string_too_long",
-                format!("Must be 1 to {max} characters"),
+                format!("Must be {min} to {max} characters"),
             );
         }
     }
@@ -221,7 +221,8 @@ impl MachineFields {
                     "Use lowercase letters, digits and _ (2-63)",
                 );
             }
-            c.text("name", &m.name, 100);
+            // As the column's check: 2 to 100 characters.
+            c.text("name", &m.name, 2, 100);
             c.choice("category", &m.category, &CATEGORIES);
             c.choice("difficulty", &m.difficulty, &DIFFICULTIES);
             c.choice("equipment_type", &m.equipment_type, &EQUIPMENT_TYPES);
