@@ -301,8 +301,9 @@ def measure(label, binary, database_url, fireworks, args, photo):
     return result
 
 
-def measure_growth(label, binary, database_url, fireworks, args, tokens):
-    port = free_port()
+def measure_growth(label, binary, database_url, fireworks, args, tokens, port):
+    # The same port as the first measurement: the local token issuer is derived from
+    # SUPABASE_URL, which holds the port, so the tokens minted then are valid only there.
     service = Service(binary, service_env(database_url, port, fireworks))
     service.start()
     out = {}
@@ -451,7 +452,7 @@ def main():
         log(f"grown in {time.time() - started:.0f}s: favorites, history = {counts[0]}")
         for r in results:
             r["growth"] = measure_growth(r["build"], r["binary"], url, fireworks, args,
-                                         r["_tokens"])
+                                         r["_tokens"], r["_port"])
             r["growth_rows"] = counts[0]
     for r in results:
         r.pop("_tokens", None)
@@ -468,6 +469,12 @@ def main():
         path.write_text(json.dumps(document, indent=2))
     (out_dir / "latest.md").write_text(table + "\n")
     log(f"results: bench/results/{stamp}.json (and latest.json, latest.md)")
+    failed = [(r["build"], name) for r in results
+              for name, s in list(r["scenarios"].items()) + list(r.get("growth", {}).items())
+              if s["errors"]]
+    if failed:
+        log(f"ERRORS in {failed}: these figures do not count")
+        sys.exit(1)
 
 
 if __name__ == "__main__":

@@ -94,11 +94,7 @@ impl Service {
 }
 
 async fn start_service(database: &str, auth: &AuthServer) -> Service {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_machinemate-api"));
     command
         .env_clear()

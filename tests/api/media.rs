@@ -339,11 +339,7 @@ async fn the_contract_upload_checks_real_bytes_and_answers_a_signed_url() {
 #[tokio::test]
 async fn storage_down_is_a_clear_503_with_no_half_written_record() {
     // Nothing listens on this endpoint.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let auth = AuthServer::start(&[&keys().es256]).await;
     let auth_env = auth.env();
     let endpoint = format!("http://127.0.0.1:{port}");

@@ -29,14 +29,6 @@ impl Drop for PgBouncer {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 fn pgbouncer_binary() -> String {
     for candidate in [
         "/usr/sbin/pgbouncer",
@@ -55,7 +47,7 @@ fn pgbouncer_binary() -> String {
 /// starts it ends (`--pdeathsig`), so none outlives the tests.
 pub fn pgbouncer_command(server_pool_size: u32) -> (Command, u16, PathBuf) {
     let postgres = postgres_addr();
-    let port = free_port();
+    let port = crate::helpers::free_port();
     let dir = std::env::temp_dir().join(format!("mm-pgbouncer-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     let config = format!(

@@ -85,11 +85,7 @@ async fn sigterm_during_slow_identifications_finishes_them_refuses_new_work_and_
     )
     .await;
     let url = database_url(&fresh_database().await);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = crate::helpers::free_port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_machinemate-api"));
     command
         .env_clear()
