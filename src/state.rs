@@ -7,9 +7,10 @@ use moka::future::Cache;
 use uuid::Uuid;
 
 use crate::auth::Verifier;
-use crate::catalog_cache::CatalogCache;
+use crate::catalog_cache::{CatalogCache, PerVersion};
 use crate::config::Settings;
 use crate::db::Db;
+use crate::db::machines::MachineIndex;
 use crate::domain::cursor::CursorKey;
 use crate::error::{ApiError, ApiResult};
 use crate::storage::Storage;
@@ -19,7 +20,6 @@ use crate::vision::prompt;
 
 /// The catalog as identification needs it, for one catalog version.
 pub struct VisionCatalog {
-    pub version: i64,
     pub entries: Vec<CatalogEntry>,
     pub prompt: String,
 }
@@ -51,7 +51,8 @@ pub struct AppState {
     pub vision: Option<Fireworks>,
     /// Answers by SHA-256 of the photo, for repeats within `IDENTIFY_CACHE_SECS`.
     pub identify_cache: Cache<[u8; 32], Arc<CachedIdentification>>,
-    vision_catalog: tokio::sync::Mutex<Option<Arc<VisionCatalog>>>,
+    vision_catalog: PerVersion<VisionCatalog>,
+    machines: PerVersion<MachineIndex>,
     /// Signs sync cursors; read from Postgres on first use (shared by every instance).
     cursor_key: tokio::sync::OnceCell<CursorKey>,
 }
@@ -84,7 +85,8 @@ impl AppState {
         AppState {
             vision,
             identify_cache,
-            vision_catalog: tokio::sync::Mutex::new(None),
+            vision_catalog: PerVersion::default(),
+            machines: PerVersion::default(),
             catalog: CatalogCache::new(Duration::from_millis(settings.catalog_max_staleness_ms)),
             storage: settings.storage.as_ref().map(Storage::new),
             settings,
@@ -108,20 +110,27 @@ impl AppState {
     /// when the catalog version changes.
     pub async fn vision_catalog(&self) -> ApiResult<Arc<VisionCatalog>> {
         let version = self.catalog.version(&self.db).await?;
-        let mut current = self.vision_catalog.lock().await;
-        if let Some(catalog) = current.as_ref()
-            && catalog.version == version
-        {
-            return Ok(catalog.clone());
-        }
-        let entries = crate::db::identify::catalog_entries(&self.db).await?;
-        let catalog = Arc::new(VisionCatalog {
-            version,
-            prompt: prompt::system_prompt(&entries),
-            entries,
-        });
-        *current = Some(catalog.clone());
-        Ok(catalog)
+        self.vision_catalog
+            .get(version, async || {
+                let entries = crate::db::identify::catalog_entries(&self.db).await?;
+                Ok(VisionCatalog {
+                    prompt: prompt::system_prompt(&entries),
+                    entries,
+                })
+            })
+            .await
+    }
+
+    /// Every machine (active or not) by id, as of a catalog version at most
+    /// `CATALOG_MAX_STALENESS_MS` old: favorites and history embed their machines from
+    /// here rather than joining and decoding the same catalog rows on every request.
+    pub async fn machines(&self) -> ApiResult<Arc<MachineIndex>> {
+        let version = self.catalog.version(&self.db).await?;
+        self.machines
+            .get(version, async || {
+                Ok(crate::db::machines::index(&self.db).await?)
+            })
+            .await
     }
 
     pub async fn cursor_key(&self) -> ApiResult<&CursorKey> {

@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
-use super::machines::machine_columns;
+use super::machines::{MachineIndex, attach, machine_columns};
 use super::rls::UserTx;
 use crate::domain::machine::Machine;
 
@@ -38,16 +38,38 @@ macro_rules! favorite_select {
     };
 }
 
+/// A favorite's own columns, before its machine is attached.
+#[derive(FromRow)]
+struct FavoriteRow {
+    machine_id: String,
+    created_at: DateTime<Utc>,
+    notes: Option<String>,
+    updated_at: DateTime<Utc>,
+}
+
+/// The caller's favorites, newest first; machines come from `machines` (see
+/// [`super::machines::attach`]).
 #[tracing::instrument(skip_all)]
-pub async fn list(tx: &mut UserTx) -> Result<Vec<Favorite>, sqlx::Error> {
+pub async fn list(tx: &mut UserTx, machines: &MachineIndex) -> Result<Vec<Favorite>, sqlx::Error> {
     let persistent = tx.persistent();
-    sqlx::query_as(concat!(
-        favorite_select!("public.favorites"),
-        " where f.user_id = (select auth.uid()) order by f.created_at desc, f.machine_id"
-    ))
+    let rows: Vec<FavoriteRow> = sqlx::query_as(
+        "select machine_id, created_at, notes, updated_at from public.favorites \
+         where user_id = (select auth.uid()) order by created_at desc, machine_id",
+    )
     .persistent(persistent)
     .fetch_all(tx.conn())
-    .await
+    .await?;
+    Ok(attach(tx, machines, rows, |row| &row.machine_id)
+        .await?
+        .into_iter()
+        .map(|(row, machine)| Favorite {
+            machine_id: row.machine_id,
+            created_at: row.created_at,
+            notes: row.notes,
+            updated_at: row.updated_at,
+            machine,
+        })
+        .collect())
 }
 
 #[tracing::instrument(skip(tx))]

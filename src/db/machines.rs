@@ -1,8 +1,11 @@
 //! Catalog reads.
 
+use std::collections::HashMap;
+
 use sqlx::FromRow;
 
 use super::Db;
+use super::rls::UserTx;
 use crate::domain::machine::{Machine, MachineFilter};
 
 /// The columns of [`Machine`], in one place for every query that returns one.
@@ -163,6 +166,66 @@ pub async fn difficulties(db: &Db) -> Result<Vec<String>, sqlx::Error> {
         .await
     })
     .await
+}
+
+/// Every machine, active or not, by id.
+pub type MachineIndex = HashMap<String, Machine>;
+
+/// All machines (the catalog is small: tens to a few hundred rows).
+#[tracing::instrument(skip(db))]
+pub async fn index(db: &Db) -> Result<MachineIndex, sqlx::Error> {
+    let machines: Vec<Machine> = db
+        .with_conn(async |c| {
+            sqlx::query_as(concat!(
+                "select ",
+                machine_columns!(),
+                " from public.machines m"
+            ))
+            .persistent(db.persistent())
+            .fetch_all(c)
+            .await
+        })
+        .await?;
+    Ok(machines.into_iter().map(|m| (m.id.clone(), m)).collect())
+}
+
+/// Pairs each row with its machine, taken from `index`; machines it lacks (created
+/// after the index's catalog version was read) are read in `tx`. A row whose machine
+/// no longer exists is left out, as an inner join would.
+pub async fn attach<R>(
+    tx: &mut UserTx,
+    index: &MachineIndex,
+    rows: Vec<R>,
+    machine_id: impl Fn(&R) -> &str,
+) -> Result<Vec<(R, Machine)>, sqlx::Error> {
+    let missing: Vec<&str> = rows
+        .iter()
+        .map(&machine_id)
+        .filter(|id| !index.contains_key(*id))
+        .collect();
+    let fetched: MachineIndex = if missing.is_empty() {
+        MachineIndex::new()
+    } else {
+        let persistent = tx.persistent();
+        let machines: Vec<Machine> = sqlx::query_as(concat!(
+            "select ",
+            machine_columns!(),
+            " from public.machines m where m.id = any($1)"
+        ))
+        .bind(&missing)
+        .persistent(persistent)
+        .fetch_all(tx.conn())
+        .await?;
+        machines.into_iter().map(|m| (m.id.clone(), m)).collect()
+    };
+    Ok(rows
+        .into_iter()
+        .filter_map(|row| {
+            let id = machine_id(&row);
+            let machine = index.get(id).or_else(|| fetched.get(id))?.clone();
+            Some((row, machine))
+        })
+        .collect())
 }
 
 /// The catalog's current version (bumped by every machine change).

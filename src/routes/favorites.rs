@@ -67,8 +67,10 @@ pub async fn list_favorites(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> ApiResult<web::Json<FavoriteList>> {
+    // Before the transaction: reading the catalog may take a connection of its own.
+    let machines = state.machines().await?;
     let favorites = UserTx::run(&state.db, &user.claims_json, async |tx| {
-        favorites::list(tx).await
+        favorites::list(tx, &machines).await
     })
     .await?;
     Ok(web::Json(FavoriteList {

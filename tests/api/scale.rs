@@ -269,10 +269,17 @@ async fn an_admin_change_reaches_all_three_instances_within_the_freshness_bound(
     );
     let path = "/api/v1/machines/treadmill";
     let list = "/api/v1/machines?category=Cardio&page_size=100";
+    // A user whose favorites and history embed the treadmill.
+    let (_, user) = c.user().await;
+    add_favorite_and_history(c.at(0), &user, "treadmill").await;
     // Every instance has the catalog cached.
     for app in &c.apps {
         assert_eq!(app.get_json(path, 200).await["difficulty"], "beginner");
         app.get_json(list, 200).await;
+        assert_eq!(
+            embedded(app, &user, "treadmill").await,
+            ["beginner", "beginner"]
+        );
     }
 
     let response = c.apps[1]
@@ -304,6 +311,11 @@ async fn an_admin_change_reaches_all_three_instances_within_the_freshness_bound(
                         in_list, "advanced",
                         "instance {i}: one version for every page"
                     );
+                    assert_eq!(
+                        embedded(app, &user, "treadmill").await,
+                        ["advanced", "advanced"],
+                        "instance {i}: favorites and history embed the same version"
+                    );
                     seen[i] = Some(changed.elapsed());
                 }
             }
@@ -314,5 +326,92 @@ async fn an_admin_change_reaches_all_three_instances_within_the_freshness_bound(
     assert!(
         seen[1].unwrap() < Duration::from_millis(300),
         "the writing instance at once"
+    );
+}
+
+/// Favorites `machine_id` and records it in history, on `app`.
+async fn add_favorite_and_history(app: &TestApp, token: &str, machine_id: &str) {
+    for (path, status) in [("/api/v1/favorites", 201), ("/api/v1/history", 201)] {
+        let response = app
+            .request(Method::POST, path, token)
+            .json(&json!({"machine_id": machine_id}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), status, "POST {path}");
+    }
+}
+
+/// The difficulty of `machine_id` as embedded in the caller's favorites list and
+/// history page, read from `app`.
+async fn embedded(app: &TestApp, token: &str, machine_id: &str) -> [Value; 2] {
+    let mut found = [Value::Null, Value::Null];
+    for (i, (path, field)) in [
+        ("/api/v1/favorites", "favorites"),
+        ("/api/v1/history", "history"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let response = app.get_as(path, token).await;
+        assert_eq!(response.status(), 200, "GET {path}");
+        let body: Value = response.json().await.unwrap();
+        let item = body[field]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item["machine_id"] == machine_id)
+            .unwrap_or_else(|| panic!("{machine_id} missing from {path}: {body}"));
+        assert_eq!(item["machine"]["id"], machine_id);
+        found[i] = item["machine"]["difficulty"].clone();
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_machine_created_on_one_instance_is_embedded_at_once_by_another() {
+    // Instances re-read the catalog version only once a minute here, so instance 2
+    // cannot learn of the new machine that way during the test.
+    let c = cluster(&[("CATALOG_MAX_STALENESS_MS", "60000")]).await;
+    let admin = c.apps[0].sign_up().await;
+    let admin = c.auth.token(
+        &keys().es256,
+        admin,
+        json!({"app_metadata": {"role": "admin"}}),
+    );
+    let (_, user) = c.user().await;
+    // Instance 2 holds the catalog as it was before the new machine.
+    add_favorite_and_history(c.at(2), &user, "leg_press").await;
+    assert_eq!(
+        embedded(c.at(2), &user, "leg_press").await,
+        ["beginner", "beginner"]
+    );
+
+    let created = c.apps[0]
+        .request(Method::POST, "/api/v1/machines", &admin)
+        .json(&json!({
+            "id": "nordic_curl_bench", "name": "Nordic Curl Bench", "category": "Lower Body",
+            "difficulty": "intermediate", "equipment_type": "plate_loaded",
+            "primary_muscles": ["hamstrings"], "secondary_muscles": ["glutes"],
+            "setup_steps": ["Kneel on the pad.", "Hook your heels under the roller.", "Set the roller snug on your ankles.", "Cross your arms over your chest."],
+            "how_to_steps": ["Lower your body forward slowly.", "Keep hips and shoulders in line.", "Catch yourself with your hands.", "Pull back up with your hamstrings."],
+            "common_mistakes": ["Bending at the hips."], "safety_tips": ["Check the roller is locked."],
+            "beginner_tips": ["Use a band for help."], "tags": ["hamstrings"],
+            "synonyms": ["nordic hamstring bench"], "visual_cues": ["kneeling pad with an ankle roller"]
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 201);
+    // Without waiting for instance 2 to re-read the catalog version: the machine it does
+    // not know yet is read with the user's rows.
+    add_favorite_and_history(c.at(2), &user, "nordic_curl_bench").await;
+    assert_eq!(
+        embedded(c.at(2), &user, "nordic_curl_bench").await,
+        ["intermediate", "intermediate"]
+    );
+    assert_eq!(
+        embedded(c.at(2), &user, "leg_press").await,
+        ["beginner", "beginner"]
     );
 }
