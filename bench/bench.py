@@ -12,6 +12,7 @@ again. Results are also written as JSON under bench/results/.
 
 import argparse
 import concurrent.futures
+import hashlib
 import json
 import os
 import random
@@ -257,71 +258,103 @@ def overhead(prefix):
             "overhead_samples": len(samples)}
 
 
-# --- one build, measured ----------------------------------------------------------------
+# --- the builds, measured side by side -------------------------------------------------
+#
+# Every build runs at once on its own port, and each scenario is measured for every build
+# before the next scenario starts, the order alternating from one scenario to the next.
+# On a shared 2-core machine throughput drifts by tens of percent over minutes; measured
+# one build after the other, that drift would be reported as the builds' difference.
 
-def measure(label, binary, database_url, fireworks, args, photo):
-    port = free_port()
-    env = service_env(database_url, port, fireworks)
-    service = Service(binary, env)
-    result = {"build": label, "binary": str(binary),
-              "binary_bytes": Path(binary).stat().st_size, "scenarios": {}}
+class Build:
+    def __init__(self, label, binary, database_url, fireworks):
+        self.label, self.binary = label, binary
+        self.env = service_env(database_url, free_port(), fireworks)
+        self.service = Service(binary, self.env)
+        self.result = {"build": label, "binary": str(binary),
+                       "binary_bytes": Path(binary).stat().st_size,
+                       "binary_sha256": hashlib.sha256(Path(binary).read_bytes()).hexdigest(),
+                       "scenarios": {}}
+        self.tokens, self.cursors = [], []
 
-    # Start to ready: the median of five cold starts (the pool connects lazily, so
-    # this includes the first database round trip).
-    starts = []
-    for _ in range(5):
-        starts.append(service.start())
-        service.stop()
-    result["start_to_ready_ms"] = statistics.median(starts) * 1000
-    result["start_to_ready_all_ms"] = [round(s * 1000, 1) for s in starts]
+    def prepare(self):
+        """Start to ready (the median of five cold starts; the pool connects lazily, so
+        this includes the first database round trip), then a running service with idle
+        memory read, tokens minted and each user's sync cursor taken."""
+        starts = []
+        for _ in range(5):
+            starts.append(self.service.start())
+            self.service.stop()
+        self.result["start_to_ready_ms"] = statistics.median(starts) * 1000
+        self.result["start_to_ready_all_ms"] = [round(s * 1000, 1) for s in starts]
+        self.service.start()
+        time.sleep(1)
+        self.result["idle_rss_mib"] = self.service.memory_kib("VmRSS") / 1024
+        # The local token issuer is derived from SUPABASE_URL, which holds this build's
+        # port: its tokens are valid only on its own service.
+        self.tokens = mint_tokens(self.binary, self.env, USERS)
+        log(f"[{self.label}] {len(self.tokens)} tokens; initial sync per user for "
+            "incremental cursors")
+        self.cursors = initial_cursors(self.service, self.tokens)
 
-    service.start()
-    time.sleep(1)
-    result["idle_rss_mib"] = service.memory_kib("VmRSS") / 1024
+    def finish(self):
+        self.result["peak_rss_mib"] = self.service.memory_kib("VmHWM") / 1024
+        self.result["rss_after_load_mib"] = self.service.memory_kib("VmRSS") / 1024
+        self.service.stop()
 
-    tokens = mint_tokens(binary, env, USERS)
-    log(f"[{label}] {len(tokens)} tokens; initial sync per user for incremental cursors")
-    cursors = initial_cursors(service, tokens)
+
+def interleaved(builds, scenarios, into):
+    """Runs each scenario on every build, alternating the order; `scenarios` holds
+    (name, run) pairs, where run(build) returns the measurement."""
+    for i, (name, run) in enumerate(scenarios):
+        for build in (builds if i % 2 == 0 else builds[::-1]):
+            log(f"[{build.label}] {name}")
+            build.result[into][name] = run(build)
+
+
+def measure(builds, database_url, args, photo):
+    for build in builds:
+        build.prepare()
     machines = psql_rows(database_url, "select id from public.machines where is_active")
     seconds, conns = args.seconds, args.connections
-    scenarios = [
-        ("catalog list", [("", "/api/v1/machines?page_size=20")], {}),
-        ("machine detail", [("", f"/api/v1/machines/{m}") for m in machines], {}),
-        ("favorites list", [(t, "/api/v1/favorites") for t in tokens], {}),
-        ("history page", [(t, "/api/v1/history?page_size=20") for t in tokens], {}),
-        ("sync (incremental)", [(t, f"/api/v1/sync?since={urllib.parse.quote(c)}")
-                                for t, c in zip(tokens, cursors)], {}),
-    ]
-    for name, requests, _ in scenarios:
-        log(f"[{label}] {name}: {seconds}s, {conns} connections")
-        result["scenarios"][name] = wrk(service, requests, seconds, conns)
-    name = f"identify (1 MB photo, Fireworks {args.fireworks_delay_ms} ms)"
-    log(f"[{label}] {name}: {seconds}s, {args.identify_connections} connections")
+
+    def paths(make):
+        return lambda b: wrk(b.service, make(b), seconds, conns)
+
     prefix = str(WORK / "timings")
-    identify = wrk(service, [(t, "/identify") for t in tokens[:50]], seconds,
-                   args.identify_connections, method="POST", photo=photo, timings=prefix)
-    identify.update(overhead(prefix))
-    result["scenarios"][name] = identify
-    result["peak_rss_mib"] = service.memory_kib("VmHWM") / 1024
-    result["rss_after_load_mib"] = service.memory_kib("VmRSS") / 1024
-    service.stop()
-    result["_tokens"] = tokens
-    result["_port"] = port
-    return result
+
+    def identify(b):
+        out = wrk(b.service, [(t, "/identify") for t in b.tokens[:50]], seconds,
+                  args.identify_connections, method="POST", photo=photo, timings=prefix)
+        out.update(overhead(prefix))
+        return out
+
+    interleaved(builds, [
+        ("catalog list", paths(lambda b: [("", "/api/v1/machines?page_size=20")])),
+        ("machine detail", paths(lambda b: [("", f"/api/v1/machines/{m}") for m in machines])),
+        ("favorites list", paths(lambda b: [(t, "/api/v1/favorites") for t in b.tokens])),
+        ("history page", paths(lambda b: [(t, "/api/v1/history?page_size=20")
+                                          for t in b.tokens])),
+        ("sync (incremental)", paths(lambda b: [
+            (t, f"/api/v1/sync?since={urllib.parse.quote(c)}")
+            for t, c in zip(b.tokens, b.cursors)])),
+        (f"identify (1 MB photo, Fireworks {args.fireworks_delay_ms} ms)", identify),
+    ], "scenarios")
+    for build in builds:
+        build.finish()
 
 
-def measure_growth(label, binary, database_url, fireworks, args, tokens, port):
-    # The same port as the first measurement: the local token issuer is derived from
-    # SUPABASE_URL, which holds the port, so the tokens minted then are valid only there.
-    service = Service(binary, service_env(database_url, port, fireworks))
-    service.start()
-    out = {}
-    for name, path in (("favorites list", "/api/v1/favorites"),
-                       ("history page", "/api/v1/history?page_size=20")):
-        log(f"[{label}] {name} at {GROWTH}x rows")
-        out[name] = wrk(service, [(t, path) for t in tokens], args.seconds, args.connections)
-    service.stop()
-    return out
+def measure_growth(builds, args):
+    for build in builds:
+        build.result["growth"] = {}
+        build.service.start()
+    interleaved(builds, [
+        (name, lambda b, path=path: wrk(b.service, [(t, path) for t in b.tokens],
+                                        args.seconds, args.connections))
+        for name, path in (("favorites list", "/api/v1/favorites"),
+                           ("history page", "/api/v1/history?page_size=20"))
+    ], "growth")
+    for build in builds:
+        build.service.stop()
 
 
 def mint_tokens(binary, env, count):
@@ -403,7 +436,8 @@ def report(results, growth):
                      f"{r['start_to_ready_all_ms']})")
         lines.append(f"- resident memory: idle {r['idle_rss_mib']:.1f} MiB, peak "
                      f"{r['peak_rss_mib']:.1f} MiB, after load {r['rss_after_load_mib']:.1f} MiB")
-        lines.append(f"- release binary: {r['binary_bytes'] / 1e6:.1f} MB")
+        lines.append(f"- release binary: {r['binary_bytes'] / 1e6:.1f} MB "
+                     f"(sha256 {r['binary_sha256'][:12]})")
         lines.append("")
     if len(results) == 2:
         a, b = results
@@ -448,25 +482,26 @@ def main():
     psql(url, seed_sql(1, USERS))
     settle(url)
 
-    results = [measure(label, binary, url, fireworks, args, photo)
-               for label, binary in args.build]
-    if not args.no_growth:
-        log(f"growing favorites and history {GROWTH}x ({USERS * GROWTH:,} users)")
-        started = time.time()
-        step = 20000
-        for first in range(USERS + 1, USERS * GROWTH + 1, step):
-            psql(url, seed_sql(first, min(first + step - 1, USERS * GROWTH)))
-        settle(url)
-        counts = psql_rows(url, "select (select count(*) from public.favorites), "
-                                "(select count(*) from public.history)")
-        log(f"grown in {time.time() - started:.0f}s: favorites, history = {counts[0]}")
-        for r in results:
-            r["growth"] = measure_growth(r["build"], r["binary"], url, fireworks, args,
-                                         r["_tokens"], r["_port"])
-            r["growth_rows"] = counts[0]
-    for r in results:
-        r.pop("_tokens", None)
-        r.pop("_port", None)
+    builds = [Build(label, binary, url, fireworks) for label, binary in args.build]
+    try:
+        measure(builds, url, args, photo)
+        if not args.no_growth:
+            log(f"growing favorites and history {GROWTH}x ({USERS * GROWTH:,} users)")
+            started = time.time()
+            step = 20000
+            for first in range(USERS + 1, USERS * GROWTH + 1, step):
+                psql(url, seed_sql(first, min(first + step - 1, USERS * GROWTH)))
+            settle(url)
+            counts = psql_rows(url, "select (select count(*) from public.favorites), "
+                                    "(select count(*) from public.history)")
+            log(f"grown in {time.time() - started:.0f}s: favorites, history = {counts[0]}")
+            measure_growth(builds, args)
+            for build in builds:
+                build.result["growth_rows"] = counts[0]
+    finally:
+        for build in builds:
+            build.service.stop()
+    results = [build.result for build in builds]
 
     table = report(results, not args.no_growth)
     print(table)
