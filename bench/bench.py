@@ -16,7 +16,6 @@ import hashlib
 import json
 import os
 import random
-import shutil
 import signal
 import socket
 import statistics
@@ -401,7 +400,7 @@ def make_photo(path):
     return path
 
 
-def prepare_database(base_url, growth):
+def prepare_database(base_url):
     name = "machinemate_bench"
     admin = with_database(base_url, "postgres")
     psql(admin, f"drop database if exists {name} with (force)")
@@ -472,7 +471,7 @@ def main():
     photo = make_photo(WORK / "photo-1mb.jpg")
     fireworks = FireworksStandIn(args.fireworks_delay_ms)
 
-    url = prepare_database(args.database_url, not args.no_growth)
+    url = prepare_database(args.database_url)
     first_binary = args.build[0][1]
     setup_env = service_env(url, free_port(), fireworks)
     subprocess.run([first_binary, "local-setup"], env=setup_env, check=True,

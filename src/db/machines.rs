@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::FromRow;
+use sqlx::{FromRow, PgConnection};
 
 use super::Db;
 use super::rls::UserTx;
@@ -171,22 +171,29 @@ pub async fn difficulties(db: &Db) -> Result<Vec<String>, sqlx::Error> {
 /// Every machine, active or not, by id.
 pub type MachineIndex = HashMap<String, Machine>;
 
+/// Machines keyed by id: all of them (`ids` None), or those `ids` names.
+async fn keyed(
+    conn: &mut PgConnection,
+    persistent: bool,
+    ids: Option<&[&str]>,
+) -> Result<MachineIndex, sqlx::Error> {
+    let machines: Vec<Machine> = sqlx::query_as(concat!(
+        "select ",
+        machine_columns!(),
+        " from public.machines m where $1::text[] is null or m.id = any($1)"
+    ))
+    .bind(ids)
+    .persistent(persistent)
+    .fetch_all(conn)
+    .await?;
+    Ok(machines.into_iter().map(|m| (m.id.clone(), m)).collect())
+}
+
 /// All machines (the catalog is small: tens to a few hundred rows).
 #[tracing::instrument(skip(db))]
 pub async fn index(db: &Db) -> Result<MachineIndex, sqlx::Error> {
-    let machines: Vec<Machine> = db
-        .with_conn(async |c| {
-            sqlx::query_as(concat!(
-                "select ",
-                machine_columns!(),
-                " from public.machines m"
-            ))
-            .persistent(db.persistent())
-            .fetch_all(c)
-            .await
-        })
-        .await?;
-    Ok(machines.into_iter().map(|m| (m.id.clone(), m)).collect())
+    db.with_conn(async |c| keyed(c, db.persistent(), None).await)
+        .await
 }
 
 /// Pairs each row with its machine, taken from `index`; machines it lacks (created
@@ -203,20 +210,11 @@ pub async fn attach<R>(
         .map(&machine_id)
         .filter(|id| !index.contains_key(*id))
         .collect();
-    let fetched: MachineIndex = if missing.is_empty() {
+    let fetched = if missing.is_empty() {
         MachineIndex::new()
     } else {
         let persistent = tx.persistent();
-        let machines: Vec<Machine> = sqlx::query_as(concat!(
-            "select ",
-            machine_columns!(),
-            " from public.machines m where m.id = any($1)"
-        ))
-        .bind(&missing)
-        .persistent(persistent)
-        .fetch_all(tx.conn())
-        .await?;
-        machines.into_iter().map(|m| (m.id.clone(), m)).collect()
+        keyed(tx.conn(), persistent, Some(&missing)).await?
     };
     Ok(rows
         .into_iter()
