@@ -169,8 +169,9 @@ async fn sigterm_during_slow_identifications_finishes_them_refuses_new_work_and_
     // The slow ones finish, with their answers.
     for request in in_flight {
         let response = request.await.unwrap().expect("answered");
-        assert_eq!(response.status(), 200);
+        let status = response.status();
         let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(status, 200, "{body}");
         assert_eq!(body["machine"], "Leg Press");
     }
     let exit = tokio::task::spawn_blocking(move || child.wait())
