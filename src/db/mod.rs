@@ -39,6 +39,19 @@ async fn answers(conn: &mut PgConnection) -> bool {
     )
 }
 
+/// How many times [`Db::with_conn`] moves on from connections of a stopped worker.
+const STOPPED_RUNTIME_RETRIES: u32 = 3;
+
+/// Whether `e` is tokio refusing I/O on a socket whose runtime is stopping. Actix runs
+/// each worker on a runtime of its own, and a pooled connection's socket belongs to
+/// the runtime that opened it. After SIGTERM a worker with nothing in flight stops at
+/// once, and its connections then fail on first use, before anything is sent, even
+/// when a worker still finishing requests takes them from the pool.
+pub fn opened_by_stopped_runtime(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Io(io)
+        if io.to_string().contains("context was found, but it is being shutdown"))
+}
+
 /// The pool plus what queries must know about how it reaches Postgres.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -105,31 +118,55 @@ impl Db {
     /// protocol's two round trips (prepare, then execute) may otherwise land on two
     /// different server connections, so there `f` runs inside a transaction, which pins
     /// one server connection until commit.
+    ///
+    /// `f` runs again on another connection when the one it got belonged to a stopped
+    /// worker (see [`opened_by_stopped_runtime`]): that fails before anything is sent.
     pub async fn with_conn<T>(
         &self,
-        f: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
+        f: impl AsyncFn(&mut PgConnection) -> Result<T, sqlx::Error>,
     ) -> Result<T, sqlx::Error> {
         let started = Instant::now();
-        let result = if self.persistent {
-            let conn = self.pool.acquire().await;
-            pool_wait(started);
-            match conn {
-                Ok(mut conn) => f(&mut conn).await,
-                Err(e) => Err(e),
-            }
-        } else {
-            let tx = self.pool.begin().await;
-            pool_wait(started);
-            match tx {
-                Ok(mut tx) => match f(&mut tx).await {
-                    Ok(value) => tx.commit().await.map(|()| value),
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
+        let mut tries = 0;
+        let result = loop {
+            let result = self.once(&f, started).await;
+            match result {
+                Err(e) if opened_by_stopped_runtime(&e) && tries < STOPPED_RUNTIME_RETRIES => {
+                    // Have the pool check connections as it hands them out, so the
+                    // stopped worker's other connections are closed rather than tried.
+                    mark_connections_suspect();
+                    tracing::warn!(
+                        "a pooled connection belonged to a stopped worker; retrying on another"
+                    );
+                    tries += 1;
+                }
+                result => break result,
             }
         };
         upstream_call(Upstream::Postgres, started, result.is_ok());
         result
+    }
+
+    async fn once<T>(
+        &self,
+        f: &impl AsyncFn(&mut PgConnection) -> Result<T, sqlx::Error>,
+        started: Instant,
+    ) -> Result<T, sqlx::Error> {
+        if self.persistent {
+            let conn = self.pool.acquire().await;
+            pool_wait(started);
+            let mut conn = conn?;
+            let result = f(&mut conn).await;
+            if result.as_ref().is_err_and(opened_by_stopped_runtime) {
+                conn.close_on_drop();
+            }
+            result
+        } else {
+            let tx = self.pool.begin().await;
+            pool_wait(started);
+            let mut tx = tx?;
+            let value = f(&mut tx).await?;
+            tx.commit().await.map(|()| value)
+        }
     }
 
     /// True when Postgres answers `select 1` within `bound` (one simple query, which
