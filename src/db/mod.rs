@@ -13,11 +13,14 @@ pub mod rls;
 pub mod sync;
 pub mod users;
 
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
-use sqlx::PgConnection;
+use sqlx::pool::PoolConnection;
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{PgConnection, Postgres, SqlSafeStr, Transaction};
+use tokio::runtime::{Handle, Runtime};
 
 use crate::config::{DatabaseSettings, PoolMode};
 use crate::deadline::{connections_suspect, mark_connections_suspect};
@@ -39,30 +42,47 @@ async fn answers(conn: &mut PgConnection) -> bool {
     )
 }
 
-/// How many times [`Db::with_conn`] moves on from connections of a stopped worker.
-const STOPPED_RUNTIME_RETRIES: u32 = 3;
-
-/// Whether `e` is tokio refusing I/O on a socket whose runtime is stopping. Actix runs
-/// each worker on a runtime of its own, and a pooled connection's socket belongs to
-/// the runtime that opened it. After SIGTERM a worker with nothing in flight stops at
-/// once, and its connections then fail on first use, before anything is sent, even
-/// when a worker still finishing requests takes them from the pool.
-pub fn opened_by_stopped_runtime(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Io(io)
-        if io.to_string().contains("context was found, but it is being shutdown"))
-}
+/// The runtime that opens every pooled connection and hands it out.
+///
+/// A tokio socket belongs to the runtime it was opened on and stops working when that
+/// runtime stops. Actix serves each worker on a runtime of its own, and after SIGTERM
+/// a worker with nothing in flight stops at once while the others finish their
+/// requests. A connection a stopped worker had opened then failed on first use ("A
+/// Tokio 1.x context was found, but it is being shutdown") in whichever request took
+/// it next. This runtime is never stopped (a static is never dropped), so connections
+/// opened here serve any worker for the life of the process. Its one thread waits in
+/// the pool's queue, opens connections and relays their sockets' readiness; the
+/// queries themselves are still written and read by the requests' own tasks.
+static CONNECTIONS: LazyLock<std::io::Result<Runtime>> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("db-connections")
+        .enable_all()
+        .build()
+});
 
 /// The pool plus what queries must know about how it reaches Postgres.
 #[derive(Clone, Debug)]
 pub struct Db {
     pool: PgPool,
     persistent: bool,
+    /// [`CONNECTIONS`]' handle: every checkout runs there.
+    connections: Handle,
 }
 
 impl Db {
     /// Builds the pool without connecting: the service starts (and reports not-ready)
     /// while Postgres is down, and connects as soon as it is up.
     pub fn connect_lazy(settings: &DatabaseSettings) -> Result<Self, sqlx::Error> {
+        let connections = match &*CONNECTIONS {
+            Ok(runtime) => runtime.handle().clone(),
+            Err(e) => {
+                return Err(sqlx::Error::Io(std::io::Error::new(
+                    e.kind(),
+                    e.to_string(),
+                )));
+            }
+        };
         let options: PgConnectOptions = settings.url.expose_secret().parse()?;
         let options = options.application_name("machinemate-api");
         let transaction_mode = settings.pool_mode == PoolMode::Transaction;
@@ -101,11 +121,51 @@ impl Db {
         Ok(Db {
             pool,
             persistent: !transaction_mode,
+            connections,
         })
     }
 
+    /// The pool itself, for migrations and the pool's gauges. Requests check
+    /// connections out through [`Db::acquire`], [`Db::begin`] and [`Db::with_conn`].
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// A pooled connection, opened (when the pool opens one) on [`CONNECTIONS`].
+    pub async fn acquire(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        self.checkout(self.pool.acquire()).await
+    }
+
+    /// A transaction on a pooled connection (commit it, or it rolls back on drop).
+    pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let pool = self.pool.clone();
+        self.checkout(async move { pool.begin().await }).await
+    }
+
+    /// A transaction opened with `statement` instead of a bare `BEGIN`, in the same
+    /// round trip.
+    pub async fn begin_with(
+        &self,
+        statement: impl SqlSafeStr + Send + 'static,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let pool = self.pool.clone();
+        self.checkout(async move { pool.begin_with(statement).await })
+            .await
+    }
+
+    /// Runs a checkout on [`CONNECTIONS`]. When the caller gives up waiting (its
+    /// request was cancelled), the checkout still ends there, within the pool's acquire
+    /// timeout, and its connection goes straight back to the pool.
+    async fn checkout<T: Send + 'static>(
+        &self,
+        checkout: impl Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+    ) -> Result<T, sqlx::Error> {
+        match self.connections.spawn(checkout).await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Only a stopping runtime cancels its tasks, and this one never stops.
+            Err(_) => Err(sqlx::Error::PoolClosed),
+        }
     }
 
     /// Whether statements may be prepared by name and cached (false behind a
@@ -118,62 +178,41 @@ impl Db {
     /// protocol's two round trips (prepare, then execute) may otherwise land on two
     /// different server connections, so there `f` runs inside a transaction, which pins
     /// one server connection until commit.
-    ///
-    /// `f` runs again on another connection when the one it got belonged to a stopped
-    /// worker (see [`opened_by_stopped_runtime`]): that fails before anything is sent.
     pub async fn with_conn<T>(
         &self,
-        f: impl AsyncFn(&mut PgConnection) -> Result<T, sqlx::Error>,
+        f: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
     ) -> Result<T, sqlx::Error> {
         let started = Instant::now();
-        let mut tries = 0;
-        let result = loop {
-            let result = self.once(&f, started).await;
-            match result {
-                Err(e) if opened_by_stopped_runtime(&e) && tries < STOPPED_RUNTIME_RETRIES => {
-                    // Have the pool check connections as it hands them out, so the
-                    // stopped worker's other connections are closed rather than tried.
-                    mark_connections_suspect();
-                    tracing::warn!(
-                        "a pooled connection belonged to a stopped worker; retrying on another"
-                    );
-                    tries += 1;
-                }
-                result => break result,
+        let result = if self.persistent {
+            let conn = self.acquire().await;
+            pool_wait(started);
+            match conn {
+                Ok(mut conn) => f(&mut conn).await,
+                Err(e) => Err(e),
+            }
+        } else {
+            let tx = self.begin().await;
+            pool_wait(started);
+            match tx {
+                Ok(mut tx) => match f(&mut tx).await {
+                    Ok(value) => tx.commit().await.map(|()| value),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
             }
         };
         upstream_call(Upstream::Postgres, started, result.is_ok());
         result
     }
 
-    async fn once<T>(
-        &self,
-        f: &impl AsyncFn(&mut PgConnection) -> Result<T, sqlx::Error>,
-        started: Instant,
-    ) -> Result<T, sqlx::Error> {
-        if self.persistent {
-            let conn = self.pool.acquire().await;
-            pool_wait(started);
-            let mut conn = conn?;
-            let result = f(&mut conn).await;
-            if result.as_ref().is_err_and(opened_by_stopped_runtime) {
-                conn.close_on_drop();
-            }
-            result
-        } else {
-            let tx = self.pool.begin().await;
-            pool_wait(started);
-            let mut tx = tx?;
-            let value = f(&mut tx).await?;
-            tx.commit().await.map(|()| value)
-        }
-    }
-
     /// True when Postgres answers `select 1` within `bound` (one simple query, which
     /// any pooler passes through). A failure marks pooled connections suspect, so the
     /// pool weeds out the dead ones.
     pub async fn ping(&self, bound: Duration) -> bool {
-        let probe = sqlx::raw_sql("select 1").execute(&self.pool);
+        let probe = async {
+            let mut conn = self.acquire().await?;
+            sqlx::raw_sql("select 1").execute(&mut *conn).await
+        };
         let answered = matches!(tokio::time::timeout(bound, probe).await, Ok(Ok(_)));
         if !answered {
             mark_connections_suspect();

@@ -34,7 +34,7 @@ impl UserTx {
         );
         // The only text spliced in is `pg_literal`'s output, a closed string literal.
         let started = std::time::Instant::now();
-        let tx = db.pool().begin_with(sqlx::AssertSqlSafe(statement)).await;
+        let tx = db.begin_with(sqlx::AssertSqlSafe(statement)).await;
         metrics::pool_wait(started);
         let tx = tx?;
         Ok(UserTx {

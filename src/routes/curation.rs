@@ -77,7 +77,7 @@ pub async fn create_machine(
         .into_inner()
         .apply(None)
         .map_err(ApiError::Validation)?;
-    let tx = state.db.pool().begin().await?;
+    let tx = state.db.begin().await?;
     let machine = save(&state, &admin, "create", None, &record, tx).await?;
     Ok(HttpResponse::Created().json(machine))
 }
@@ -101,7 +101,7 @@ pub async fn update_machine(
     body: ApiJson<MachineFields>,
 ) -> ApiResult<web::Json<Machine>> {
     checked_id(&machine_id)?;
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin().await?;
     let before = db::curation::lock(&mut tx, state.db.persistent(), &machine_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Machine"))?;
@@ -131,7 +131,7 @@ pub async fn retire_machine(
     machine_id: web::Path<String>,
 ) -> ApiResult<web::Json<Machine>> {
     checked_id(&machine_id)?;
-    let mut tx = state.db.pool().begin().await?;
+    let mut tx = state.db.begin().await?;
     let before = db::curation::lock(&mut tx, state.db.persistent(), &machine_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Machine"))?;

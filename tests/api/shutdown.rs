@@ -5,8 +5,11 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use machinemate_api::db::Db;
+use machinemate_api::db::rls::UserTx;
+
 use crate::fireworks_server::{FireworksServer, Reply};
-use crate::helpers::{DbProxy, database_url, fresh_database, postgres_addr};
+use crate::helpers::{DbProxy, database_url, fresh_database, postgres_addr, test_settings};
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish_and_exits_promptly() {
@@ -185,4 +188,84 @@ async fn sigterm_during_slow_identifications_finishes_them_refuses_new_work_and_
         took >= Duration::from_millis(1500),
         "it did not wait for them: {took:?}"
     );
+}
+
+/// Actix serves each worker on a runtime of its own. After SIGTERM a worker with
+/// nothing in flight stops at once while another still finishes its requests; the
+/// latter must still be able to use every pooled connection, including ones the
+/// stopped worker opened. (Before `db::Db` opened connections on a runtime of their
+/// own, such a connection failed with "A Tokio 1.x context was found, but it is being
+/// shutdown" and the request answered 503: the cause of rare failures of the test
+/// above.) Each way of checking a connection out is tried on a one-connection pool.
+#[tokio::test]
+async fn pooled_connections_outlive_the_worker_runtime_that_opened_them() {
+    let url = database_url(&fresh_database().await);
+    let settings = test_settings(&url, &[("DATABASE_MAX_CONNECTIONS", "1")]);
+    for checkout in [Checkout::WithConn, Checkout::UserTx, Checkout::Begin] {
+        let db = Db::connect_lazy(&settings.database).unwrap();
+        // A stand-in for an actix worker: a current-thread runtime on a thread of its
+        // own, which opens the pool's connection, idles, and stops.
+        let worker_db = db.clone();
+        tokio::task::spawn_blocking(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                checkout.run(&worker_db).await.unwrap();
+                // Idle: the connection goes back to the pool meanwhile.
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            });
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            db.pool().size(),
+            1,
+            "{checkout:?}: the connection is pooled"
+        );
+        // Another worker, still serving, takes that connection.
+        let answer = checkout.run(&db).await;
+        assert!(answer.is_ok(), "{checkout:?}: {answer:?}");
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Checkout {
+    WithConn,
+    UserTx,
+    Begin,
+}
+
+impl Checkout {
+    async fn run(self, db: &Db) -> Result<(), sqlx::Error> {
+        match self {
+            Checkout::WithConn => {
+                let one = db
+                    .with_conn(async |conn| {
+                        sqlx::query_scalar::<_, i32>("select 1")
+                            .fetch_one(conn)
+                            .await
+                    })
+                    .await?;
+                assert_eq!(one, 1);
+            }
+            Checkout::UserTx => {
+                let claims = serde_json::json!({ "sub": uuid::Uuid::new_v4() });
+                let role = UserTx::run(db, &claims, async |tx: &mut UserTx| {
+                    sqlx::query_scalar::<_, String>("select current_user::text")
+                        .fetch_one(tx.conn())
+                        .await
+                })
+                .await?;
+                assert_eq!(role, "authenticated");
+            }
+            Checkout::Begin => {
+                let mut tx = db.begin().await?;
+                sqlx::query("select 1").execute(&mut *tx).await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(())
+    }
 }
