@@ -65,7 +65,7 @@ impl Application {
             );
         }
         let state = web::Data::new(AppState::new(settings, db, auth, http));
-        let openapi_doc = openapi::swagger_ui();
+        let openapi_json = openapi::render_document().context("rendering the OpenAPI document")?;
 
         let server =
             HttpServer::new(move || {
@@ -88,7 +88,7 @@ impl Application {
                             );
                         }
                     })
-                    .service(openapi_doc.clone())
+                    .configure(openapi::configure(openapi_json.clone()))
                     .default_service(web::to(fallback::not_found))
                     .wrap(cors(&cors_origins))
                     .wrap(fallback::json_error_bodies())
