@@ -126,6 +126,12 @@ impl FromRequest for MachineFilter {
     }
 }
 
+/// What [`is_machine_id`] accepts, as the OpenAPI document states it. utoipa takes only
+/// a literal for `pattern`, so request schemas repeat this string;
+/// `tests/api/openapi.rs::machine_ids_are_documented_as_the_service_checks_them` holds
+/// them, and this function, to it.
+pub const MACHINE_ID_PATTERN: &str = "^[a-z0-9][a-z0-9_]{1,62}$";
+
 /// Whether `id` could be a machine id at all (saves a query for junk paths).
 pub fn is_machine_id(id: &str) -> bool {
     let bytes = id.as_bytes();

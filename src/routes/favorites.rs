@@ -26,10 +26,11 @@ pub struct FavoriteList {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewFavorite {
-    #[schema(example = "leg_press")]
+    #[schema(example = "leg_press", pattern = "^[a-z0-9][a-z0-9_]{1,62}$")]
     pub machine_id: String,
     /// At most 1000 characters.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub notes: Option<String>,
 }
 
@@ -38,6 +39,7 @@ pub struct NewFavorite {
 pub struct FavoriteUpdate {
     /// New notes; `null` or absent clears them. At most 1000 characters.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub notes: Option<String>,
 }
 
@@ -82,7 +84,7 @@ pub async fn list_favorites(
 /// Add a machine to the caller's favorites. Safe to retry with `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/favorites", tag = "favorites",
     security(("bearer_auth" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response: 1 to 255 visible ASCII characters", pattern = "^[!-~]{1,255}$")),
     request_body = NewFavorite,
     responses(
         (status = 201, body = Favorite),

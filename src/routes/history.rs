@@ -50,16 +50,19 @@ pub struct HistoryCreate {
     /// records nothing new.
     #[serde(default)]
     pub id: Option<Uuid>,
-    #[schema(example = "leg_press")]
+    #[schema(example = "leg_press", pattern = "^[a-z0-9][a-z0-9_]{1,62}$")]
     pub machine_id: String,
     /// 0 to 1.
     #[serde(default)]
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub confidence: Option<f64>,
-    /// Where the entry came from (default `backend_api`), at most 50 characters.
+    /// Where the entry came from (default `backend_api`): 1 to 50 characters, not blank.
     #[serde(default = "default_source")]
+    #[schema(min_length = 1, max_length = 50)]
     pub source: String,
     /// At most 2048 characters.
     #[serde(default)]
+    #[schema(max_length = 2048)]
     pub photo_uri: Option<String>,
     /// When the photo was taken (default: now); not more than a day ahead.
     #[serde(default)]
@@ -70,6 +73,7 @@ pub struct HistoryCreate {
 #[serde(deny_unknown_fields)]
 pub struct HistoryBatch {
     /// 1 to 100 entries.
+    #[schema(min_items = 1, max_items = 100)]
     pub entries: Vec<HistoryCreate>,
 }
 
@@ -103,7 +107,11 @@ impl HistoryCreate {
                 "String should have 1 to 50 characters".into(),
             );
         }
-        if self.photo_uri.as_ref().is_some_and(|p| p.len() > 2048) {
+        if self
+            .photo_uri
+            .as_ref()
+            .is_some_and(|p| p.chars().count() > 2048)
+        {
             issue(
                 "photo_uri",
                 "string_too_long",
@@ -232,11 +240,12 @@ pub async fn list_history(
 /// `Idempotency-Key` (or a client-chosen `id`).
 #[utoipa::path(post, path = "/api/v1/history", tag = "history",
     security(("bearer_auth" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response: 1 to 255 visible ASCII characters", pattern = "^[!-~]{1,255}$")),
     request_body = HistoryCreate,
     responses(
         (status = 201, body = HistoryEntry),
         (status = 404, body = ErrorBody, description = "Unknown machine"),
+        (status = 409, body = ErrorBody, description = "The client-chosen `id` is another user's, or a request with this Idempotency-Key is in progress"),
         (status = 422, body = ErrorBody),
     )
 )]
@@ -269,9 +278,13 @@ pub async fn add_history(
 /// Record many entries at once (made offline), all or none. Safe to retry.
 #[utoipa::path(post, path = "/api/v1/history/batch", tag = "history",
     security(("bearer_auth" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response: 1 to 255 visible ASCII characters", pattern = "^[!-~]{1,255}$")),
     request_body = HistoryBatch,
-    responses((status = 201, body = HistoryBatchResult), (status = 422, body = ErrorBody))
+    responses(
+        (status = 201, body = HistoryBatchResult),
+        (status = 409, body = ErrorBody, description = "A client-chosen `id` is another user's, or a request with this Idempotency-Key is in progress"),
+        (status = 422, body = ErrorBody),
+    )
 )]
 pub async fn add_history_batch(
     state: web::Data<AppState>,

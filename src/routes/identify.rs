@@ -311,10 +311,11 @@ pub async fn get_trace(
 #[serde(deny_unknown_fields)]
 pub struct Correction {
     /// The machine the photo really showed.
-    #[schema(example = "hack_squat")]
+    #[schema(example = "hack_squat", pattern = "^[a-z0-9][a-z0-9_]{1,62}$")]
     pub machine_id: String,
     /// At most 1000 characters.
     #[serde(default)]
+    #[schema(max_length = 1000)]
     pub note: Option<String>,
 }
 

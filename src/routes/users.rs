@@ -95,8 +95,7 @@ impl UserUpdate {
         });
         let avatar_url = self.avatar_url.map(|url| {
             url.filter(|u| {
-                let ok = u.len() <= 2048
-                    && url::Url::parse(u).is_ok_and(|p| matches!(p.scheme(), "http" | "https"));
+                let ok = crate::domain::is_web_url(u);
                 if !ok {
                     issues.push(issue(
                         "avatar_url",

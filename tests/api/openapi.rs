@@ -58,3 +58,61 @@ async fn the_docs_explorer_is_served_from_the_binary() {
     let css = app.get("/docs/swagger-ui.css").await;
     assert_eq!(css.status(), 200);
 }
+
+/// Every machine id a request body carries is documented with the pattern the service
+/// checks, so generated clients and fuzzers send what the service accepts.
+#[tokio::test]
+async fn machine_ids_are_documented_as_the_service_checks_them() {
+    use machinemate_api::domain::machine::{MACHINE_ID_PATTERN, is_machine_id};
+
+    let app = spawn_app().await;
+    let doc = app.get_json("/openapi.json", 200).await;
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("NewFavorite", "machine_id"),
+        ("HistoryCreate", "machine_id"),
+        ("Correction", "machine_id"),
+        ("MachineFields", "id"),
+    ] {
+        assert_eq!(
+            schemas[schema]["properties"][field]["pattern"], MACHINE_ID_PATTERN,
+            "{schema}.{field}"
+        );
+    }
+    let pattern = regex_lite::Regex::new(MACHINE_ID_PATTERN).unwrap();
+    let mut candidates: Vec<String> = [
+        "",
+        "a",
+        "ab",
+        "leg_press",
+        "_leg",
+        "Leg",
+        "leg-press",
+        "leg press",
+        "9x",
+        "x9_",
+        "é_x",
+        "a\n",
+        "ab\u{0}",
+        "ab\n",
+    ]
+    .map(String::from)
+    .into();
+    candidates.push("a".repeat(63));
+    candidates.push("a".repeat(64));
+    // Every string of up to two characters over a small alphabet with edge cases.
+    let alphabet = ['a', 'z', '0', '9', '_', '-', 'A', ' ', 'é', '\n'];
+    for x in alphabet {
+        for y in alphabet {
+            candidates.push(format!("{x}{y}"));
+            candidates.push(format!("{x}{y}{x}"));
+        }
+    }
+    for id in candidates {
+        assert_eq!(
+            pattern.is_match(&id),
+            is_machine_id(&id),
+            "{id:?}: the documented pattern and the service disagree"
+        );
+    }
+}

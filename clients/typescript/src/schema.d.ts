@@ -688,7 +688,7 @@ export interface components {
             machine_id: string;
             /** @description At most 2048 characters. */
             photo_uri?: string | null;
-            /** @description Where the entry came from (default `backend_api`), at most 50 characters. */
+            /** @description Where the entry came from (default `backend_api`): 1 to 50 characters, not blank. */
             source?: string;
             /**
              * Format: date-time
@@ -809,17 +809,27 @@ export interface components {
          */
         MachineFields: {
             beginner_tips?: string[] | null;
-            category?: string | null;
+            /** @enum {string|null} */
+            category?: "Upper Body" | "Lower Body" | "Back" | "Chest" | "Shoulders" | "Arms" | "Core" | "Cardio" | "Full Body" | null;
             common_mistakes?: string[] | null;
-            difficulty?: string | null;
-            equipment_type?: string | null;
+            /** @enum {string|null} */
+            difficulty?: "beginner" | "intermediate" | "advanced" | null;
+            /** @enum {string|null} */
+            equipment_type?: "selectorized" | "plate_loaded" | "cable" | "cardio" | "smith" | "bodyweight" | "assisted" | null;
             how_to_steps?: string[] | null;
+            /**
+             * @description Lowercase letters, digits and `_`; fixed once created.
+             * @example cable_curl
+             */
             id?: string | null;
             image_url?: string | null;
             is_active?: boolean | null;
+            /** @description A JSON object of at most 16 KiB. */
             metadata?: Record<string, never> | null;
             muscle_diagram_url?: string | null;
+            /** @description 2 to 100 characters (trimmed). */
             name?: string | null;
+            /** @description Each list item: 1 to 500 characters. */
             primary_muscles?: string[] | null;
             safety_tips?: string[] | null;
             secondary_muscles?: string[] | null;
@@ -827,6 +837,7 @@ export interface components {
             /** @description Other names people and vision models use for the machine. */
             synonyms?: string[] | null;
             tags?: string[] | null;
+            /** @description An http(s) URL of at most 2048 characters (as are the other URLs). */
             thumbnail_url?: string | null;
             video_url?: string | null;
             /** @description What a photo shows that sets this machine apart. */
@@ -1100,7 +1111,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry return the first response */
+                /** @description Makes a retry return the first response: 1 to 255 visible ASCII characters */
                 "Idempotency-Key"?: string | null;
             };
             path?: never;
@@ -1537,7 +1548,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry return the first response */
+                /** @description Makes a retry return the first response: 1 to 255 visible ASCII characters */
                 "Idempotency-Key"?: string | null;
             };
             path?: never;
@@ -1586,6 +1597,15 @@ export interface operations {
             };
             /** @description The body stopped arriving */
             408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The client-chosen `id` is another user's, or a request with this Idempotency-Key is in progress */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1678,7 +1698,7 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
-                /** @description Makes a retry return the first response */
+                /** @description Makes a retry return the first response: 1 to 255 visible ASCII characters */
                 "Idempotency-Key"?: string | null;
             };
             path?: never;
@@ -1718,6 +1738,15 @@ export interface operations {
             };
             /** @description The body stopped arriving */
             408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A client-chosen `id` is another user's, or a request with this Idempotency-Key is in progress */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
