@@ -3,11 +3,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::Value;
 use sqlx::FromRow;
 use utoipa::ToSchema;
 
+use super::Db;
 use super::machines::{MachineIndex, attach, machine_columns};
-use super::rls::UserTx;
+use super::rls::{ReadQuery, UserTx};
 use crate::domain::machine::Machine;
 
 /// A favorite with its machine embedded, as the app shows it.
@@ -50,16 +52,21 @@ struct FavoriteRow {
 /// The caller's favorites, newest first; machines come from `machines` (see
 /// [`super::machines::attach`]).
 #[tracing::instrument(skip_all)]
-pub async fn list(tx: &mut UserTx, machines: &MachineIndex) -> Result<Vec<Favorite>, sqlx::Error> {
-    let persistent = tx.persistent();
-    let rows: Vec<FavoriteRow> = sqlx::query_as(
-        "select machine_id, created_at, notes, updated_at from public.favorites \
-         where user_id = (select auth.uid()) order by created_at desc, machine_id",
+pub async fn list(
+    db: &Db,
+    claims: &Value,
+    machines: &MachineIndex,
+) -> Result<Vec<Favorite>, sqlx::Error> {
+    let rows: Vec<FavoriteRow> = UserTx::read(
+        db,
+        claims,
+        ReadQuery::new(
+            "select machine_id, created_at, notes, updated_at from public.favorites \
+             where user_id = (select auth.uid()) order by created_at desc, machine_id",
+        ),
     )
-    .persistent(persistent)
-    .fetch_all(tx.conn())
     .await?;
-    Ok(attach(tx, machines, rows, |row| &row.machine_id)
+    Ok(attach(db, machines, rows, |row| &row.machine_id)
         .await?
         .into_iter()
         .map(|(row, machine)| Favorite {

@@ -3,12 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use serde_json::Value;
 use sqlx::FromRow;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+use super::Db;
 use super::machines::{MachineIndex, attach, machine_columns};
-use super::rls::UserTx;
+use super::rls::{ReadQuery, UserTx};
 use crate::domain::machine::Machine;
 use crate::domain::pagination::PageRequest;
 
@@ -71,41 +73,53 @@ struct EntryRow {
 /// A page of entries, newest `taken_at` first, and how many there are in all. Machines
 /// come from `machines` (see [`super::machines::attach`]), not from a join: a page of
 /// twenty entries would otherwise decode twenty full catalog rows.
-#[tracing::instrument(skip(tx, machines))]
+#[tracing::instrument(skip(db, claims, machines))]
 pub async fn list(
-    tx: &mut UserTx,
+    db: &Db,
+    claims: &Value,
     machines: &MachineIndex,
     page: PageRequest,
     machine_id: Option<&str>,
 ) -> Result<(Vec<HistoryEntry>, i64), sqlx::Error> {
-    let persistent = tx.persistent();
-    let rows: Vec<EntryRow> = sqlx::query_as(
-        "select h.id, h.machine_id, h.confidence, h.source, h.taken_at, h.created_at, \
-         h.photo_uri, count(*) over () as total from public.history h \
-         where h.user_id = (select auth.uid()) and ($1::text is null or h.machine_id = $1) \
-         order by h.taken_at desc, h.id limit $2 offset $3",
+    let rows: Vec<EntryRow> = UserTx::read(
+        db,
+        claims,
+        ReadQuery::new(
+            "select h.id, h.machine_id, h.confidence, h.source, h.taken_at, h.created_at, \
+             h.photo_uri, count(*) over () as total from public.history h \
+             where h.user_id = (select auth.uid()) and (",
+        )
+        .text(machine_id)
+        .sql("::text is null or h.machine_id = ")
+        .text(machine_id)
+        .sql(") order by h.taken_at desc, h.id limit ")
+        .int(page.limit())
+        .sql(" offset ")
+        .int(page.offset()),
     )
-    .bind(machine_id)
-    .bind(page.limit())
-    .bind(page.offset())
-    .persistent(persistent)
-    .fetch_all(tx.conn())
     .await?;
     let total = match rows.first() {
         Some(row) => row.total,
+        // Past the last page: no row carries the count.
         None if page.offset() > 0 => {
-            sqlx::query_scalar(
-                "select count(*) from public.history \
-                 where user_id = (select auth.uid()) and ($1::text is null or machine_id = $1)",
+            let counted: Vec<(i64,)> = UserTx::read(
+                db,
+                claims,
+                ReadQuery::new(
+                    "select count(*) from public.history \
+                     where user_id = (select auth.uid()) and (",
+                )
+                .text(machine_id)
+                .sql("::text is null or machine_id = ")
+                .text(machine_id)
+                .sql(")"),
             )
-            .bind(machine_id)
-            .persistent(persistent)
-            .fetch_one(tx.conn())
-            .await?
+            .await?;
+            counted.first().map_or(0, |(n,)| *n)
         }
         None => 0,
     };
-    let entries = attach(tx, machines, rows, |row| &row.machine_id)
+    let entries = attach(db, machines, rows, |row| &row.machine_id)
         .await?
         .into_iter()
         .map(|(row, machine)| HistoryEntry {

@@ -5,7 +5,6 @@ use std::collections::HashMap;
 use sqlx::{FromRow, PgConnection};
 
 use super::Db;
-use super::rls::UserTx;
 use crate::domain::machine::{Machine, MachineFilter};
 
 /// The columns of [`Machine`], in one place for every query that returns one.
@@ -197,10 +196,10 @@ pub async fn index(db: &Db) -> Result<MachineIndex, sqlx::Error> {
 }
 
 /// Pairs each row with its machine, taken from `index`; machines it lacks (created
-/// after the index's catalog version was read) are read in `tx`. A row whose machine
-/// no longer exists is left out, as an inner join would.
+/// after the index's catalog version was read) are read from the catalog. A row whose
+/// machine no longer exists is left out, as an inner join would.
 pub async fn attach<R>(
-    tx: &mut UserTx,
+    db: &Db,
     index: &MachineIndex,
     rows: Vec<R>,
     machine_id: impl Fn(&R) -> &str,
@@ -213,8 +212,8 @@ pub async fn attach<R>(
     let fetched = if missing.is_empty() {
         MachineIndex::new()
     } else {
-        let persistent = tx.persistent();
-        keyed(tx.conn(), persistent, Some(&missing)).await?
+        db.with_conn(async |c| keyed(c, db.persistent(), Some(&missing)).await)
+            .await?
     };
     Ok(rows
         .into_iter()

@@ -4,8 +4,12 @@
 //! forgets a `where user_id = ...` (defence in depth).
 
 use crate::telemetry::metrics::{self, Upstream};
+use futures_util::TryStreamExt;
 use serde_json::Value;
-use sqlx::{Postgres, Transaction};
+use sqlx::Either;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::PgRow;
+use sqlx::{FromRow, Postgres, Transaction};
 
 use super::Db;
 
@@ -18,20 +22,8 @@ pub struct UserTx {
 impl UserTx {
     /// Begins a transaction as `authenticated` with `claims` (which must hold `sub`).
     pub async fn begin(db: &Db, claims: &Value) -> Result<Self, sqlx::Error> {
-        // One round trip: BEGIN and both settings travel as one simple query. The settings
-        // are local to this transaction, so nothing leaks to the next user of the pooled
-        // connection (also under a transaction pooler). Simple queries take no bind
-        // parameters, so the claims go in as an escaped literal (see `pg_literal`).
-        // `idle_in_transaction_session_timeout` lets Postgres end the transaction if its
-        // client vanishes mid-way (a black-holed connection), releasing its row locks
-        // (the user's row while a sync version is taken) within seconds, not when TCP
-        // gives up. A request's statements follow each other in milliseconds.
-        let statement = format!(
-            "BEGIN; SELECT set_config('role', 'authenticated', true), \
-             set_config('request.jwt.claims', {}, true), \
-             set_config('idle_in_transaction_session_timeout', '3000', true)",
-            pg_literal(&claims.to_string())
-        );
+        // One round trip: BEGIN and the settings (see `scope`) travel as one simple query.
+        let statement = format!("BEGIN; {}", scope(claims));
         // The only text spliced in is `pg_literal`'s output, a closed string literal.
         let started = std::time::Instant::now();
         let tx = db.begin_with(sqlx::AssertSqlSafe(statement)).await;
@@ -41,6 +33,61 @@ impl UserTx {
             tx,
             persistent: db.persistent(),
         })
+    }
+
+    /// Runs one read-only query as the user with `claims` in a single round trip, and
+    /// decodes its rows.
+    ///
+    /// A [`UserTx`] costs three round trips for one `select`: BEGIN with the settings,
+    /// the query (prepared, bound and executed in one go), and COMMIT. Here all of it
+    /// travels as one simple-protocol message (`BEGIN READ ONLY; <settings>; <query>;
+    /// COMMIT`), which Postgres runs in order and answers at once; values are inlined
+    /// as literals by [`ReadQuery`], since simple queries take no parameters. Rows come
+    /// back in text format, which sqlx decodes as well as binary. One message also
+    /// suits a transaction pooler, which may not hold a server connection between the
+    /// extended protocol's round trips outside a transaction.
+    ///
+    /// When anything fails part-way, Postgres skips the rest of the message and leaves
+    /// the session in the failed transaction, so the connection is closed rather than
+    /// returned to the pool; the same when the caller gives up mid-way.
+    pub async fn read<R>(db: &Db, claims: &Value, query: ReadQuery) -> Result<Vec<R>, sqlx::Error>
+    where
+        R: for<'r> FromRow<'r, PgRow>,
+    {
+        // Statement 0 is BEGIN, 1 the settings (one row, skipped), 2 the query, 3 COMMIT.
+        const QUERY: usize = 2;
+        let statement = format!("BEGIN READ ONLY; {}; {}; COMMIT", scope(claims), query.sql);
+        let started = std::time::Instant::now();
+        let result = async {
+            let conn = db.acquire().await;
+            metrics::pool_wait(started);
+            let mut conn = ClosedUnlessFinished(Some(conn?));
+            let mut rows = Vec::new();
+            let mut completed = 0;
+            {
+                // `statement` holds only program text and `ReadQuery`'s literals.
+                let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+                    .fetch_many(&mut **conn.0.as_mut().expect("held until finished"));
+                while let Some(result) = results.try_next().await? {
+                    match result {
+                        Either::Left(_) => completed += 1,
+                        Either::Right(row) if completed == QUERY => rows.push(R::from_row(&row)?),
+                        Either::Right(_) => {}
+                    }
+                }
+            }
+            if completed != QUERY + 2 {
+                return Err(sqlx::Error::Protocol(format!(
+                    "a scoped read completed {completed} statements, not {}",
+                    QUERY + 2
+                )));
+            }
+            conn.finished();
+            Ok(rows)
+        }
+        .await;
+        metrics::upstream_call(Upstream::Postgres, started, result.is_ok());
+        result
     }
 
     /// Runs `f` in a transaction scoped to the user with `claims`, committing when it
@@ -76,9 +123,86 @@ impl UserTx {
     }
 }
 
+/// The statement that scopes the current transaction to the user with `claims`: role
+/// `authenticated` and the claims, both local to the transaction, so nothing leaks to
+/// the next user of the pooled connection (also under a transaction pooler). Simple
+/// queries take no bind parameters, so the claims go in as an escaped literal (see
+/// `pg_literal`). `idle_in_transaction_session_timeout` lets Postgres end the
+/// transaction if its client vanishes mid-way (a black-holed connection), releasing its
+/// row locks (the user's row while a sync version is taken) within seconds, not when
+/// TCP gives up. A request's statements follow each other in milliseconds.
+fn scope(claims: &Value) -> String {
+    format!(
+        "SELECT set_config('role', 'authenticated', true), \
+         set_config('request.jwt.claims', {}, true), \
+         set_config('idle_in_transaction_session_timeout', '3000', true)",
+        pg_literal(&claims.to_string())
+    )
+}
+
+/// A pooled connection that is closed, not returned to the pool, unless
+/// [`finished`](Self::finished) says its session is clean.
+struct ClosedUnlessFinished(Option<PoolConnection<Postgres>>);
+
+impl ClosedUnlessFinished {
+    fn finished(mut self) {
+        // Dropped here: back to the pool.
+        self.0.take();
+    }
+}
+
+impl Drop for ClosedUnlessFinished {
+    fn drop(&mut self) {
+        if let Some(conn) = self.0.as_mut() {
+            conn.close_on_drop();
+        }
+    }
+}
+
+/// A read-only query for [`UserTx::read`]: SQL text written in the program, and values
+/// that enter only through typed methods, each rendered as a literal.
+#[derive(Debug, Clone)]
+pub struct ReadQuery {
+    sql: String,
+}
+
+impl ReadQuery {
+    pub fn new(sql: &'static str) -> Self {
+        ReadQuery { sql: sql.into() }
+    }
+
+    /// More SQL text.
+    pub fn sql(mut self, sql: &'static str) -> Self {
+        self.sql.push_str(sql);
+        self
+    }
+
+    /// A text value (`NULL` for `None`), as a closed escape-string literal.
+    pub fn text(mut self, value: Option<&str>) -> Self {
+        match value {
+            Some(v) => self.sql.push_str(&pg_literal(v)),
+            None => self.sql.push_str("NULL"),
+        }
+        self
+    }
+
+    /// An integer; a negative one in parentheses, so that no `-` can follow another
+    /// and start a comment.
+    pub fn int(mut self, value: i64) -> Self {
+        if value < 0 {
+            self.sql.push_str(&format!("({value})"));
+        } else {
+            self.sql.push_str(&value.to_string());
+        }
+        self
+    }
+}
+
 /// `text` as a Postgres escape-string literal (`E'...'`): backslashes and quotes are
 /// doubled, which is complete for E-strings whatever `standard_conforming_strings` says.
-/// Serialized JSON never holds a NUL byte (serde escapes control characters).
+/// Postgres text cannot hold NUL: it becomes the escape `\000`, which Postgres refuses
+/// with SQLSTATE 22021, as it refuses a bound NUL (a 422, see `src/error.rs`), rather
+/// than being dropped and changing the value. (Serialized JSON never holds a NUL.)
 fn pg_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 4);
     out.push_str("E'");
@@ -86,7 +210,7 @@ fn pg_literal(text: &str) -> String {
         match c {
             '\\' => out.push_str("\\\\"),
             '\'' => out.push_str("''"),
-            '\0' => {}
+            '\0' => out.push_str("\\000"),
             c => out.push(c),
         }
     }
@@ -105,6 +229,6 @@ mod tests {
             pg_literal(r#"{"n":"O'Brien \\ '); drop table users; --"}"#),
             r#"E'{"n":"O''Brien \\\\ ''); drop table users; --"}'"#
         );
-        assert_eq!(pg_literal("a\0b"), "E'ab'");
+        assert_eq!(pg_literal("a\0b"), r"E'a\000b'");
     }
 }

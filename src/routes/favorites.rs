@@ -71,10 +71,7 @@ pub async fn list_favorites(
 ) -> ApiResult<web::Json<FavoriteList>> {
     // Before the transaction: reading the catalog may take a connection of its own.
     let machines = state.machines().await?;
-    let favorites = UserTx::run(&state.db, &user.claims_json, async |tx| {
-        favorites::list(tx, &machines).await
-    })
-    .await?;
+    let favorites = favorites::list(&state.db, &user.claims_json, &machines).await?;
     Ok(web::Json(FavoriteList {
         total: favorites.len(),
         favorites,

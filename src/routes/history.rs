@@ -219,15 +219,14 @@ pub async fn list_history(
 ) -> ApiResult<web::Json<HistoryPage>> {
     // Before the transaction: reading the catalog may take a connection of its own.
     let machines = state.machines().await?;
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
     let (history, total) = history::list(
-        &mut tx,
+        &state.db,
+        &user.claims_json,
         &machines,
         filter.page,
         filter.machine_id.as_deref(),
     )
     .await?;
-    tx.commit().await?;
     Ok(web::Json(HistoryPage {
         history,
         total,
