@@ -2,11 +2,12 @@
 //! and deletions (in change-version order) and catalog changes.
 
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 use sqlx::FromRow;
 
 use super::Db;
 use super::machines::machine_columns;
-use super::rls::UserTx;
+use super::rls::{ReadQuery, UserTx};
 use crate::domain::machine::Machine;
 
 /// One change to the caller's data; which fields are set depends on `kind`/`deleted`.
@@ -27,41 +28,46 @@ pub struct UserChange {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-/// Up to `limit` changes after `since`, oldest first. Versions are unique per user and
-/// become visible in order (the user row is locked while one is taken), so reading
-/// "after the last version seen" never skips one.
-#[tracing::instrument(skip(tx))]
+/// Up to `limit` changes after `since`, oldest first, in one round trip
+/// ([`UserTx::read`]). Versions are unique per user and become visible in order (the
+/// user row is locked while one is taken), so reading "after the last version seen"
+/// never skips one.
+#[tracing::instrument(skip(db, claims))]
 pub async fn user_changes(
-    tx: &mut UserTx,
+    db: &Db,
+    claims: &Value,
     since: i64,
     limit: i64,
 ) -> Result<Vec<UserChange>, sqlx::Error> {
-    let persistent = tx.persistent();
-    sqlx::query_as(
+    let query = ReadQuery::new(
         "select * from ( \
            select 'favorite' as kind, f.sync_version as version, false as deleted, \
                   f.machine_id as entity_id, f.machine_id, f.notes, null::real as confidence, \
                   null::text as source, null::text as photo_uri, null::timestamptz as taken_at, \
                   f.created_at, f.updated_at \
              from public.favorites f \
-            where f.user_id = (select auth.uid()) and f.sync_version > $1 \
-           union all \
+            where f.user_id = (select auth.uid()) and f.sync_version > ",
+    )
+    .int(since)
+    .sql(
+        " union all \
            select 'history', h.sync_version, false, h.id::text, h.machine_id, null, h.confidence, \
                   h.source, h.photo_uri, h.taken_at, h.created_at, h.updated_at \
              from public.history h \
-            where h.user_id = (select auth.uid()) and h.sync_version > $1 \
-           union all \
+            where h.user_id = (select auth.uid()) and h.sync_version > ",
+    )
+    .int(since)
+    .sql(
+        " union all \
            select t.entity, t.sync_version, true, t.entity_id, null, null, null, null, null, null, \
                   null, t.deleted_at \
              from public.sync_tombstones t \
-            where t.user_id = (select auth.uid()) and t.sync_version > $1 \
-         ) changes order by version limit $2",
+            where t.user_id = (select auth.uid()) and t.sync_version > ",
     )
-    .bind(since)
-    .bind(limit)
-    .persistent(persistent)
-    .fetch_all(tx.conn())
-    .await
+    .int(since)
+    .sql(" ) changes order by version limit ")
+    .int(limit);
+    UserTx::read(db, claims, query).await
 }
 
 #[derive(FromRow)]
