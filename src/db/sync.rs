@@ -2,12 +2,11 @@
 //! and deletions (in change-version order) and catalog changes.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::FromRow;
 
 use super::Db;
 use super::machines::machine_columns;
-use super::rls::{ReadQuery, UserTx};
+use super::rls::UserTx;
 use crate::domain::machine::Machine;
 
 /// One change to the caller's data; which fields are set depends on `kind`/`deleted`.
@@ -28,46 +27,41 @@ pub struct UserChange {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-/// Up to `limit` changes after `since`, oldest first, in one round trip
-/// ([`UserTx::read`]). Versions are unique per user and become visible in order (the
-/// user row is locked while one is taken), so reading "after the last version seen"
-/// never skips one.
-#[tracing::instrument(skip(db, claims))]
+/// Up to `limit` changes after `since`, oldest first. Versions are unique per user and
+/// become visible in order (the user row is locked while one is taken), so reading
+/// "after the last version seen" never skips one.
+#[tracing::instrument(skip(tx))]
 pub async fn user_changes(
-    db: &Db,
-    claims: &Value,
+    tx: &mut UserTx,
     since: i64,
     limit: i64,
 ) -> Result<Vec<UserChange>, sqlx::Error> {
-    let query = ReadQuery::new(
+    let persistent = tx.persistent();
+    sqlx::query_as(
         "select * from ( \
            select 'favorite' as kind, f.sync_version as version, false as deleted, \
                   f.machine_id as entity_id, f.machine_id, f.notes, null::real as confidence, \
                   null::text as source, null::text as photo_uri, null::timestamptz as taken_at, \
                   f.created_at, f.updated_at \
              from public.favorites f \
-            where f.user_id = (select auth.uid()) and f.sync_version > ",
-    )
-    .int(since)
-    .sql(
-        " union all \
+            where f.user_id = (select auth.uid()) and f.sync_version > $1 \
+           union all \
            select 'history', h.sync_version, false, h.id::text, h.machine_id, null, h.confidence, \
                   h.source, h.photo_uri, h.taken_at, h.created_at, h.updated_at \
              from public.history h \
-            where h.user_id = (select auth.uid()) and h.sync_version > ",
-    )
-    .int(since)
-    .sql(
-        " union all \
+            where h.user_id = (select auth.uid()) and h.sync_version > $1 \
+           union all \
            select t.entity, t.sync_version, true, t.entity_id, null, null, null, null, null, null, \
                   null, t.deleted_at \
              from public.sync_tombstones t \
-            where t.user_id = (select auth.uid()) and t.sync_version > ",
+            where t.user_id = (select auth.uid()) and t.sync_version > $1 \
+         ) changes order by version limit $2",
     )
-    .int(since)
-    .sql(" ) changes order by version limit ")
-    .int(limit);
-    UserTx::read(db, claims, query).await
+    .bind(since)
+    .bind(limit)
+    .persistent(persistent)
+    .fetch_all(tx.conn())
+    .await
 }
 
 #[derive(FromRow)]

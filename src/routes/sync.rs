@@ -9,6 +9,7 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::AuthUser;
 use crate::db;
+use crate::db::rls::UserTx;
 use crate::db::sync::UserChange;
 use crate::domain::cursor::SyncPosition;
 use crate::domain::machine::Machine;
@@ -151,13 +152,14 @@ pub async fn sync(
         Some(cursor) => key.decode(user.id, &cursor).ok_or_else(bad_cursor)?,
     };
 
+    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
     let mut changes = db::sync::user_changes(
-        &state.db,
-        &user.claims_json,
+        &mut tx,
         since.user_version,
         USER_CHANGES_PER_PAGE as i64 + 1,
     )
     .await?;
+    tx.commit().await?;
     // The catalog as this instance knows it (at most `CATALOG_MAX_STALENESS_MS` old, as
     // every catalog answer is): nothing to read when the cursor is already there, as it
     // is on almost every incremental sync. A change newer than that is not skipped: the
