@@ -70,6 +70,15 @@ struct EntryRow {
     total: i64,
 }
 
+/// `query` followed by `h.machine_id = <id>` when the page is filtered by machine, else
+/// by `true`.
+fn machine_filter(query: ReadQuery, machine_id: Option<&str>) -> ReadQuery {
+    match machine_id {
+        Some(id) => query.sql("h.machine_id = ").text(Some(id)),
+        None => query.sql("true"),
+    }
+}
+
 /// A page of entries, newest `taken_at` first, and how many there are in all. Machines
 /// come from `machines` (see [`super::machines::attach`]), not from a join: a page of
 /// twenty entries would otherwise decode twenty full catalog rows.
@@ -84,15 +93,15 @@ pub async fn list(
     let rows: Vec<EntryRow> = UserTx::read(
         db,
         claims,
-        ReadQuery::new(
-            "select h.id, h.machine_id, h.confidence, h.source, h.taken_at, h.created_at, \
-             h.photo_uri, count(*) over () as total from public.history h \
-             where h.user_id = (select auth.uid()) and (",
+        machine_filter(
+            ReadQuery::new(
+                "select h.id, h.machine_id, h.confidence, h.source, h.taken_at, h.created_at, \
+                 h.photo_uri, count(*) over () as total from public.history h \
+                 where h.user_id = (select auth.uid()) and ",
+            ),
+            machine_id,
         )
-        .text(machine_id)
-        .sql("::text is null or h.machine_id = ")
-        .text(machine_id)
-        .sql(") order by h.taken_at desc, h.id limit ")
+        .sql(" order by h.taken_at desc, h.id limit ")
         .int(page.limit())
         .sql(" offset ")
         .int(page.offset()),
@@ -105,14 +114,13 @@ pub async fn list(
             let counted: Vec<(i64,)> = UserTx::read(
                 db,
                 claims,
-                ReadQuery::new(
-                    "select count(*) from public.history \
-                     where user_id = (select auth.uid()) and (",
-                )
-                .text(machine_id)
-                .sql("::text is null or machine_id = ")
-                .text(machine_id)
-                .sql(")"),
+                machine_filter(
+                    ReadQuery::new(
+                        "select count(*) from public.history h \
+                         where h.user_id = (select auth.uid()) and ",
+                    ),
+                    machine_id,
+                ),
             )
             .await?;
             counted.first().map_or(0, |(n,)| *n)
