@@ -158,7 +158,7 @@ pub async fn difficulties(db: &Db) -> Result<Vec<String>, sqlx::Error> {
     db.with_conn(async |c| {
         sqlx::query_scalar(
             "select difficulty from public.machines where is_active group by difficulty \
-         order by array_position(array['beginner', 'intermediate', 'advanced'], difficulty)",
+         order by array_position(array['Beginner', 'Intermediate', 'Advanced'], difficulty)",
         )
         .persistent(db.persistent())
         .fetch_all(c)

@@ -6,7 +6,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
-use super::machine::{CATEGORIES, DIFFICULTIES, is_machine_id};
+use super::machine::{CATEGORIES, DIFFICULTIES, canonical, is_machine_id};
 use crate::error::{LocItem, ValidationIssue};
 
 pub const EQUIPMENT_TYPES: [&str; 7] = [
@@ -240,8 +240,13 @@ impl MachineFields {
         let m = MachineRecord {
             id: self.id.unwrap_or(b.id),
             name: self.name.map(|n| n.trim().to_owned()).unwrap_or(b.name),
-            category: self.category.unwrap_or(b.category),
-            difficulty: self.difficulty.unwrap_or(b.difficulty),
+            // Any case is accepted and stored as the app spells it ("Lower Body", "Beginner").
+            category: self
+                .category
+                .map_or(b.category, |c| canonical(c, &CATEGORIES)),
+            difficulty: self
+                .difficulty
+                .map_or(b.difficulty, |d| canonical(d, &DIFFICULTIES)),
             equipment_type: self.equipment_type.unwrap_or(b.equipment_type),
             primary_muscles: self.primary_muscles.unwrap_or(b.primary_muscles),
             secondary_muscles: self.secondary_muscles.unwrap_or(b.secondary_muscles),
@@ -343,12 +348,14 @@ mod tests {
     #[test]
     fn updates_keep_what_they_do_not_name_and_are_validated() {
         let base = fields(valid()).apply(None).unwrap();
-        let m = fields(json!({"difficulty": "advanced"}))
+        // Any case is accepted and stored as the app spells it.
+        assert_eq!(base.difficulty, "Beginner");
+        let m = fields(json!({"difficulty": "advanced", "category": "full body"}))
             .apply(Some(&base))
             .unwrap();
         assert_eq!(
-            (m.name.as_str(), m.difficulty.as_str()),
-            ("Cable Curl", "advanced")
+            (m.name.as_str(), m.difficulty.as_str(), m.category.as_str()),
+            ("Cable Curl", "Advanced", "Full Body")
         );
         let issues = fields(json!({"category": "Legs", "video_url": "ftp://x"}))
             .apply(Some(&base))

@@ -23,8 +23,17 @@ pub const CATEGORIES: [&str; 9] = [
     "Full Body",
 ];
 
-/// In teaching order, easiest first.
-pub const DIFFICULTIES: [&str; 3] = ["beginner", "intermediate", "advanced"];
+/// In teaching order, easiest first; capitalised, as the shipped app's type for them.
+pub const DIFFICULTIES: [&str; 3] = ["Beginner", "Intermediate", "Advanced"];
+
+/// `value` spelled as the one of `allowed` it matches ignoring case, or unchanged (and
+/// then refused by the validation that follows).
+pub fn canonical(value: String, allowed: &[&str]) -> String {
+    allowed
+        .iter()
+        .find(|a| a.eq_ignore_ascii_case(&value))
+        .map_or(value, |a| (*a).to_owned())
+}
 
 /// A gym machine with its guidance, as the app shows it.
 #[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
@@ -32,13 +41,13 @@ pub struct Machine {
     /// Text slug, e.g. `leg_press`.
     #[schema(example = "leg_press")]
     pub id: String,
-    #[schema(example = "Leg Press")]
+    #[schema(example = "Seated Leg Press")]
     pub name: String,
     /// One of Upper Body, Lower Body, Back, Chest, Shoulders, Arms, Core, Cardio, Full Body.
     #[schema(example = "Lower Body")]
     pub category: String,
-    /// beginner, intermediate or advanced.
-    #[schema(example = "beginner")]
+    /// Beginner, Intermediate or Advanced (capitalised: the app's type).
+    #[schema(example = "Beginner")]
     pub difficulty: String,
     pub primary_muscles: Vec<String>,
     pub secondary_muscles: Vec<String>,
@@ -75,7 +84,7 @@ pub struct MachineListQuery {
     page_size: Option<u32>,
     /// Only this category (case-insensitive).
     category: Option<String>,
-    /// Only this difficulty: beginner, intermediate or advanced.
+    /// Only this difficulty: Beginner, Intermediate or Advanced (any case).
     difficulty: Option<String>,
     /// Case-insensitive text searched in the machine's name.
     #[param(max_length = 100)]
@@ -149,11 +158,11 @@ mod tests {
     #[test]
     fn filters_are_parsed_and_normalised() {
         let f = MachineFilter::from_query_string(
-            "category=lower%20body&difficulty=Beginner&tags=Legs&tags=push&search=%20press%20&is_active=false",
+            "category=lower%20body&difficulty=bEGINNER&tags=Legs&tags=push&search=%20press%20&is_active=false",
         )
         .unwrap();
         assert_eq!(f.category, Some("Lower Body"));
-        assert_eq!(f.difficulty, Some("beginner"));
+        assert_eq!(f.difficulty, Some("Beginner"));
         assert_eq!(f.tags, ["legs", "push"]);
         assert_eq!(f.search.as_deref(), Some("press"));
         assert!(!f.is_active);

@@ -68,7 +68,7 @@ pub async fn list_categories(
 /// Distinct difficulties of active machines, easiest first.
 #[utoipa::path(get, path = "/api/v1/machines/difficulties/list", 
     tag = "machines",
-    responses((status = 200, body = Vec<String>, example = json!(["beginner", "intermediate", "advanced"])))
+    responses((status = 200, body = Vec<String>, example = json!(["Beginner", "Intermediate", "Advanced"])))
 )]
 pub async fn list_difficulties(
     state: web::Data<AppState>,
