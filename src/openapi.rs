@@ -51,6 +51,7 @@ use crate::routes::{
         history::delete_history,
         history::clear_history,
         identify::identify,
+        identify::identify_full,
         identify::get_trace,
         identify::correct,
         media::upload_url,

@@ -12,6 +12,7 @@ use crate::domain::machine::is_machine_id;
 use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt, ValidationIssue};
 use crate::extract::ApiJson;
 use crate::idempotency::{self, IdempotencyKey};
+use crate::routes::Deleted;
 use crate::state::AppState;
 
 const MAX_NOTES_CHARS: usize = 1000;
@@ -166,7 +167,7 @@ pub async fn update_favorite(
 #[utoipa::path(delete, path = "/api/v1/favorites/{machine_id}", tag = "favorites",
     security(("bearer_auth" = [])),
     params(("machine_id" = String, Path)),
-    responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody))
+    responses((status = 200, body = Deleted, example = json!({"deleted": 1})), (status = 404, body = ErrorBody))
 )]
 pub async fn delete_favorite(
     state: web::Data<AppState>,
@@ -178,7 +179,7 @@ pub async fn delete_favorite(
     })
     .await?;
     if removed {
-        Ok(HttpResponse::NoContent().finish())
+        Ok(Deleted::response(1))
     } else {
         Err(favorite_not_found())
     }
@@ -187,15 +188,15 @@ pub async fn delete_favorite(
 /// Remove all of the caller's favorites.
 #[utoipa::path(delete, path = "/api/v1/favorites", tag = "favorites",
     security(("bearer_auth" = [])),
-    responses((status = 204, description = "Cleared"), (status = 401, body = ErrorBody))
+    responses((status = 200, body = Deleted, description = "How many favorites were removed", example = json!({"deleted": 3})), (status = 401, body = ErrorBody))
 )]
 pub async fn clear_favorites(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> ApiResult<HttpResponse> {
-    UserTx::run(&state.db, &user.claims_json, async |tx| {
+    let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
         favorites::clear(tx).await
     })
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(Deleted::response(removed))
 }

@@ -17,6 +17,7 @@ use crate::domain::pagination::PageRequest;
 use crate::error::{ApiError, ApiResult, ErrorBody, LocItem, ResultExt, ValidationIssue};
 use crate::extract::{ApiJson, QueryParams};
 use crate::idempotency::{self, IdempotencyKey};
+use crate::routes::Deleted;
 use crate::state::AppState;
 
 /// Most entries one batch may carry.
@@ -379,7 +380,7 @@ pub async fn get_history(
 #[utoipa::path(delete, path = "/api/v1/history/{history_id}", tag = "history",
     security(("bearer_auth" = [])),
     params(("history_id" = Uuid, Path)),
-    responses((status = 204, description = "Removed"), (status = 404, body = ErrorBody))
+    responses((status = 200, body = Deleted, example = json!({"deleted": 1})), (status = 404, body = ErrorBody))
 )]
 pub async fn delete_history(
     state: web::Data<AppState>,
@@ -392,7 +393,7 @@ pub async fn delete_history(
     })
     .await?;
     if removed {
-        Ok(HttpResponse::NoContent().finish())
+        Ok(Deleted::response(1))
     } else {
         Err(entry_not_found())
     }
@@ -401,12 +402,12 @@ pub async fn delete_history(
 /// Remove all of the caller's history.
 #[utoipa::path(delete, path = "/api/v1/history", tag = "history",
     security(("bearer_auth" = [])),
-    responses((status = 204, description = "Cleared"), (status = 401, body = ErrorBody))
+    responses((status = 200, body = Deleted, description = "How many entries were removed", example = json!({"deleted": 12})), (status = 401, body = ErrorBody))
 )]
 pub async fn clear_history(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
-    UserTx::run(&state.db, &user.claims_json, async |tx| {
+    let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
         history::clear(tx).await
     })
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(Deleted::response(removed))
 }

@@ -28,20 +28,72 @@ use crate::vision::image::{self, MAX_IMAGE_BYTES};
 use crate::vision::matching::{self, Candidate};
 use crate::vision::prompt::PROMPT_VARIANT;
 
+/// What `POST /identify` answers: exactly the four keys the shipped app's strict schema
+/// accepts (any other key makes the app discard the answer and show "Unknown machine").
+/// Richer clients use `POST /api/v1/identify` ([`Identification`]).
+#[derive(Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AppIdentification {
+    /// The catalog machine's name (the app matches it case-insensitively against its
+    /// own catalog), or "Unknown".
+    #[schema(example = "Seated Leg Press", min_length = 1, max_length = 200)]
+    pub machine: String,
+    /// 0 to 1; the app accepts answers at or above its threshold (0.7).
+    #[schema(minimum = 0.0, maximum = 1.0)]
+    pub confidence: f32,
+    pub trace_id: String,
+    /// True when no vision model is configured (local quick start).
+    pub mocked: bool,
+}
+
+/// What `POST /api/v1/identify` answers: the app's four keys, the machine's id and the
+/// closest catalog machines.
 #[derive(Serialize, ToSchema)]
 pub struct Identification {
     /// The catalog machine's name, or "Unknown".
-    #[schema(example = "Leg Press")]
+    #[schema(example = "Seated Leg Press", min_length = 1, max_length = 200)]
     pub machine: String,
     /// 0 to 1; the app accepts answers at or above its threshold (0.7).
+    #[schema(minimum = 0.0, maximum = 1.0)]
     pub confidence: f32,
     pub trace_id: String,
     /// True when no vision model is configured (local quick start).
     pub mocked: bool,
     /// The catalog id of `machine` (absent for "Unknown").
+    #[schema(example = "leg_press")]
     pub machine_id: Option<String>,
-    /// The closest catalog machines, best first.
+    /// The closest catalog machines, best first (at most three).
     pub candidates: Vec<Candidate>,
+}
+
+impl From<Identification> for AppIdentification {
+    fn from(full: Identification) -> Self {
+        AppIdentification {
+            machine: full.machine,
+            confidence: full.confidence,
+            trace_id: full.trace_id,
+            mocked: full.mocked,
+        }
+    }
+}
+
+/// The multipart form both identify routes read (it documents the body, which the
+/// handler reads as a stream).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct PhotoForm {
+    /// A JPEG or PNG photo of at most 10 MB.
+    #[schema(value_type = String, format = Binary)]
+    image: Vec<u8>,
+}
+
+/// Which of the two answers a route gives.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// `POST /identify`: the shipped app's four keys.
+    App,
+    /// `POST /api/v1/identify`: everything.
+    Full,
 }
 
 fn retry_tomorrow() -> HttpResponse {
@@ -84,13 +136,15 @@ fn quota_holder(
     }
 }
 
-/// Identify the gym machine in a photo (multipart field `image`, JPEG or PNG). A token
-/// is required unless the deployment allows anonymous callers (per-address limit).
+/// Identify the gym machine in a photo (multipart field `image`, JPEG or PNG), answering
+/// in the shipped app's strict shape: exactly `machine`, `confidence`, `trace_id` and
+/// `mocked`. A token is required unless the deployment allows anonymous callers
+/// (per-address limit). `POST /api/v1/identify` gives the machine id and candidates too.
 #[utoipa::path(post, path = "/identify", tag = "identify",
     security(("bearer_auth" = [])),
-    request_body(content_type = "multipart/form-data", description = "field `image`: a JPEG or PNG photo of at most 10 MB"),
+    request_body(content = PhotoForm, content_type = "multipart/form-data", description = "field `image`: a JPEG or PNG photo of at most 10 MB"),
     responses(
-        (status = 200, body = Identification),
+        (status = 200, body = AppIdentification),
         (status = 401, body = ErrorBody),
         (status = 413, body = ErrorBody),
         (status = 415, body = ErrorBody, description = "Not a JPEG or PNG (WebP and HEIC are named)"),
@@ -104,6 +158,41 @@ pub async fn identify(
     req: HttpRequest,
     user: MaybeAuthUser,
     form: Multipart,
+) -> ApiResult<HttpResponse> {
+    run(state, req, user, form, Shape::App).await
+}
+
+/// Identify the gym machine in a photo, with the matched machine's id and the closest
+/// catalog machines (for clients other than the shipped app, whose strict schema
+/// `POST /identify` keeps to). Same photo rules, quota and errors as `POST /identify`.
+#[utoipa::path(post, path = "/api/v1/identify", tag = "identify",
+    security(("bearer_auth" = [])),
+    request_body(content = PhotoForm, content_type = "multipart/form-data", description = "field `image`: a JPEG or PNG photo of at most 10 MB"),
+    responses(
+        (status = 200, body = Identification),
+        (status = 401, body = ErrorBody),
+        (status = 413, body = ErrorBody),
+        (status = 415, body = ErrorBody, description = "Not a JPEG or PNG (WebP and HEIC are named)"),
+        (status = 422, body = ErrorBody, description = "No image, an unreadable one, or one over 32 megapixels"),
+        (status = 429, body = ErrorBody, description = "Daily limit reached; see Retry-After"),
+        (status = 503, body = ErrorBody, description = "Inference is unavailable"),
+    )
+)]
+pub async fn identify_full(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeAuthUser,
+    form: Multipart,
+) -> ApiResult<HttpResponse> {
+    run(state, req, user, form, Shape::Full).await
+}
+
+async fn run(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    user: MaybeAuthUser,
+    form: Multipart,
+    shape: Shape,
 ) -> ApiResult<HttpResponse> {
     let started = Instant::now();
     let (holder, limit) = quota_holder(&state, &req, &user)?;
@@ -130,7 +219,7 @@ pub async fn identify(
         event.mocked = true;
         event.unmapped = true;
         metrics::identification("mocked");
-        return answer(&state, event, started, Vec::new()).await;
+        return answer(&state, event, started, Vec::new(), shape).await;
     };
     event.model = Some(vision.model.clone());
     event.prompt_variant = Some(PROMPT_VARIANT.into());
@@ -142,7 +231,7 @@ pub async fn identify(
         fill(&mut event, &hit);
         event.cached = true;
         let candidates = serde_json::from_value(hit.candidates.clone()).unwrap_or_default();
-        return answer(&state, event, started, candidates).await;
+        return answer(&state, event, started, candidates, shape).await;
     }
 
     // The quota and the photo are independent: take one while the other is scaled.
@@ -198,7 +287,7 @@ pub async fn identify(
             fill(&mut event, &cached);
             metrics::identification(if event.unmapped { "unknown" } else { "matched" });
             answered_after(
-                answer(&state, event, started, matched.candidates).await,
+                answer(&state, event, started, matched.candidates, shape).await,
                 started,
                 upstream,
             )
@@ -210,7 +299,7 @@ pub async fn identify(
             event.error = Some(why);
             metrics::identification("unknown");
             answered_after(
-                answer(&state, event, started, Vec::new()).await,
+                answer(&state, event, started, Vec::new(), shape).await,
                 started,
                 upstream,
             )
@@ -267,6 +356,7 @@ async fn answer(
     mut event: NewEvent,
     started: Instant,
     candidates: Vec<Candidate>,
+    shape: Shape,
 ) -> ApiResult<HttpResponse> {
     event.latency_ms = started.elapsed().as_millis() as i32;
     let trace_id = db::identify::record(&state.db, &event).await?;
@@ -279,14 +369,18 @@ async fn answer(
         latency_ms = event.latency_ms,
         "identified"
     );
-    Ok(HttpResponse::Ok().json(Identification {
+    let full = Identification {
         machine: event.machine_name,
         confidence: event.confidence,
         trace_id,
         mocked: event.mocked,
         machine_id: event.machine_id,
         candidates,
-    }))
+    };
+    Ok(match shape {
+        Shape::App => HttpResponse::Ok().json(AppIdentification::from(full)),
+        Shape::Full => HttpResponse::Ok().json(full),
+    })
 }
 
 /// One identification's record, for its owner or an admin.
@@ -311,7 +405,7 @@ pub async fn get_trace(
 #[serde(deny_unknown_fields)]
 pub struct Correction {
     /// The machine the photo really showed.
-    #[schema(example = "hack_squat", pattern = "^[a-z0-9][a-z0-9_]{1,62}$")]
+    #[schema(example = "hack_squat_machine", pattern = "^[a-z0-9][a-z0-9_]{1,62}$")]
     pub machine_id: String,
     /// At most 1000 characters.
     #[serde(default)]

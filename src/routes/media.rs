@@ -20,6 +20,7 @@ use crate::domain::pagination::PageRequest;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
 use crate::extract::multipart::read_field;
 use crate::extract::{ApiJson, QueryParams};
+use crate::routes::Deleted;
 use crate::state::AppState;
 use crate::storage::{self, BucketRules, USER_UPLOADS, sniff_image};
 
@@ -428,7 +429,7 @@ pub async fn upload_file(
 #[utoipa::path(delete, path = "/api/v1/media/delete/{file_path}", tag = "media",
     security(("bearer_auth" = [])),
     params(("file_path" = String, Path, description = "`{user_id}/{file}`")),
-    responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody))
+    responses((status = 200, body = Deleted, description = "The object is gone; `deleted` counts the records removed with it", example = json!({"deleted": 1})), (status = 403, body = ErrorBody))
 )]
 pub async fn delete_file(
     state: web::Data<AppState>,
@@ -456,12 +457,14 @@ pub async fn delete_file(
     // repeated. No transaction is held open across the storage call (see
     // `UserTx::begin`); a repeated call removes a record left behind.
     storage.delete(USER_UPLOADS.name, &path).await?;
-    UserTx::run(&state.db, &user.claims_json, async |tx| {
-        if let Some(asset) = db::media::by_path(tx, USER_UPLOADS.name, &path).await? {
-            db::media::delete(tx, asset.id).await?;
-        }
-        Ok::<_, sqlx::Error>(())
+    let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
+        Ok::<_, sqlx::Error>(
+            match db::media::by_path(tx, USER_UPLOADS.name, &path).await? {
+                Some(asset) => u64::from(db::media::delete(tx, asset.id).await?),
+                None => 0,
+            },
+        )
     })
     .await?;
-    Ok(HttpResponse::NoContent().finish())
+    Ok(Deleted::response(removed))
 }

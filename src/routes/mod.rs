@@ -17,7 +17,26 @@ use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, Resource, http::header, web};
 
+use serde::Serialize;
+use utoipa::ToSchema;
+
 use crate::deadline::request_deadline;
+
+/// What every DELETE answers: 200 with how many records it removed. Never a 204: the
+/// shipped app parses every 2xx body as JSON, so an empty body makes it report a deletion
+/// that happened as failed and roll its screen back.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Deleted {
+    /// Records removed (0 when a repeated call found nothing left to remove).
+    #[schema(example = 1)]
+    pub deleted: u64,
+}
+
+impl Deleted {
+    pub fn response(deleted: u64) -> HttpResponse {
+        HttpResponse::Ok().json(Deleted { deleted })
+    }
+}
 
 /// A resource whose requests are bound by the request deadline (`crate::deadline`). It is
 /// applied per resource, after routing, so a timed-out request can still be answered
@@ -95,7 +114,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .delete(history::delete_history),
         )
         .service(resource("/identify").post(identify::identify))
-        .service(resource("/api/v1/identify").post(identify::identify))
+        .service(resource("/api/v1/identify").post(identify::identify_full))
         .service(resource("/traces/{trace_id}").get(identify::get_trace))
         .service(resource("/api/v1/identifications/{trace_id}/correction").post(identify::correct))
         .service(resource("/api/v1/sync").get(sync::sync))

@@ -12,6 +12,7 @@ use crate::db::rls::UserTx;
 use crate::db::users::{self, Profile, ProfileChanges};
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
 use crate::extract::ApiJson;
+use crate::routes::Deleted;
 use crate::state::AppState;
 
 const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
@@ -189,7 +190,7 @@ pub async fn update_me(
 /// deleted through Supabase.
 #[utoipa::path(delete, path = "/api/v1/users/me", tag = "users",
     security(("bearer_auth" = [])),
-    responses((status = 204, description = "Deleted"), (status = 401, body = ErrorBody))
+    responses((status = 200, body = Deleted, description = "The account's data is gone (`deleted`: 1, or 0 when a repeated call found none)", example = json!({"deleted": 1})), (status = 401, body = ErrorBody))
 )]
 pub async fn delete_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     // Files first: if storage is down the account stays whole and the call can be repeated.
@@ -199,13 +200,13 @@ pub async fn delete_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<
             .await?;
         tracing::info!(user_id = %user.id, objects = removed, "account files deleted");
     }
-    UserTx::run(&state.db, &user.claims_json, async |tx| {
+    let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
         users::delete_account(tx).await
     })
     .await?;
     state.known_users.invalidate(&user.id).await;
     tracing::info!(user_id = %user.id, "account data deleted");
-    Ok(HttpResponse::NoContent().finish())
+    Ok(Deleted::response(u64::from(removed)))
 }
 
 /// Everything this service holds about the caller, as one JSON document.

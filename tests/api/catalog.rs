@@ -80,13 +80,13 @@ async fn an_admin_change_on_one_instance_reaches_another_within_the_bound() {
     let etag = before.headers()["etag"].to_str().unwrap().to_owned();
     assert_eq!(
         before.json::<Value>().await.unwrap()["difficulty"],
-        "beginner"
+        "Beginner"
     );
 
     let admin = app_admin_token(&admin_app, &auth).await;
     let response = admin_app
         .request(Method::PATCH, path, &admin)
-        .json(&json!({"difficulty": "intermediate"}))
+        .json(&json!({"difficulty": "Intermediate"}))
         .send()
         .await
         .unwrap();
@@ -95,7 +95,7 @@ async fn an_admin_change_on_one_instance_reaches_another_within_the_bound() {
     // The writing instance shows it at once.
     assert_eq!(
         admin_app.get_json(path, 200).await["difficulty"],
-        "intermediate"
+        "Intermediate"
     );
 
     loop {
@@ -109,7 +109,7 @@ async fn an_admin_change_on_one_instance_reaches_another_within_the_bound() {
         if response.status() == 200 {
             assert_eq!(
                 response.json::<Value>().await.unwrap()["difficulty"],
-                "intermediate"
+                "Intermediate"
             );
             break;
         }
@@ -140,7 +140,7 @@ async fn admins_create_update_retire_and_restore_machines_with_an_audit_trail() 
     let user = app.sign_up().await;
     let plain = auth.token(&keys().es256, user, json!({}));
     let new_machine = json!({
-        "id": "cable_curl", "name": "Cable Curl", "category": "Arms", "difficulty": "beginner",
+        "id": "cable_curl", "name": "Cable Curl", "category": "Arms", "difficulty": "Beginner",
         "equipment_type": "cable", "primary_muscles": ["biceps"], "secondary_muscles": ["forearms"],
         "setup_steps": ["Set the pulley to the lowest position.", "Attach a straight bar.", "Stand facing the stack.", "Grip the bar with palms up."],
         "how_to_steps": ["Curl the bar up slowly.", "Pause at the top.", "Lower it under control.", "Breathe out as you lift."],

@@ -32,7 +32,7 @@ const MACHINES: [&str; 6] = [
     "lat_pulldown",
     "chest_press",
     "seated_row",
-    "leg_curl",
+    "seated_leg_curl",
 ];
 
 struct Write {
@@ -139,7 +139,7 @@ async fn assert_degraded(app: &TestApp, token: &str) {
     let started = Instant::now();
     let response = app
         .request(Method::POST, "/api/v1/favorites", token)
-        .json(&json!({"machine_id": "hack_squat"}))
+        .json(&json!({"machine_id": "hack_squat_machine"}))
         .send()
         .await
         .unwrap();

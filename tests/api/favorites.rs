@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::auth_server::keys;
-use crate::helpers::{TestApp, assert_error, spawn_app_with_auth};
+use crate::helpers::{TestApp, assert_error, deleted_count, spawn_app_with_auth};
 
 const FAVORITES: &str = "/api/v1/favorites";
 
@@ -37,7 +37,7 @@ async fn favorites_follow_the_contract() {
     let favorite: Value = response.json().await.unwrap();
     assert_eq!(favorite["machine_id"], "leg_press");
     assert_eq!(favorite["notes"], "sled");
-    assert_eq!(favorite["machine"]["name"], "Leg Press");
+    assert_eq!(favorite["machine"]["name"], "Seated Leg Press");
     assert!(favorite["created_at"].is_string());
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     assert_eq!(
@@ -102,7 +102,7 @@ async fn favorites_follow_the_contract() {
         .send()
         .await
         .unwrap();
-    assert_eq!(deleted.status(), 204);
+    assert_eq!(deleted_count(deleted).await, 1);
     let again = app
         .request(Method::DELETE, &format!("{FAVORITES}/leg_press"), &token)
         .send()
@@ -121,7 +121,7 @@ async fn favorites_follow_the_contract() {
         .send()
         .await
         .unwrap();
-    assert_eq!(cleared.status(), 204);
+    assert_eq!(deleted_count(cleared).await, 1, "treadmill was left");
     let list: Value = app.get_as(FAVORITES, &token).await.json().await.unwrap();
     assert_eq!(list, json!({"favorites": [], "total": 0}));
 }
@@ -162,12 +162,15 @@ async fn another_user_never_sees_changes_or_deletes_my_favorites() {
         .unwrap();
     assert_error(delete, 404, "not_found").await;
     assert_eq!(
-        app.request(Method::DELETE, FAVORITES, &bob)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
+        deleted_count(
+            app.request(Method::DELETE, FAVORITES, &bob)
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        0,
+        "Bob has none, and Alice's are not his to clear"
     );
     // Bob may favorite the same machine: it is his own row.
     assert_eq!(

@@ -499,3 +499,21 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// Asserts a DELETE's answer: 200 with a JSON body `{"deleted": n}` (never an empty 204:
+/// the shipped app parses every 2xx body as JSON), and returns `n`.
+pub async fn deleted_count(response: reqwest::Response) -> u64 {
+    assert_eq!(response.status().as_u16(), 200, "a DELETE answers 200");
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("application/json"),
+        "{content_type}"
+    );
+    let body: serde_json::Value = response.json().await.expect("a JSON body");
+    let object = body.as_object().expect("a JSON object");
+    assert_eq!(object.len(), 1, "{body}");
+    body["deleted"].as_u64().expect("`deleted` is a count")
+}

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth_server::keys;
-use crate::helpers::{TestApp, assert_error, spawn_app_with_auth};
+use crate::helpers::{TestApp, assert_error, deleted_count, spawn_app_with_auth};
 
 const HISTORY: &str = "/api/v1/history";
 
@@ -38,7 +38,7 @@ async fn history_follows_the_contract() {
     assert_eq!(entry["confidence"], 0.93);
     assert_eq!(entry["taken_at"], "2026-01-02T03:04:05Z");
     assert_eq!(entry["photo_uri"], "file:///a.jpg");
-    assert_eq!(entry["machine"]["name"], "Leg Press");
+    assert_eq!(entry["machine"]["name"], "Seated Leg Press");
     let id = entry["id"].as_str().unwrap().to_owned();
 
     for (machine, taken) in [
@@ -166,20 +166,25 @@ async fn history_follows_the_contract() {
         .send()
         .await
         .unwrap();
-    assert_eq!(deleted.status(), 204);
+    assert_eq!(deleted_count(deleted).await, 1);
     let again = app
         .request(Method::DELETE, &format!("{HISTORY}/{id}"), &token)
         .send()
         .await
         .unwrap();
     assert_error(again, 404, "not_found").await;
+    let before: Value = app.get_as(HISTORY, &token).await.json().await.unwrap();
+    assert!(before["total"].as_u64().unwrap() > 0);
     assert_eq!(
-        app.request(Method::DELETE, HISTORY, &token)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
+        deleted_count(
+            app.request(Method::DELETE, HISTORY, &token)
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        before["total"].as_u64().unwrap(),
+        "the count says how many entries went"
     );
     let page: Value = app.get_as(HISTORY, &token).await.json().await.unwrap();
     assert_eq!(page["total"], 0);
@@ -209,12 +214,15 @@ async fn another_user_never_sees_or_deletes_my_history() {
         .unwrap();
     assert_error(delete, 404, "not_found").await;
     assert_eq!(
-        app.request(Method::DELETE, HISTORY, &bob)
-            .send()
-            .await
-            .unwrap()
-            .status(),
-        204
+        deleted_count(
+            app.request(Method::DELETE, HISTORY, &bob)
+                .send()
+                .await
+                .unwrap()
+        )
+        .await,
+        0,
+        "Bob has none, and Alice's are not his to clear"
     );
     // Reusing Alice's entry id as a client id does not reach her entry.
     let reuse = add(&app, &bob, json!({"id": id, "machine_id": "treadmill"})).await;

@@ -123,14 +123,14 @@ async fn filters_narrow_the_list() {
             .as_array()
             .unwrap()
             .iter()
-            .all(|m| m["difficulty"] == "advanced")
+            .all(|m| m["difficulty"] == "Advanced")
     );
 
     let body = app
         .get_json("/api/v1/machines?search=PRESS&page_size=100", 200)
         .await;
     let names = names(&body);
-    assert!(names.contains(&"Leg Press".to_owned()), "{names:?}");
+    assert!(names.contains(&"Seated Leg Press".to_owned()), "{names:?}");
     // Names containing the text rank above machines matched only by synonyms or muscles.
     let by_name = names
         .iter()
@@ -205,7 +205,7 @@ async fn a_machine_is_found_by_id_and_unknown_ids_are_404() {
     let app = spawn_app().await;
     let machine = app.get_json("/api/v1/machines/leg_press", 200).await;
     assert_eq!(machine["id"], "leg_press");
-    assert_eq!(machine["name"], "Leg Press");
+    assert_eq!(machine["name"], "Seated Leg Press");
     let steps = machine["setup_steps"].as_array().unwrap().len();
     assert!((4..=6).contains(&steps), "{steps} setup steps");
 
@@ -244,7 +244,7 @@ async fn category_and_difficulty_lists_hold_distinct_active_values() {
         .await;
     assert_eq!(
         difficulties,
-        serde_json::json!(["beginner", "intermediate", "advanced"])
+        serde_json::json!(["Beginner", "Intermediate", "Advanced"])
     );
 }
 
@@ -254,8 +254,8 @@ async fn search_understands_synonyms_muscles_and_typos() {
     for (query, expected) in [
         ("treadmill", "treadmill"),
         ("tredmill", "treadmill"),
-        ("pec%20fly", "pec_deck"),
-        ("butterfly%20machine", "pec_deck"),
+        ("pec%20fly", "pec_deck_machine"),
+        ("butterfly%20machine", "pec_deck_machine"),
         ("Lat%20pulldown", "lat_pulldown"),
     ] {
         let body = app
@@ -278,7 +278,7 @@ async fn search_understands_synonyms_muscles_and_typos() {
         .map(|m| m["id"].as_str().unwrap())
         .collect();
     assert!(
-        ids.contains(&"leg_extension") && ids.contains(&"leg_press"),
+        ids.contains(&"leg_extension_machine") && ids.contains(&"leg_press"),
         "{ids:?}"
     );
     assert!(!ids.contains(&"lat_pulldown"), "{ids:?}");

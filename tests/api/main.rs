@@ -1,9 +1,11 @@
 //! Black-box HTTP tests against the app on a random port, each on a fresh database.
 
 mod access;
+mod app_compat;
 mod auth;
 mod auth_server;
 mod catalog;
+mod catalog_ids;
 mod errors;
 mod faults;
 mod favorites;
@@ -20,6 +22,7 @@ mod migrations;
 mod observability;
 mod openapi;
 mod pooler;
+mod raw_http;
 mod rls;
 mod scale;
 mod security;

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth_server::{AuthServer, keys};
-use crate::helpers::{TestApp, assert_error, spawn_app_with};
+use crate::helpers::{TestApp, assert_error, deleted_count, spawn_app_with};
 use crate::storage_server::StorageServer;
 
 /// A tiny but real JPEG header followed by filler.
@@ -269,7 +269,7 @@ async fn another_users_assets_and_paths_are_out_of_reach() {
         .send()
         .await
         .unwrap();
-    assert_eq!(delete.status(), 204);
+    assert_eq!(deleted_count(delete).await, 1);
     assert!(!m.storage.object_exists("user-uploads", path));
     let records: i64 = sqlx::query_scalar("select count(*) from media_assets")
         .fetch_one(&m.app.db)
@@ -464,7 +464,7 @@ async fn deleting_the_account_removes_the_callers_files() {
         .send()
         .await
         .unwrap();
-    assert_eq!(deleted.status(), 204);
+    assert_eq!(deleted_count(deleted).await, 1);
     assert!(
         !m.storage
             .object_exists("user-uploads", mine["path"].as_str().unwrap())

@@ -14,7 +14,9 @@ use uuid::Uuid;
 
 use crate::auth_server::{AuthServer, keys};
 use crate::fireworks_server::{FireworksServer, says};
-use crate::helpers::{TestApp, database_url, fresh_database, spawn_with_settings, test_settings};
+use crate::helpers::{
+    TestApp, database_url, deleted_count, fresh_database, spawn_with_settings, test_settings,
+};
 
 struct Cluster {
     apps: Vec<TestApp>,
@@ -183,7 +185,7 @@ async fn traces_and_sync_cursors_work_from_any_instance() {
             .json()
             .await
             .unwrap();
-        assert_eq!(trace["machine"], "Leg Press", "instance {i}");
+        assert_eq!(trace["machine"], "Seated Leg Press", "instance {i}");
     }
     let correction = c
         .at(2)
@@ -192,7 +194,7 @@ async fn traces_and_sync_cursors_work_from_any_instance() {
             &format!("/api/v1/identifications/{trace_id}/correction"),
             &token,
         )
-        .json(&json!({"machine_id": "hack_squat"}))
+        .json(&json!({"machine_id": "hack_squat_machine"}))
         .send()
         .await
         .unwrap();
@@ -219,7 +221,7 @@ async fn traces_and_sync_cursors_work_from_any_instance() {
         "lat_pulldown",
         "chest_press",
         "seated_row",
-        "leg_curl",
+        "seated_leg_curl",
     ];
     for (i, machine) in machines.iter().enumerate() {
         let response = c
@@ -247,7 +249,7 @@ async fn traces_and_sync_cursors_work_from_any_instance() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 204);
+    assert_eq!(deleted_count(response).await, 1);
     let changes = sync(2, Some(cursor.clone())).await;
     assert_eq!(changes["favorites"]["deleted"], json!(["treadmill"]));
     assert_eq!(changes["favorites"]["upserted"], json!([]));
@@ -274,17 +276,17 @@ async fn an_admin_change_reaches_all_three_instances_within_the_freshness_bound(
     add_favorite_and_history(c.at(0), &user, "treadmill").await;
     // Every instance has the catalog cached.
     for app in &c.apps {
-        assert_eq!(app.get_json(path, 200).await["difficulty"], "beginner");
+        assert_eq!(app.get_json(path, 200).await["difficulty"], "Beginner");
         app.get_json(list, 200).await;
         assert_eq!(
             embedded(app, &user, "treadmill").await,
-            ["beginner", "beginner"]
+            ["Beginner", "Beginner"]
         );
     }
 
     let response = c.apps[1]
         .request(Method::PATCH, path, &admin)
-        .json(&json!({"difficulty": "advanced"}))
+        .json(&json!({"difficulty": "Advanced"}))
         .send()
         .await
         .unwrap();
@@ -306,14 +308,14 @@ async fn an_admin_change_reaches_all_three_instances_within_the_freshness_bound(
                     .find(|m| m["id"] == "treadmill")
                     .unwrap()["difficulty"]
                     .clone();
-                if machine["difficulty"] == "advanced" {
+                if machine["difficulty"] == "Advanced" {
                     assert_eq!(
-                        in_list, "advanced",
+                        in_list, "Advanced",
                         "instance {i}: one version for every page"
                     );
                     assert_eq!(
                         embedded(app, &user, "treadmill").await,
-                        ["advanced", "advanced"],
+                        ["Advanced", "Advanced"],
                         "instance {i}: favorites and history embed the same version"
                     );
                     seen[i] = Some(changed.elapsed());
@@ -384,14 +386,14 @@ async fn a_machine_created_on_one_instance_is_embedded_at_once_by_another() {
     add_favorite_and_history(c.at(2), &user, "leg_press").await;
     assert_eq!(
         embedded(c.at(2), &user, "leg_press").await,
-        ["beginner", "beginner"]
+        ["Beginner", "Beginner"]
     );
 
     let created = c.apps[0]
         .request(Method::POST, "/api/v1/machines", &admin)
         .json(&json!({
             "id": "nordic_curl_bench", "name": "Nordic Curl Bench", "category": "Lower Body",
-            "difficulty": "intermediate", "equipment_type": "plate_loaded",
+            "difficulty": "Intermediate", "equipment_type": "plate_loaded",
             "primary_muscles": ["hamstrings"], "secondary_muscles": ["glutes"],
             "setup_steps": ["Kneel on the pad.", "Hook your heels under the roller.", "Set the roller snug on your ankles.", "Cross your arms over your chest."],
             "how_to_steps": ["Lower your body forward slowly.", "Keep hips and shoulders in line.", "Catch yourself with your hands.", "Pull back up with your hamstrings."],
@@ -408,10 +410,10 @@ async fn a_machine_created_on_one_instance_is_embedded_at_once_by_another() {
     add_favorite_and_history(c.at(2), &user, "nordic_curl_bench").await;
     assert_eq!(
         embedded(c.at(2), &user, "nordic_curl_bench").await,
-        ["intermediate", "intermediate"]
+        ["Intermediate", "Intermediate"]
     );
     assert_eq!(
         embedded(c.at(2), &user, "leg_press").await,
-        ["beginner", "beginner"]
+        ["Beginner", "Beginner"]
     );
 }

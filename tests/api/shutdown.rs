@@ -175,7 +175,7 @@ async fn sigterm_during_slow_identifications_finishes_them_refuses_new_work_and_
         let status = response.status();
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(status, 200, "{body}");
-        assert_eq!(body["machine"], "Leg Press");
+        assert_eq!(body["machine"], "Seated Leg Press");
     }
     let exit = tokio::task::spawn_blocking(move || child.wait())
         .await

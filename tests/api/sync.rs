@@ -64,12 +64,15 @@ async fn changes_and_deletions_on_one_device_reach_the_other_exactly_once() {
     post("/api/v1/favorites", json!({"machine_id": "treadmill"}))
         .await
         .unwrap();
-    let entry: Value = post("/api/v1/history", json!({"machine_id": "hack_squat"}))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let entry: Value = post(
+        "/api/v1/history",
+        json!({"machine_id": "hack_squat_machine"}),
+    )
+    .await
+    .unwrap()
+    .json()
+    .await
+    .unwrap();
     let entry_id = entry["id"].as_str().unwrap().to_owned();
 
     let second = sync(&app, &tablet, Some(&cursor)).await;
@@ -149,7 +152,7 @@ async fn catalog_changes_appear_in_a_sync_within_the_freshness_bound() {
         .as_str()
         .unwrap()
         .to_owned();
-    sqlx::query("update machines set is_active = false where id = 'smith_machine'")
+    sqlx::query("update machines set is_active = false where id = 'smith_machine_squat'")
         .execute(&app.db)
         .await
         .unwrap();
@@ -170,7 +173,7 @@ async fn catalog_changes_appear_in_a_sync_within_the_freshness_bound() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     assert_eq!(machines.len(), 1);
-    assert_eq!(machines[0]["id"], "smith_machine");
+    assert_eq!(machines[0]["id"], "smith_machine_squat");
     assert_eq!(machines[0]["is_active"], false);
     // And only once.
     let again = sync(&app, &token, Some(&cursor)).await;

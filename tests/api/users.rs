@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth_server::{AuthServer, keys};
-use crate::helpers::{TestApp, assert_error, spawn_app_with_auth};
+use crate::helpers::{TestApp, assert_error, deleted_count, spawn_app_with_auth};
 
 const ME: &str = "/api/v1/users/me";
 
@@ -158,7 +158,7 @@ async fn populate(app: &TestApp, user: Uuid) {
     .execute(&app.db)
     .await
     .unwrap();
-    sqlx::query("insert into identification_corrections (trace_id, user_id, machine_id) values ($2, $1, 'hack_squat')")
+    sqlx::query("insert into identification_corrections (trace_id, user_id, machine_id) values ($2, $1, 'hack_squat_machine')")
         .bind(user)
         .bind(&trace)
         .execute(&app.db)
@@ -218,7 +218,7 @@ async fn deleting_the_account_leaves_no_rows_of_the_user_behind() {
         .send()
         .await
         .unwrap();
-    assert_eq!(response.status(), 204);
+    assert_eq!(deleted_count(response).await, 1);
     assert_eq!(rows_of(&app, user).await, 0);
     assert_eq!(
         rows_of(&app, other).await,

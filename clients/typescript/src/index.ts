@@ -49,3 +49,22 @@ export function createMachineMateClient(
   }
   return client;
 }
+
+/**
+ * Identifies the machine in a photo (JPEG or PNG, at most 10 MB) through
+ * `POST /api/v1/identify`, whose answer carries the machine's catalog id and the closest
+ * candidates besides its name and confidence. (`POST /identify`, which the shipped app
+ * calls, answers only the four keys the app's strict schema accepts.)
+ */
+export function identifyPhoto(api: MachineMateClient, photo: Blob) {
+  return api.POST("/api/v1/identify", {
+    // The document types the multipart field as a binary string; the form carries the
+    // photo itself.
+    body: { image: "" },
+    bodySerializer() {
+      const form = new FormData();
+      form.append("image", photo, "photo.jpg");
+      return form;
+    },
+  });
+}

@@ -116,6 +116,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/identify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Identify the gym machine in a photo, with the matched machine's id and the closest
+         *     catalog machines (for clients other than the shipped app, whose strict schema
+         *     `POST /identify` keeps to). Same photo rules, quota and errors as `POST /identify`.
+         */
+        post: operations["identify_full"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/machines": {
         parameters: {
             query?: never;
@@ -487,8 +508,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Identify the gym machine in a photo (multipart field `image`, JPEG or PNG). A token
-         *     is required unless the deployment allows anonymous callers (per-address limit).
+         * Identify the gym machine in a photo (multipart field `image`, JPEG or PNG), answering
+         *     in the shipped app's strict shape: exactly `machine`, `confidence`, `trace_id` and
+         *     `mocked`. A token is required unless the deployment allows anonymous callers
+         *     (per-address limit). `POST /api/v1/identify` gives the machine id and candidates too.
          */
         post: operations["identify"];
         delete?: never;
@@ -543,6 +566,27 @@ export interface components {
         Alive: {
             alive: boolean;
         };
+        /**
+         * @description What `POST /identify` answers: exactly the four keys the shipped app's strict schema
+         *     accepts (any other key makes the app discard the answer and show "Unknown machine").
+         *     Richer clients use `POST /api/v1/identify` ([`Identification`]).
+         */
+        AppIdentification: {
+            /**
+             * Format: float
+             * @description 0 to 1; the app accepts answers at or above its threshold (0.7).
+             */
+            confidence: number;
+            /**
+             * @description The catalog machine's name (the app matches it case-insensitively against its
+             *     own catalog), or "Unknown".
+             * @example Seated Leg Press
+             */
+            machine: string;
+            /** @description True when no vision model is configured (local quick start). */
+            mocked: boolean;
+            trace_id: string;
+        };
         AuditEntry: {
             /** @description create, update, retire or restore. */
             action: string;
@@ -581,7 +625,7 @@ export interface components {
         Correction: {
             /**
              * @description The machine the photo really showed.
-             * @example hack_squat
+             * @example hack_squat_machine
              */
             machine_id: string;
             /** @description At most 1000 characters. */
@@ -589,6 +633,19 @@ export interface components {
         };
         DatabaseHealth: {
             connected: boolean;
+        };
+        /**
+         * @description What every DELETE answers: 200 with how many records it removed. Never a 204: the
+         *     shipped app parses every 2xx body as JSON, so an empty body makes it report a deletion
+         *     that happened as failed and roll its screen back.
+         */
+        Deleted: {
+            /**
+             * Format: int64
+             * @description Records removed (0 when a repeated call found nothing left to remove).
+             * @example 1
+             */
+            deleted: number;
         };
         /** @description `detail` is a message, or the list of validation issues. */
         Detail: string | components["schemas"]["ValidationIssue"][];
@@ -737,8 +794,12 @@ export interface components {
             /** Format: date-time */
             taken_at?: string | null;
         };
+        /**
+         * @description What `POST /api/v1/identify` answers: the app's four keys, the machine's id and the
+         *     closest catalog machines.
+         */
         Identification: {
-            /** @description The closest catalog machines, best first. */
+            /** @description The closest catalog machines, best first (at most three). */
             candidates: components["schemas"]["Candidate"][];
             /**
              * Format: float
@@ -747,10 +808,13 @@ export interface components {
             confidence: number;
             /**
              * @description The catalog machine's name, or "Unknown".
-             * @example Leg Press
+             * @example Seated Leg Press
              */
             machine: string;
-            /** @description The catalog id of `machine` (absent for "Unknown"). */
+            /**
+             * @description The catalog id of `machine` (absent for "Unknown").
+             * @example leg_press
+             */
             machine_id?: string | null;
             /** @description True when no vision model is configured (local quick start). */
             mocked: boolean;
@@ -770,8 +834,8 @@ export interface components {
             /** Format: date-time */
             created_at: string;
             /**
-             * @description beginner, intermediate or advanced.
-             * @example beginner
+             * @description Beginner, Intermediate or Advanced (capitalised: the app's type).
+             * @example Beginner
              */
             difficulty: string;
             /** @description selectorized, plate_loaded, cable, cardio, smith, bodyweight or assisted. */
@@ -787,7 +851,7 @@ export interface components {
             /** @description Free-form extras, e.g. suggested sets and rep ranges. */
             metadata: Record<string, never>;
             muscle_diagram_url?: string | null;
-            /** @example Leg Press */
+            /** @example Seated Leg Press */
             name: string;
             primary_muscles: string[];
             safety_tips: string[];
@@ -813,7 +877,7 @@ export interface components {
             category?: "Upper Body" | "Lower Body" | "Back" | "Chest" | "Shoulders" | "Arms" | "Core" | "Cardio" | "Full Body" | null;
             common_mistakes?: string[] | null;
             /** @enum {string|null} */
-            difficulty?: "beginner" | "intermediate" | "advanced" | null;
+            difficulty?: "Beginner" | "Intermediate" | "Advanced" | null;
             /** @enum {string|null} */
             equipment_type?: "selectorized" | "plate_loaded" | "cable" | "cardio" | "smith" | "bodyweight" | "assisted" | null;
             how_to_steps?: string[] | null;
@@ -905,6 +969,17 @@ export interface components {
             machine_id: string;
             /** @description At most 1000 characters. */
             notes?: string | null;
+        };
+        /**
+         * @description The multipart form both identify routes read (it documents the body, which the
+         *     handler reads as a stream).
+         */
+        PhotoForm: {
+            /**
+             * Format: binary
+             * @description A JPEG or PNG photo of at most 10 MB.
+             */
+            image: string;
         };
         Ready: {
             code?: string | null;
@@ -1227,12 +1302,19 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Cleared */
-            204: {
+            /** @description How many favorites were removed */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "deleted": 3
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Deleted"];
+                };
             };
             /** @description A request the HTTP layer cannot read (malformed path, header or multipart body) */
             400: {
@@ -1338,12 +1420,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Removed */
-            204: {
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "deleted": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Deleted"];
+                };
             };
             /** @description A request the HTTP layer cannot read (malformed path, header or multipart body) */
             400: {
@@ -1659,12 +1747,19 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Cleared */
-            204: {
+            /** @description How many entries were removed */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "deleted": 12
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Deleted"];
+                };
             };
             /** @description A request the HTTP layer cannot read (malformed path, header or multipart body) */
             400: {
@@ -1867,12 +1962,18 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Removed */
-            204: {
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "deleted": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Deleted"];
+                };
             };
             /** @description A request the HTTP layer cannot read (malformed path, header or multipart body) */
             400: {
@@ -2014,6 +2115,100 @@ export interface operations {
             };
         };
     };
+    identify_full: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description field `image`: a JPEG or PNG photo of at most 10 MB */
+        requestBody: {
+            content: {
+                "multipart/form-data": components["schemas"]["PhotoForm"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Identification"];
+                };
+            };
+            /** @description A request the HTTP layer cannot read (malformed path, header or multipart body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The body stopped arriving */
+            408: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not a JPEG or PNG (WebP and HEIC are named) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description No image, an unreadable one, or one over 32 megapixels */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Daily limit reached; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Inference is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_machines: {
         parameters: {
             query?: {
@@ -2023,7 +2218,7 @@ export interface operations {
                 page_size?: number;
                 /** @description Only this category (case-insensitive). */
                 category?: string;
-                /** @description Only this difficulty: beginner, intermediate or advanced. */
+                /** @description Only this difficulty: Beginner, Intermediate or Advanced (any case). */
                 difficulty?: string;
                 /** @description Case-insensitive text searched in the machine's name. */
                 search?: string;
@@ -2236,9 +2431,9 @@ export interface operations {
                 content: {
                     /**
                      * @example [
-                     *       "beginner",
-                     *       "intermediate",
-                     *       "advanced"
+                     *       "Beginner",
+                     *       "Intermediate",
+                     *       "Advanced"
                      *     ]
                      */
                     "application/json": string[];
@@ -2694,12 +2889,19 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted */
-            204: {
+            /** @description The object is gone; `deleted` counts the records removed with it */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "deleted": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Deleted"];
+                };
             };
             /** @description A request the HTTP layer cannot read (malformed path, header or multipart body) */
             400: {
@@ -3268,12 +3470,19 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description Deleted */
-            204: {
+            /** @description The account's data is gone (`deleted`: 1, or 0 when a repeated call found none) */
+            200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    /**
+                     * @example {
+                     *       "deleted": 1
+                     *     }
+                     */
+                    "application/json": components["schemas"]["Deleted"];
+                };
             };
             /** @description A request the HTTP layer cannot read (malformed path, header or multipart body) */
             400: {
@@ -3540,9 +3749,9 @@ export interface operations {
             cookie?: never;
         };
         /** @description field `image`: a JPEG or PNG photo of at most 10 MB */
-        requestBody?: {
+        requestBody: {
             content: {
-                "multipart/form-data": unknown;
+                "multipart/form-data": components["schemas"]["PhotoForm"];
             };
         };
         responses: {
@@ -3551,7 +3760,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Identification"];
+                    "application/json": components["schemas"]["AppIdentification"];
                 };
             };
             /** @description A request the HTTP layer cannot read (malformed path, header or multipart body) */

@@ -1,7 +1,7 @@
 // Compiled by `npm run typecheck` (never shipped): shows the generated types and the
 // wrapper fit together, so a broken generation or an incompatible openapi-fetch
 // fails the check instead of the app's build.
-import { createMachineMateClient, type Schemas } from "../src/index";
+import { createMachineMateClient, identifyPhoto, type Schemas } from "../src/index";
 
 export async function machineName(id: string): Promise<string | undefined> {
   const api = createMachineMateClient({
@@ -24,4 +24,12 @@ export async function ready(): Promise<boolean> {
   const api = createMachineMateClient({ baseUrl: "http://localhost:8080/" });
   const { data } = await api.GET("/health/ready");
   return data?.ready ?? false;
+}
+
+export async function identifiedMachineId(photo: Blob): Promise<string | undefined> {
+  const api = createMachineMateClient({ baseUrl: "http://localhost:8080" });
+  const { data } = await identifyPhoto(api, photo);
+  const answer: Schemas["Identification"] | undefined = data;
+  const closest: Schemas["Candidate"][] = answer?.candidates ?? [];
+  return answer?.machine_id ?? closest[0]?.machine_id;
 }
