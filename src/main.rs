@@ -21,8 +21,14 @@ struct Cli {
 enum Command {
     /// Serve HTTP on HOST:PORT (the default).
     Serve,
-    /// Apply the embedded supabase/migrations to DATABASE_URL.
-    Migrate,
+    /// Apply the embedded supabase/migrations to DATABASE_URL; on the FastAPI backend's
+    /// database, cut over (docs/cutover.md).
+    Migrate {
+        /// Only say what it would do (the database's shape, pending migrations, the
+        /// FastAPI backend's row counts), changing nothing.
+        #[arg(long)]
+        check: bool,
+    },
     /// Load (or refresh) the machine catalog from the embedded supabase/seed.sql.
     Seed,
     /// Prepare a local database: Supabase bootstrap, migrations, catalog.
@@ -92,7 +98,11 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             app.run_until_stopped().await?;
             tracing::info!("stopped");
         }
-        Command::Migrate => {
+        Command::Migrate { check: true } => {
+            let db = Db::connect_lazy(&settings.database)?;
+            println!("{}", migrate::plan(db.pool()).await?);
+        }
+        Command::Migrate { check: false } => {
             let db = Db::connect_lazy(&settings.database)?;
             migrate::run_migrations(db.pool()).await?;
             tracing::info!("migrations applied");

@@ -5,6 +5,8 @@ use anyhow::Context;
 use sqlx::PgPool;
 use sqlx::migrate::Migrator;
 
+use super::cutover::{self, Shape};
+
 /// The local stand-in for what Supabase provides (roles, `auth`, `storage`).
 pub const LOCAL_BOOTSTRAP_SQL: &str = include_str!("../../supabase/local/bootstrap.sql");
 /// The catalog (Supabase CLI seed file); idempotent.
@@ -22,13 +24,47 @@ pub fn migrator() -> Migrator {
     migrator
 }
 
-/// Applies pending migrations; a no-op when all are applied. Needs a session-mode
-/// connection (it takes an advisory lock), not a transaction-mode pooler.
+/// Serialises `migrate` runs on one database (a Cloud Run job retried while the first
+/// attempt still runs, say), so the shape seen is the shape changed.
+const MIGRATE_LOCK: i64 = 0x6d61_6368_696e_6501;
+
+/// Applies pending migrations; a no-op when all are applied. On the FastAPI backend's
+/// database it performs the cutover (`cutover`); on a database in neither shape it stops
+/// before changing anything. Needs a session-mode connection (it takes advisory locks),
+/// not a transaction-mode pooler.
 pub async fn run_migrations(pool: &PgPool) -> anyhow::Result<()> {
-    migrator()
-        .run(pool)
-        .await
-        .context("applying supabase/migrations")
+    let mut conn = pool.acquire().await?;
+    sqlx::query("select pg_advisory_lock($1)")
+        .bind(MIGRATE_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    let result = match cutover::detect(&mut conn).await {
+        Ok(Shape::FastApi) => {
+            tracing::info!("the FastAPI backend's schema found: cutting over (docs/cutover.md)");
+            cutover::cut_over(&mut conn).await
+        }
+        Ok(Shape::Empty | Shape::Migrated) => migrator()
+            .run(&mut *conn)
+            .await
+            .context("applying supabase/migrations"),
+        Err(e) => Err(e),
+    };
+    // A failed run may leave the connection unusable; closing it releases the lock too.
+    if result.is_err() {
+        conn.close_on_drop();
+    } else {
+        sqlx::query("select pg_advisory_unlock($1)")
+            .bind(MIGRATE_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    result
+}
+
+/// What `run_migrations` would do, in one line, without changing anything.
+pub async fn plan(pool: &PgPool) -> anyhow::Result<String> {
+    let mut conn = pool.acquire().await?;
+    cutover::plan(&mut conn).await
 }
 
 /// Applies the local Supabase bootstrap. Refuses to run on a real Supabase database.

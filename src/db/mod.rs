@@ -2,6 +2,7 @@
 //! SQL for each resource in small functions.
 
 pub mod curation;
+pub mod cutover;
 pub mod favorites;
 pub mod history;
 pub mod identify;

@@ -6,6 +6,7 @@ mod auth;
 mod auth_server;
 mod catalog;
 mod catalog_ids;
+mod cutover;
 mod errors;
 mod faults;
 mod favorites;

@@ -1,0 +1,469 @@
+//! The fixture migrated and seeded, then read through the API as each of its users.
+
+use chrono::{DateTime, FixedOffset};
+use serde_json::{Value, json};
+use sqlx::PgPool;
+
+use super::{ALICE, BOB, CAROL, DAVE, ERIN, fastapi_database, fingerprint, run, run_ok};
+use crate::auth_server::{AuthServer, keys};
+use crate::helpers::{TestApp, database_url, spawn_with_settings, test_settings};
+
+/// Rows of a query, as JSON objects.
+async fn rows(pool: &PgPool, sql: &str) -> Vec<Value> {
+    let json: Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "select coalesce(json_agg(r), '[]') from ({sql}) r"
+    )))
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    json.as_array().unwrap().clone()
+}
+
+fn instant(value: &Value) -> Option<DateTime<FixedOffset>> {
+    value
+        .as_str()
+        .map(|s| DateTime::parse_from_rfc3339(s).unwrap())
+}
+
+/// Asserts that the API's `item` carries the archived `row`'s values, field by field
+/// (`(api field, archive column)`); timestamps compare as instants, numbers as numbers.
+fn assert_same(item: &Value, row: &Value, fields: &[(&str, &str)], what: &str) {
+    for (api, column) in fields {
+        let (a, b) = (&item[api], &row[column]);
+        let same = if api.ends_with("_at") {
+            instant(a) == instant(b)
+        } else if let (Some(x), Some(y)) = (a.as_f64(), b.as_f64()) {
+            (x - y).abs() < 1e-6
+        } else {
+            a == b
+        };
+        assert!(same, "{what}: {api} is {a}, was {b}");
+    }
+}
+
+struct Migrated {
+    app: TestApp,
+    auth: AuthServer,
+    pool: PgPool,
+}
+
+impl Migrated {
+    /// A Supabase access token for a fixture user (the phone sign-up's has no email).
+    fn token(&self, user: &str) -> String {
+        let claims = if user == DAVE {
+            json!({"email": "", "phone": "15550100"})
+        } else {
+            json!({})
+        };
+        self.auth
+            .token(&keys().es256, user.parse().unwrap(), claims)
+    }
+
+    async fn get(&self, path: &str, user: &str) -> Value {
+        let response = self.app.get_as(path, &self.token(user)).await;
+        assert_eq!(response.status(), 200, "GET {path} as {user}");
+        response.json().await.unwrap()
+    }
+}
+
+async fn migrated() -> Migrated {
+    let (name, pool) = fastapi_database().await;
+    run_ok("migrate", &name);
+    run_ok("seed", &name);
+    let auth = AuthServer::start(&[&keys().es256]).await;
+    let env = auth.env();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let settings = test_settings(&database_url(&name), &env);
+    let app = spawn_with_settings(settings, name).await;
+    Migrated { app, auth, pool }
+}
+
+#[tokio::test]
+async fn every_fastapi_row_is_readable_by_its_owner_with_the_same_values() {
+    let m = migrated().await;
+    for user in [ALICE, BOB, CAROL, DAVE, ERIN] {
+        let favorites = m.get("/api/v1/favorites", user).await;
+        let old = rows(
+            &m.pool,
+            &format!("select * from fastapi_legacy.favorites where user_id = '{user}' order by created_at desc"),
+        )
+        .await;
+        let items = favorites["favorites"].as_array().unwrap();
+        assert_eq!(items.len(), old.len(), "{user}: favorites");
+        for (item, row) in items.iter().zip(&old) {
+            assert_same(
+                item,
+                row,
+                &[
+                    ("machine_id", "machine_id"),
+                    ("notes", "notes"),
+                    ("created_at", "created_at"),
+                ],
+                "favorite",
+            );
+            assert_eq!(item["machine"]["id"], row["machine_id"]);
+        }
+
+        let history = m.get("/api/v1/history?page_size=100", user).await;
+        let old = rows(
+            &m.pool,
+            &format!("select * from fastapi_legacy.history where user_id = '{user}' order by taken_at desc, id"),
+        )
+        .await;
+        let items = history["history"].as_array().unwrap();
+        assert_eq!(items.len(), old.len(), "{user}: history");
+        for (item, row) in items.iter().zip(&old) {
+            assert_same(
+                item,
+                row,
+                &[
+                    ("id", "id"),
+                    ("machine_id", "machine_id"),
+                    ("confidence", "confidence"),
+                    ("source", "source"),
+                    ("taken_at", "taken_at"),
+                    ("created_at", "created_at"),
+                    ("photo_uri", "photo_uri"),
+                ],
+                "history entry",
+            );
+        }
+    }
+
+    // Offline sync sees the copied rows, and a change made now comes after them.
+    let sync = m.get("/api/v1/sync", ALICE).await;
+    assert_eq!(
+        (
+            sync["favorites"]["upserted"].as_array().unwrap().len(),
+            sync["history"]["upserted"].as_array().unwrap().len()
+        ),
+        (3, 6)
+    );
+    let added = m
+        .app
+        .request(reqwest::Method::POST, "/api/v1/favorites", &m.token(ALICE))
+        .json(&json!({"machine_id": "chest_press"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201);
+    let cursor = sync["cursor"].as_str().unwrap();
+    let next = m.get(&format!("/api/v1/sync?since={cursor}"), ALICE).await;
+    let upserted = next["favorites"]["upserted"].as_array().unwrap();
+    assert_eq!(
+        (
+            upserted.len(),
+            next["history"]["upserted"].as_array().unwrap().len()
+        ),
+        (1, 0),
+        "{next}"
+    );
+    assert_eq!(upserted[0]["machine_id"], "chest_press");
+
+    // Profiles: the old ones, and one for the phone sign-up the old trigger skipped.
+    let alice = m.get("/api/v1/users/me", ALICE).await;
+    assert_eq!(
+        (
+            &alice["email"],
+            &alice["display_name"],
+            &alice["avatar_url"],
+            &alice["preferences"]
+        ),
+        (
+            &json!("alice@example.com"),
+            &json!("Alice Example"),
+            &json!("https://cdn.example.com/a/alice.png"),
+            &json!({"units": "kg", "low_confidence_hint": true})
+        )
+    );
+    assert_eq!(
+        m.get("/api/v1/users/me", CAROL).await["display_name"],
+        "Carol O'Neil"
+    );
+    assert_eq!(m.get("/api/v1/users/me", DAVE).await["email"], Value::Null);
+
+    // Media rows are the new records; identifications keep their trace ids.
+    let media = m.get("/api/v1/media", ALICE).await;
+    assert_eq!(media["total"], 1);
+    assert_eq!(
+        (
+            &media["assets"][0]["id"],
+            &media["assets"][0]["bucket"],
+            &media["assets"][0]["path"]
+        ),
+        (
+            &json!("3d000000-0000-4000-8000-000000000003"),
+            &json!("user-uploads"),
+            &json!(format!("{ALICE}/9b2f6a1e-7c1d-4b8e-9f00-1a2b3c4d5e6f.jpg"))
+        ),
+        "{media}"
+    );
+    let trace = m
+        .get("/traces/f3b1c2d4e5f60718293a4b5c6d7e8f90", ALICE)
+        .await;
+    assert_eq!(
+        (
+            &trace["machine"],
+            &trace["prompt_variant"],
+            &trace["raw_machine"]
+        ),
+        (
+            &json!("Hack Squat Machine"),
+            &json!("catalog_baseline"),
+            &json!("hack squat")
+        )
+    );
+    let bobs = m
+        .app
+        .get_as("/traces/f3b1c2d4e5f60718293a4b5c6d7e8f90", &m.token(BOB))
+        .await;
+    assert_eq!(bobs.status(), 404, "a trace stays its owner's");
+    let export = m.get("/api/v1/users/me/export", ALICE).await;
+    let corrections = export["identification_corrections"].as_array().unwrap();
+    assert_eq!(corrections.len(), 1);
+    assert_eq!(
+        (&corrections[0]["trace_id"], &corrections[0]["machine_id"]),
+        (
+            &json!("f3b1c2d4e5f60718293a4b5c6d7e8f90"),
+            &json!("leg_press")
+        )
+    );
+}
+
+#[tokio::test]
+async fn the_catalog_lands_on_the_apps_39_ids_with_retired_machines_readable() {
+    let m = migrated().await;
+    let ids: Vec<String> = sqlx::query_scalar("select id from machines order by id")
+        .fetch_all(&m.pool)
+        .await
+        .unwrap();
+    let old: Vec<String> = sqlx::query_scalar("select id from fastapi_legacy.machines")
+        .fetch_all(&m.pool)
+        .await
+        .unwrap();
+    assert_eq!(old.len(), 39);
+    assert!(
+        old.iter().all(|id| ids.contains(id)),
+        "every old id is kept"
+    );
+    let names: i64 = sqlx::query_scalar("select count(distinct lower(name)) from machines")
+        .fetch_one(&m.pool)
+        .await
+        .unwrap();
+    assert_eq!(names as usize, ids.len(), "no machine twice");
+    // The seed's guidance replaced the bundle's on the same ids.
+    let seeded: Vec<String> = sqlx::query_scalar(
+        "select id from machines where id = any($1) and cardinality(visual_cues) > 0",
+    )
+    .bind(&old)
+    .fetch_all(&m.pool)
+    .await
+    .unwrap();
+    assert_eq!(seeded.len(), 39);
+    // Retired by the gym before the cutover: out of the list, readable by id and in history.
+    let retired = m
+        .app
+        .get_json("/api/v1/machines/torso_rotation_machine", 200)
+        .await;
+    assert_eq!(
+        (
+            retired["is_active"].as_bool(),
+            retired["difficulty"].as_str()
+        ),
+        (Some(false), Some("Beginner"))
+    );
+    let list = m.app.get_json("/api/v1/machines?page_size=100", 200).await;
+    assert!(
+        list["machines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["id"] != "torso_rotation_machine")
+    );
+    let carol = m.get("/api/v1/history", CAROL).await;
+    assert!(
+        carol["history"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|h| h["machine"]["id"] == "torso_rotation_machine")
+    );
+}
+
+#[tokio::test]
+async fn nothing_of_the_old_schema_keeps_working_around_the_new_one_and_nothing_is_lost() {
+    let m = migrated().await;
+    // The old functions, view and policies are out of `public`.
+    let leftovers = rows(
+        &m.pool,
+        "select proname::text as name from pg_proc where pronamespace = 'public'::regnamespace \
+           and proname in ('handle_updated_at', 'cleanup_old_history') \
+         union all select relname::text from pg_class where relnamespace = 'public'::regnamespace \
+           and relname = 'prompt_variant_analytics' \
+         union all select policyname::text from pg_policies \
+           where schemaname in ('public', 'storage') and policyname in \
+           ('identification_events_insert', 'identification_corrections_insert', 'favorites_owner', \
+            'Users can read uploads', 'users_insert_own')",
+    )
+    .await;
+    assert_eq!(leftovers, Vec::<Value>::new());
+    // As PostgREST would: a signed-in user can no longer forge another's identification
+    // (the old policy let anyone insert), nor read the archive.
+    let mut tx = m.pool.begin().await.unwrap();
+    sqlx::query("select set_config('request.jwt.claims', $1, true)")
+        .bind(json!({"sub": BOB, "role": "authenticated"}).to_string())
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    sqlx::query("set local role authenticated")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let forged = sqlx::query(
+        "insert into public.identification_events (trace_id, user_id, machine_name, confidence) \
+         values ('forged', $1, 'Treadmill', 1)",
+    )
+    .bind(ALICE.parse::<uuid::Uuid>().unwrap())
+    .execute(&mut *tx)
+    .await;
+    assert!(forged.is_err(), "the old 'anyone inserts' policy is gone");
+    drop(tx);
+    let mut tx = m.pool.begin().await.unwrap();
+    sqlx::query("set local role authenticated")
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    let archive = sqlx::query("select * from fastapi_legacy.users")
+        .execute(&mut *tx)
+        .await;
+    assert!(
+        archive.is_err(),
+        "the archive is not the API roles' to read"
+    );
+    drop(tx);
+
+    // The sign-up trigger is this service's: a phone sign-up gets a profile now.
+    sqlx::query("insert into auth.users (id, phone) values ('0f000000-0000-4000-8000-000000000006', '+15550199')")
+        .execute(&m.pool)
+        .await
+        .unwrap();
+    let profile: Option<Option<String>> = sqlx::query_scalar(
+        "select email from users where id = '0f000000-0000-4000-8000-000000000006'",
+    )
+    .fetch_optional(&m.pool)
+    .await
+    .unwrap();
+    assert_eq!(profile, Some(None));
+
+    // Nothing is dropped: every old row, with the columns the new schema does not
+    // carry (a favorite's metadata, history's meta, media sizes), is in the archive.
+    let metadata = rows(
+        &m.pool,
+        "select f.metadata, h.meta, a.width from fastapi_legacy.favorites f, fastapi_legacy.history h, \
+         fastapi_legacy.media_assets a where f.machine_id = 'lat_pulldown' \
+         and h.id = '4a000000-0000-4000-8000-000000000001' and a.storage_path like '%.jpg' and a.user_id is not null",
+    )
+    .await;
+    assert_eq!(
+        metadata,
+        vec![
+            json!({"metadata": {"pinned": true, "color": "blue"}, "meta": {"trace_id": "f3b1c2d4e5f60718293a4b5c6d7e8f90"}, "width": 3024})
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_second_migrate_changes_nothing() {
+    let (name, pool) = fastapi_database().await;
+    run_ok("migrate", &name);
+    let first = fingerprint(&pool).await;
+    run_ok("migrate", &name);
+    assert_eq!(fingerprint(&pool).await, first);
+}
+
+#[tokio::test]
+async fn migrate_check_says_what_it_would_do_and_changes_nothing() {
+    let (name, pool) = fastapi_database().await;
+    let before = fingerprint(&pool).await;
+    let output = run("migrate --check", &name);
+    assert!(output.status.success());
+    let said = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        said.contains(
+            "the FastAPI backend's schema (users 4, machines 39, favorites 6, history 9, \
+             media_assets 3, identification_events 3, identification_corrections 3)"
+        ),
+        "{said}"
+    );
+    assert_eq!(fingerprint(&pool).await, before);
+    run_ok("migrate", &name);
+    let said = String::from_utf8_lossy(&run("migrate --check", &name).stdout).into_owned();
+    assert!(
+        said.contains("this service's schema: 0 migrations pending"),
+        "{said}"
+    );
+}
+
+#[tokio::test]
+async fn deleting_an_account_after_the_cutover_deletes_its_archived_rows_too() {
+    let m = migrated().await;
+    let response = m
+        .app
+        .request(reqwest::Method::DELETE, "/api/v1/users/me", &m.token(BOB))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let left = rows(
+        &m.pool,
+        &format!(
+            "select (select count(*) from fastapi_legacy.users where id = '{BOB}') as users, \
+                    (select count(*) from fastapi_legacy.favorites where user_id = '{BOB}') as favorites, \
+                    (select count(*) from fastapi_legacy.history where user_id = '{BOB}') as history, \
+                    (select count(*) from fastapi_legacy.users) as others"
+        ),
+    )
+    .await;
+    assert_eq!(
+        left,
+        vec![json!({"users": 0, "favorites": 0, "history": 0, "others": 3})]
+    );
+}
+
+#[tokio::test]
+async fn the_runbooks_verification_accounts_for_every_row() {
+    let (name, pool) = fastapi_database().await;
+    run_ok("migrate", &name);
+    let verify = include_str!("../../../supabase/cutover/verify.sql");
+    let report = rows(&pool, verify.trim().trim_end_matches(';')).await;
+    let counts: Vec<(String, i64, i64, i64)> = report
+        .iter()
+        .map(|r| {
+            (
+                r["table_name"].as_str().unwrap().to_owned(),
+                r["fastapi_rows"].as_i64().unwrap(),
+                r["carried"].as_i64().unwrap(),
+                r["missing"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    // Printed for the record (the closing note of the cutover gives them).
+    eprintln!("{counts:?}");
+    let expected = [
+        ("favorites", 6, 6, 0),
+        ("history", 9, 9, 0),
+        ("identification_corrections", 3, 2, 1),
+        ("identification_events", 3, 3, 0),
+        ("machines", 39, 39, 0),
+        ("media_assets", 3, 3, 0),
+        ("users", 4, 4, 0),
+    ];
+    let expected: Vec<(String, i64, i64, i64)> = expected
+        .iter()
+        .map(|(t, a, b, c)| ((*t).to_owned(), *a, *b, *c))
+        .collect();
+    assert_eq!(
+        counts, expected,
+        "only the anonymous correction stays behind"
+    );
+}
