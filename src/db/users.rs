@@ -94,6 +94,31 @@ pub async fn delete_account(tx: &mut UserTx) -> Result<bool, sqlx::Error> {
     Ok(result.rows_affected() > 0)
 }
 
+/// Deletes what the FastAPI backend's archive holds about a user (`fastapi_legacy`, kept
+/// after a cutover until it is final: docs/cutover.md): the old profile, and with it
+/// (its foreign keys cascade) the old favorites, history and media rows. A no-op where
+/// there is no archive. Returns how many old profiles went (0 or 1).
+#[tracing::instrument(skip(db))]
+pub async fn forget_archived(db: &Db, id: Uuid) -> Result<u64, sqlx::Error> {
+    db.with_conn(async |c| {
+        let archived: bool =
+            sqlx::query_scalar("select to_regclass('fastapi_legacy.users') is not null")
+                .persistent(db.persistent())
+                .fetch_one(&mut *c)
+                .await?;
+        if !archived {
+            return Ok(0);
+        }
+        let result = sqlx::query("delete from fastapi_legacy.users where id = $1")
+            .bind(id)
+            .persistent(db.persistent())
+            .execute(&mut *c)
+            .await?;
+        Ok(result.rows_affected())
+    })
+    .await
+}
+
 /// Everything held about the caller, as one JSON document, in one query.
 #[tracing::instrument(skip_all)]
 pub async fn export(tx: &mut UserTx) -> Result<Value, sqlx::Error> {

@@ -186,7 +186,8 @@ pub async fn update_me(
 }
 
 /// Delete the caller's data in this service: profile, favorites, history,
-/// identification records, media records and their stored files. The Supabase Auth account itself is
+/// identification records, media records and their stored files (and, after a cutover
+/// from the FastAPI backend, its archived copy of them). The Supabase Auth account itself is
 /// deleted through Supabase.
 #[utoipa::path(delete, path = "/api/v1/users/me", tag = "users",
     security(("bearer_auth" = [])),
@@ -204,8 +205,10 @@ pub async fn delete_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<
         users::delete_account(tx).await
     })
     .await?;
+    // After a cutover, the FastAPI backend's copy of the account goes too.
+    let archived = users::forget_archived(&state.db, user.id).await?;
     state.known_users.invalidate(&user.id).await;
-    tracing::info!(user_id = %user.id, "account data deleted");
+    tracing::info!(user_id = %user.id, archived, "account data deleted");
     Ok(Deleted::response(u64::from(removed)))
 }
 

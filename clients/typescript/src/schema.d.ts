@@ -420,7 +420,8 @@ export interface paths {
         post?: never;
         /**
          * Delete the caller's data in this service: profile, favorites, history,
-         *     identification records, media records and their stored files. The Supabase Auth account itself is
+         *     identification records, media records and their stored files (and, after a cutover
+         *     from the FastAPI backend, its archived copy of them). The Supabase Auth account itself is
          *     deleted through Supabase.
          */
         delete: operations["delete_me"];
