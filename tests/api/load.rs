@@ -11,7 +11,6 @@
 //! CI), `LOAD_TEST_CONCURRENCY` the number of clients (64).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -21,6 +20,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::auth_server::{AuthServer, keys};
+use crate::binary::Service;
 use crate::helpers::{database_url, fresh_database};
 
 const MACHINES: [&str; 16] = [
@@ -68,64 +68,10 @@ impl Rng {
     }
 }
 
-struct Service {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Service {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Service {
-    fn rss_kib(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("VmRSS:"))
-                    .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            })
-            .unwrap_or(0)
-    }
-}
-
 async fn start_service(database: &str, auth: &AuthServer) -> Service {
-    let port = crate::helpers::free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_machinemate-api"));
-    command
-        .env_clear()
-        .env("DATABASE_URL", database_url(database))
-        .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit());
-    for (name, value) in auth.env() {
-        command.env(name, value);
-    }
-    let service = Service {
-        child: command.spawn().unwrap(),
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let client = reqwest::Client::new();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let ready = client
-            .get(format!("{}/health/ready", service.base))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200);
-        if ready {
-            return service;
-        }
-        assert!(Instant::now() < deadline, "the service did not get ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let mut env: Vec<(&str, String)> = auth.env();
+    env.push(("DATABASE_URL", database_url(database)));
+    Service::start(&env).await
 }
 
 /// What one client (one user, one device) knows it did, and what it saw.
@@ -226,10 +172,9 @@ async fn client_loop(
         token: &token,
         tally: Tally::default(),
     };
-    let (ok, created, gone, not_modified) = (
+    let (ok, created, not_modified) = (
         StatusCode::OK,
         StatusCode::CREATED,
-        StatusCode::NO_CONTENT,
         StatusCode::NOT_MODIFIED,
     );
     let mut n = 0u64;
@@ -264,12 +209,15 @@ async fn client_loop(
                 let machine = MACHINES[rng.below(MACHINES.len())];
                 if me.favorites.contains(machine) {
                     let path = format!("/api/v1/favorites/{machine}");
-                    if run
-                        .call(Method::DELETE, &path, None, &[], &[gone])
-                        .await
-                        .is_some()
+                    // A deletion answers 200 with what it removed (the app parses every body).
+                    if let Some((_, _, body)) =
+                        run.call(Method::DELETE, &path, None, &[], &[ok]).await
                     {
-                        me.favorites.remove(machine);
+                        if body == json!({"deleted": 1}) {
+                            me.favorites.remove(machine);
+                        } else {
+                            run.tally.errors.push(format!("DELETE {path}: {body}"));
+                        }
                     }
                 } else {
                     let body = json!({"machine_id": machine, "notes": format!("n{n}")});
