@@ -66,6 +66,29 @@ pub fn extension(content_type: &str) -> &'static str {
     }
 }
 
+/// The key of a user's own upload in `user-uploads`, `{user_id}/{asset_id}.{ext}`, built
+/// from who is asking and the asset's id, with an extension its type allows (`jpg`, or
+/// the FastAPI backend's `jpeg`). The asset's recorded path is only compared with it:
+/// a record that names anything else (written through some other door) names no object,
+/// so nothing but the caller's own upload is ever read, signed or deleted for it.
+pub fn own_upload_key(
+    user: uuid::Uuid,
+    asset: uuid::Uuid,
+    content_type: &str,
+    recorded: &str,
+) -> Option<String> {
+    let extensions: &[&str] = match content_type {
+        "image/jpeg" => &["jpg", "jpeg"],
+        "image/png" => &["png"],
+        "image/webp" => &["webp"],
+        _ => &[],
+    };
+    extensions
+        .iter()
+        .map(|ext| format!("{user}/{asset}.{ext}"))
+        .find(|key| key == recorded)
+}
+
 /// The type of an image from its first bytes (never from the client's header).
 pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
@@ -302,6 +325,42 @@ impl<F: Future<Output = Result<T, E>>, T, E> Counted for F {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_upload_key_is_derived_never_taken_from_the_record() {
+        let (user, other, asset) = (
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+            uuid::Uuid::new_v4(),
+        );
+        let own = format!("{user}/{asset}.jpg");
+        assert_eq!(
+            own_upload_key(user, asset, "image/jpeg", &own),
+            Some(own.clone())
+        );
+        let legacy = format!("{user}/{asset}.jpeg");
+        assert_eq!(
+            own_upload_key(user, asset, "image/jpeg", &legacy),
+            Some(legacy)
+        );
+        for forged in [
+            "leg_press/hero.jpg".to_owned(),
+            format!("{user}/../{other}/{asset}.jpg"),
+            format!("{other}/{asset}.jpg"),
+            format!("{user}/{}.jpg", uuid::Uuid::new_v4()),
+            format!("{user}/{asset}.png"),
+        ] {
+            assert_eq!(
+                own_upload_key(user, asset, "image/jpeg", &forged),
+                None,
+                "{forged}"
+            );
+        }
+        assert_eq!(
+            own_upload_key(user, asset, "video/mp4", &format!("{user}/{asset}.mp4")),
+            None
+        );
+    }
 
     #[test]
     fn images_are_recognised_by_their_bytes() {

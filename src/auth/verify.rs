@@ -178,6 +178,7 @@ impl Verifier {
         let claims_json = Value::Object(data.claims);
         let claims: Claims = serde_json::from_value(claims_json.clone())
             .map_err(|_| AuthError::Invalid("Invalid token claims"))?;
+        let claims_json = storable(claims_json);
         if claims
             .iat
             .is_some_and(|iat| iat > unix_now() + self.leeway as i64)
@@ -191,6 +192,22 @@ impl Verifier {
             claims,
             claims_json,
         })
+    }
+}
+
+/// The claims as Postgres can hold them (`request.jwt.claims` is read as jsonb, which
+/// has no NUL character): NULs are dropped from every key and string. A user can put
+/// one in their own `user_metadata`; kept, it made every request of theirs a 422.
+fn storable(value: Value) -> Value {
+    match value {
+        Value::String(s) if s.contains('\0') => Value::String(s.replace('\0', "")),
+        Value::Array(items) => Value::Array(items.into_iter().map(storable).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter()
+                .map(|(k, v)| (k.replace('\0', ""), storable(v)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 

@@ -1,7 +1,9 @@
 //! The user-scoped transaction: every query about a user's own data runs as role
-//! `authenticated` with the caller's JWT claims in `request.jwt.claims`, exactly as
-//! Supabase's Data API does, so Row Level Security guards each row even if a handler
-//! forgets a `where user_id = ...` (defence in depth).
+//! `machinemate_request` (a member of `authenticated`, so the policies written for it
+//! apply, but one the Data API cannot take: migration 20261204000000) with the caller's
+//! JWT claims in `request.jwt.claims`, as Supabase's Data API would, so Row Level
+//! Security guards each row even if a handler forgets a `where user_id = ...` (defence
+//! in depth).
 
 use crate::telemetry::metrics::{self, Upstream};
 use futures_util::TryStreamExt;
@@ -20,7 +22,7 @@ pub struct UserTx {
 }
 
 impl UserTx {
-    /// Begins a transaction as `authenticated` with `claims` (which must hold `sub`).
+    /// Begins a transaction as `machinemate_request` with `claims` (which must hold `sub`).
     pub async fn begin(db: &Db, claims: &Value) -> Result<Self, sqlx::Error> {
         // One round trip: BEGIN and the settings (see `scope`) travel as one simple query.
         let statement = format!("BEGIN; {}", scope(claims));
@@ -124,7 +126,7 @@ impl UserTx {
 }
 
 /// The statement that scopes the current transaction to the user with `claims`: role
-/// `authenticated` and the claims, both local to the transaction, so nothing leaks to
+/// `machinemate_request` and the claims, both local to the transaction, so nothing leaks to
 /// the next user of the pooled connection (also under a transaction pooler). Simple
 /// queries take no bind parameters, so the claims go in as an escaped literal (see
 /// `pg_literal`). `idle_in_transaction_session_timeout` lets Postgres end the
@@ -133,7 +135,7 @@ impl UserTx {
 /// TCP gives up. A request's statements follow each other in milliseconds.
 fn scope(claims: &Value) -> String {
     format!(
-        "SELECT set_config('role', 'authenticated', true), \
+        "SELECT set_config('role', 'machinemate_request', true), \
          set_config('request.jwt.claims', {}, true), \
          set_config('idle_in_transaction_session_timeout', '3000', true)",
         pg_literal(&claims.to_string())

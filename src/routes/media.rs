@@ -18,7 +18,7 @@ use crate::db::rls::UserTx;
 use crate::domain::machine::is_machine_id;
 use crate::domain::pagination::PageRequest;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
-use crate::extract::multipart::read_field;
+use crate::extract::multipart::{declared_length, read_field};
 use crate::extract::{ApiJson, QueryParams};
 use crate::routes::Deleted;
 use crate::state::AppState;
@@ -134,13 +134,27 @@ fn not_found() -> ApiError {
 /// A usable URL for an asset: plain for public buckets, signed otherwise.
 async fn url_for(
     state: &AppState,
+    user: Option<Uuid>,
     asset: &MediaAsset,
 ) -> ApiResult<(String, Option<DateTime<Utc>>)> {
     let storage = state.storage()?;
-    if storage::bucket(&asset.bucket).is_some_and(|b| b.public) {
-        Ok((storage.public_url(&asset.bucket, &asset.path), None))
+    let (bucket, key) = match (asset.owner_id, user) {
+        // A user's own upload: the key is derived, never read from the record.
+        (Some(owner), Some(user)) if owner == user && asset.bucket == USER_UPLOADS.name => {
+            let key = storage::own_upload_key(user, asset.id, &asset.content_type, &asset.path)
+                .ok_or_else(not_found)?;
+            (USER_UPLOADS.name, key)
+        }
+        // Catalog images and tutorials: records only the service writes.
+        (None, _) if asset.bucket != USER_UPLOADS.name => {
+            (asset.bucket.as_str(), asset.path.clone())
+        }
+        _ => return Err(not_found()),
+    };
+    if storage::bucket(bucket).is_some_and(|b| b.public) {
+        Ok((storage.public_url(bucket, &key), None))
     } else {
-        let signed = storage.presign_get(&asset.bucket, &asset.path).await?;
+        let signed = storage.presign_get(bucket, &key).await?;
         Ok((signed.url, Some(signed.expires_at)))
     }
 }
@@ -225,13 +239,16 @@ pub async fn complete_upload(
         db::media::get(tx, id).await
     })
     .await?
-    .filter(|a| a.owner_id == Some(user.id))
+    .filter(|a| a.owner_id == Some(user.id) && a.bucket == USER_UPLOADS.name)
     .ok_or_else(not_found)?;
+    // The only object this call may look at or remove: the caller's own upload.
+    let key = storage::own_upload_key(user.id, id, &asset.content_type, &asset.path)
+        .ok_or_else(not_found)?;
     let asset = if asset.status == "ready" {
         asset
     } else {
         let object = storage
-            .head(&asset.bucket, &asset.path)
+            .head(USER_UPLOADS.name, &key)
             .await?
             .ok_or_else(|| {
                 ApiError::Conflict(
@@ -240,7 +257,7 @@ pub async fn complete_upload(
             })?;
         let type_matches = object.content_type.as_deref() == Some(asset.content_type.as_str());
         if Some(object.size) != asset.size_bytes || !type_matches {
-            storage.delete(&asset.bucket, &asset.path).await?;
+            storage.delete(USER_UPLOADS.name, &key).await?;
             return Err(ApiError::Validation(vec![ValidationIssue::new(
                 vec!["body".into()],
                 "upload_mismatch",
@@ -253,7 +270,7 @@ pub async fn complete_upload(
         .await?
         .ok_or_else(not_found)?
     };
-    let (url, expires_at) = url_for(&state, &asset).await?;
+    let (url, expires_at) = url_for(&state, Some(user.id), &asset).await?;
     Ok(web::Json(MediaWithUrl {
         asset,
         url,
@@ -279,7 +296,7 @@ pub async fn media_url(
     if asset.status != "ready" {
         return Err(not_found());
     }
-    let (url, expires_at) = url_for(&state, &asset).await?;
+    let (url, expires_at) = url_for(&state, Some(user.id), &asset).await?;
     Ok(web::Json(MediaUrl { url, expires_at }))
 }
 
@@ -350,7 +367,7 @@ pub async fn machine_media(
         if !public && user.0.is_none() {
             continue;
         }
-        let (url, expires_at) = url_for(&state, &asset).await?;
+        let (url, expires_at) = url_for(&state, user.0.as_ref().map(|u| u.id), &asset).await?;
         out.push(MediaWithUrl {
             asset,
             url,
@@ -375,10 +392,18 @@ pub async fn machine_media(
 pub async fn upload_file(
     state: web::Data<AppState>,
     user: AuthUser,
+    req: HttpRequest,
     form: Multipart,
 ) -> ApiResult<HttpResponse> {
     let storage = state.storage()?;
-    let data = read_field(form, "file", USER_UPLOADS.max_bytes as usize).await?;
+    let _slot = state.upload_slot().await?;
+    let data = read_field(
+        form,
+        "file",
+        USER_UPLOADS.max_bytes as usize,
+        declared_length(&req),
+    )
+    .await?;
     let content_type = sniff_image(&data).ok_or_else(|| {
         ApiError::UnsupportedMediaType("The file must be a PNG, JPEG or WebP image".into())
     })?;

@@ -105,17 +105,29 @@ alter table public.history enable trigger history_track_change;
 do $$
 begin
   -- media_assets: the old rows become the new records, ready (the files exist). The path is
-  -- the key inside the bucket; a user's photo is a `user_photo`.
+  -- the key inside the bucket; a user's photo is a `user_photo`. The service finds a
+  -- user's file by deriving its key from the user and the asset id
+  -- (`{user_id}/{asset_id}.{ext}`, never from the record: storage::own_upload_key), and
+  -- the FastAPI backend named files `{user_id}/{uuid}.{ext}` with a uuid of their own: that
+  -- uuid becomes the asset's id, so the derived key is the file's.
   if to_regclass('fastapi_legacy.media_assets') is not null then
     insert into public.media_assets (id, owner_id, machine_id, bucket, path, asset_type,
       content_type, size_bytes, status, created_at, updated_at)
-    select a.id, a.user_id, a.machine_id, a.bucket_name,
-           case when a.storage_path like a.bucket_name || '/%'
-                then substr(a.storage_path, length(a.bucket_name) + 2) else a.storage_path end,
+    select coalesce(
+             case when a.bucket_name = 'user-uploads'
+                   and k.path ~ ('^' || a.user_id::text
+                                 || '/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}[.](jpg|jpeg|png|webp)$')
+                  then substring(k.path from '/([0-9a-f-]{36})[.]')::uuid end,
+             a.id),
+           a.user_id, a.machine_id, a.bucket_name, k.path,
            case when a.bucket_name = 'user-uploads' then 'user_photo' else a.asset_type end,
            a.content_type, a.file_size, 'ready',
            coalesce(a.created_at, now()), coalesce(a.updated_at, a.created_at, now())
-    from fastapi_legacy.media_assets a;
+    from fastapi_legacy.media_assets a
+    cross join lateral (
+      select case when a.storage_path like a.bucket_name || '/%'
+                  then substr(a.storage_path, length(a.bucket_name) + 2) else a.storage_path end as path
+    ) k;
   end if;
 
   -- identification_events, with their trace ids: `machine_predicted` (a name) is kept as

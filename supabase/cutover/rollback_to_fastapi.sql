@@ -63,9 +63,12 @@ begin
      and exists (select 1 from fastapi_legacy.machines m where m.id = h.machine_id)
   on conflict (id) do nothing;
 
+  -- Photos are matched by bucket and key (the cutover gave a user's photo its file's uuid).
   if to_regclass('fastapi_legacy.media_assets') is not null then
     delete from fastapi_legacy.media_assets l
-     where l.user_id is not null and not exists (select 1 from public.media_assets a where a.id = l.id);
+     where l.user_id is not null
+       and not exists (select 1 from public.media_assets a
+                        where a.bucket = l.bucket_name and l.storage_path in (a.path, a.bucket || '/' || a.path));
     insert into fastapi_legacy.media_assets (id, asset_type, content_type, file_size, bucket_name,
       storage_path, user_id, created_at, updated_at)
     select a.id, 'image', a.content_type, a.size_bytes, a.bucket, a.path, a.owner_id,
@@ -73,6 +76,8 @@ begin
       from public.media_assets a
      where a.owner_id is not null and a.status = 'ready'
        and exists (select 1 from fastapi_legacy.users l where l.id = a.owner_id)
+       and not exists (select 1 from fastapi_legacy.media_assets l
+                        where l.bucket_name = a.bucket and l.storage_path in (a.path, a.bucket || '/' || a.path))
     on conflict (id) do nothing;
   end if;
 

@@ -34,9 +34,11 @@ select 'history',
 union all
 select 'media_assets',
        (select count(*) from fastapi_legacy.media_assets),
-       (select count(*) from fastapi_legacy.media_assets l where exists (select 1 from public.media_assets a where a.id = l.id)),
-       (select count(*) from fastapi_legacy.media_assets l where not exists (select 1 from public.media_assets a where a.id = l.id)),
-       'none expected'
+       (select count(*) from fastapi_legacy.media_assets l where exists
+          (select 1 from public.media_assets a where a.bucket = l.bucket_name and l.storage_path in (a.path, a.bucket || '/' || a.path))),
+       (select count(*) from fastapi_legacy.media_assets l where not exists
+          (select 1 from public.media_assets a where a.bucket = l.bucket_name and l.storage_path in (a.path, a.bucket || '/' || a.path))),
+       'none expected (a user photo''s id is its file''s uuid now; matched by bucket and path)'
 union all
 select 'identification_events',
        (select count(*) from fastapi_legacy.identification_events),

@@ -90,8 +90,21 @@ async fn writing_another_users_rows_fails() {
     );
     drop(tx);
 
+    // History entries are not the request role's to change at all (migration
+    // 20261204000000 grants it only what the routes do).
     let mut tx = UserTx::begin(&db, &claims(alice)).await.unwrap();
-    let updated = sqlx::query("update history set confidence = 0.1")
+    let err = sqlx::query("update history set confidence = 0.1")
+        .execute(tx.conn())
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.as_database_error().unwrap().code().as_deref(),
+        Some("42501")
+    );
+    drop(tx);
+
+    let mut tx = UserTx::begin(&db, &claims(alice)).await.unwrap();
+    let updated = sqlx::query("update favorites set notes = 'mine now'")
         .execute(tx.conn())
         .await
         .unwrap();
@@ -125,7 +138,10 @@ async fn the_settings_do_not_outlive_the_transaction() {
     .fetch_one(db.pool())
     .await
     .unwrap();
-    assert_ne!(role, "authenticated");
+    assert!(
+        role != "authenticated" && role != "machinemate_request",
+        "{role}"
+    );
     assert_eq!(sub, None);
 }
 
@@ -187,7 +203,7 @@ async fn hostile_claims_arrive_intact_and_inject_nothing() {
     .await
     .unwrap();
     assert!(same, "the claims changed on the way in");
-    assert_eq!((uid, role.as_str()), (alice, "authenticated"));
+    assert_eq!((uid, role.as_str()), (alice, "machinemate_request"));
     drop(tx);
     let favorites_table: bool =
         sqlx::query_scalar("select to_regclass('public.favorites') is not null")
@@ -357,7 +373,10 @@ async fn a_failed_or_abandoned_read_never_hands_on_a_broken_session() {
     .fetch_one(db.pool())
     .await
     .unwrap();
-    assert_ne!(role, "authenticated");
+    assert!(
+        role != "authenticated" && role != "machinemate_request",
+        "{role}"
+    );
     assert_eq!(claims_set, None);
 }
 

@@ -258,7 +258,7 @@ impl Checkout {
                         .await
                 })
                 .await?;
-                assert_eq!(role, "authenticated");
+                assert_eq!(role, "machinemate_request");
             }
             Checkout::Begin => {
                 let mut tx = db.begin().await?;

@@ -192,7 +192,8 @@ async fn every_fastapi_row_is_readable_by_its_owner_with_the_same_values() {
             &media["assets"][0]["path"]
         ),
         (
-            &json!("3d000000-0000-4000-8000-000000000003"),
+            // The file's own uuid, from which the service derives the file's key.
+            &json!("9b2f6a1e-7c1d-4b8e-9f00-1a2b3c4d5e6f"),
             &json!("user-uploads"),
             &json!(format!("{ALICE}/9b2f6a1e-7c1d-4b8e-9f00-1a2b3c4d5e6f.jpg"))
         ),

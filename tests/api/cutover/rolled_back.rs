@@ -8,7 +8,9 @@ use uuid::Uuid;
 
 use super::{ALICE, ERIN, fastapi_database, run_ok};
 use crate::auth_server::{AuthServer, keys};
-use crate::helpers::{database_url, deleted_count, spawn_with_settings, test_settings};
+use crate::helpers::{
+    account_deleted, database_url, deleted_count, spawn_with_settings, test_settings,
+};
 
 const ROLLBACK: &str = include_str!("../../../supabase/cutover/rollback_to_fastapi.sql");
 const FRANK: &str = "0f4a0000-0000-4000-8000-000000000007";
@@ -95,8 +97,8 @@ async fn a_rollback_restores_the_fastapi_schema_with_what_users_did_since_and_mi
         1
     );
     assert_eq!(
-        deleted_count(send(Method::DELETE, "/api/v1/users/me", ERIN, None).await).await,
-        1
+        account_deleted(send(Method::DELETE, "/api/v1/users/me", ERIN, None).await).await,
+        (1, false)
     );
     sqlx::query("insert into auth.users (id, email) values ($1, 'frank@example.com')")
         .bind(FRANK.parse::<Uuid>().unwrap())
