@@ -201,6 +201,7 @@ def service_env(database_url, port, fireworks):
         "RUST_LOG": "warn",
         "SUPABASE_URL": f"http://127.0.0.1:{port}",
         "LOCAL_AUTH_KEY_FILE": str(WORK / "dev-es256.pk8"),
+        "LOCAL_AUTH": "enabled",
         "FIREWORKS_API_KEY": "bench-not-a-real-key",
         "FIREWORKS_BASE_URL": fireworks.base_url,
         "IDENTIFY_DAILY_LIMIT": "1000000000",

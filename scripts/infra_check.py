@@ -46,6 +46,8 @@ import hcl2
 
 ROOT = Path(__file__).resolve().parent.parent
 RESERVED_ENV = {"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"}
+# The local stack's development signing key and its opt-in (src/config.rs): never in the cloud.
+LOCAL_ONLY_ENV = {"LOCAL_AUTH", "LOCAL_AUTH_KEY_FILE"}
 # What gcr.io/distroless/cc-debian12 provides: glibc, libgcc_s.
 DISTROLESS_CC_LIBS = re.compile(
     r"^(linux-vdso\.so\.\d+|ld-linux-x86-64\.so\.2|lib(c|m|dl|rt|pthread|util|resolv|gcc_s)\.so\.\d+)$"
@@ -191,7 +193,7 @@ def config_variables(config_rs: Path) -> tuple[set[str], set[str]]:
     """(every variable the service reads, those it holds as secrets)."""
     source = config_rs.read_text()
     source = source.split("#[cfg(test)]")[0]
-    read = set(re.findall(r"vars\s*\.\s*(?:get|parsed|required|url|secret)\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
+    read = set(re.findall(r"vars\s*\.\s*(?:get|parsed|ranged|required|url|secret)\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
     read |= set(re.findall(r"std::env::var(?:_os)?\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
     secret = set(re.findall(r"vars\s*\.\s*secret\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
     secret |= set(re.findall(r"SecretString::from\(\s*vars\s*\.\s*required\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
@@ -504,6 +506,9 @@ def check_terraform(terraform: Terraform, config_rs: Path) -> tuple[dict, list[l
               + (f"; not read: {unknown + bad_names}" if unknown or bad_names else ""))
         check(not reserved, f"terraform: the {owner} sets no reserved variable (PORT is Cloud Run's)"
               + (f"; sets {reserved}" if reserved else ""))
+        local_only = sorted(n for n in env if n in LOCAL_ONLY_ENV)
+        check(not local_only, f"terraform: the {owner} sets none of the local stack's variables "
+              f"({', '.join(sorted(LOCAL_ONLY_ENV))})" + (f"; sets {local_only}" if local_only else ""))
         check(not plain_secrets, f"terraform: the {owner}'s secrets come from Secret Manager"
               + (f"; plain: {plain_secrets}" if plain_secrets else ""))
         check(not twice, f"terraform: the {owner} sets each variable once"

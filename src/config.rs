@@ -125,8 +125,14 @@ pub struct SupabaseSettings {
     pub jwt_leeway_secs: u64,
     /// `LOCAL_AUTH_KEY_FILE`: development only. The service serves the public half of
     /// this local signing key at `/auth/v1/.well-known/jwks.json`, and `dev-token`
-    /// signs with it. Refused outside `ENVIRONMENT=development`.
+    /// signs with it. Refused unless `LOCAL_AUTH=enabled` (an opt-in that only the local
+    /// scripts set, never Terraform) and `ENVIRONMENT=development`, and refused on Cloud
+    /// Run (`K_SERVICE` or `CLOUD_RUN_JOB` set) whatever else says.
     pub local_auth_key_file: Option<std::path::PathBuf>,
+    /// `SUPABASE_SERVICE_ROLE_KEY` (secret): lets `DELETE /api/v1/users/me` delete the
+    /// Supabase Auth user too, through Auth's admin API. Unset: the sign-in stays and the
+    /// answer says so.
+    pub service_role_key: Option<SecretString>,
 }
 
 #[derive(Clone)]
@@ -148,7 +154,8 @@ pub struct StorageSettings {
 
 #[derive(Clone)]
 pub struct FireworksSettings {
-    /// `FIREWORKS_API_KEY` (secret). Without it identification answers 503.
+    /// `FIREWORKS_API_KEY` (secret). Without it identification answers a mocked
+    /// "Unknown" (`mocked: true`), and `/health` reports `mocking_enabled`.
     pub api_key: Option<SecretString>,
     /// `FIREWORKS_BASE_URL`: default `https://api.fireworks.ai/inference/v1`.
     pub base_url: Url,
@@ -192,6 +199,11 @@ pub struct Settings {
     /// `CATALOG_MAX_STALENESS_MS`: longest time an instance may serve the catalog after
     /// a change committed elsewhere (default 1000).
     pub catalog_max_staleness_ms: u64,
+    /// `UPLOADS_IN_MEMORY`: photos (identify, multipart upload) read into memory at once
+    /// (default 8, 1..=64); more wait for their turn, up to 10 s, then 503. With the
+    /// photo decode bound (one per CPU, `vision::image`), this bounds an instance's
+    /// memory at full concurrency (docs/reliability.md).
+    pub uploads_in_memory: usize,
     /// `REQUEST_DEADLINE_MS`: longest a request may take on a route whose only upstream
     /// is Postgres, body included (default 1800, 100..=60000). Past it the answer is a
     /// 503 (408 when the client had not finished sending), so a stalled database
@@ -252,6 +264,28 @@ impl<F: Fn(&str) -> Option<String>> Vars<F> {
                 name,
                 problem: format!("is invalid: {e}"),
             }),
+        }
+    }
+
+    /// `parsed`, and then within `range` (inclusive), or one line saying so.
+    fn ranged<T>(
+        &self,
+        name: &'static str,
+        default: T,
+        range: std::ops::RangeInclusive<T>,
+    ) -> Result<T, ConfigError>
+    where
+        T: FromStr + PartialOrd + fmt::Display,
+        T::Err: fmt::Display,
+    {
+        let value = self.parsed(name, default)?;
+        if range.contains(&value) {
+            Ok(value)
+        } else {
+            Err(ConfigError {
+                name,
+                problem: format!("must be between {} and {}", range.start(), range.end()),
+            })
         }
     }
 
@@ -332,13 +366,7 @@ impl Settings {
                 problem: "must start with postgres:// or postgresql://".into(),
             });
         }
-        let max_connections: u32 = vars.parsed("DATABASE_MAX_CONNECTIONS", 10)?;
-        if !(1..=500).contains(&max_connections) {
-            return Err(ConfigError {
-                name: "DATABASE_MAX_CONNECTIONS",
-                problem: "must be between 1 and 500".into(),
-            });
-        }
+        let max_connections: u32 = vars.ranged("DATABASE_MAX_CONNECTIONS", 10, 1..=500)?;
 
         let supabase_url = vars.url("SUPABASE_URL")?;
         let jwt_issuer = vars.get("SUPABASE_JWT_ISSUER").or_else(|| {
@@ -363,13 +391,7 @@ impl Settings {
                 })?,
         };
 
-        let signed_url_secs: u64 = vars.parsed("STORAGE_SIGNED_URL_TTL_SECS", 900)?;
-        if !(1..=3600).contains(&signed_url_secs) {
-            return Err(ConfigError {
-                name: "STORAGE_SIGNED_URL_TTL_SECS",
-                problem: "must be between 1 and 3600".into(),
-            });
-        }
+        let signed_url_secs: u64 = vars.ranged("STORAGE_SIGNED_URL_TTL_SECS", 900, 1..=3600)?;
         let storage = match vars.url("STORAGE_S3_ENDPOINT")? {
             None => None,
             Some(endpoint) => Some(StorageSettings {
@@ -399,13 +421,7 @@ impl Settings {
             }),
         };
 
-        let deadline_ms: u64 = vars.parsed("FIREWORKS_DEADLINE_MS", 20_000)?;
-        if !(100..=28_000).contains(&deadline_ms) {
-            return Err(ConfigError {
-                name: "FIREWORKS_DEADLINE_MS",
-                problem: "must be between 100 and 28000".into(),
-            });
-        }
+        let deadline_ms: u64 = vars.ranged("FIREWORKS_DEADLINE_MS", 20_000, 100..=28_000)?;
         let fireworks = FireworksSettings {
             api_key: vars.secret("FIREWORKS_API_KEY"),
             base_url: vars
@@ -424,21 +440,26 @@ impl Settings {
             anonymous_daily_limit: vars.parsed("IDENTIFY_ANONYMOUS_DAILY_LIMIT", 0)?,
         };
 
-        let jwks_cache_secs: u64 = vars.parsed("SUPABASE_JWKS_CACHE_SECS", 600)?;
-        if !(1..=600).contains(&jwks_cache_secs) {
-            return Err(ConfigError {
-                name: "SUPABASE_JWKS_CACHE_SECS",
-                problem: "must be between 1 and 600".into(),
-            });
-        }
+        let jwks_cache_secs: u64 = vars.ranged("SUPABASE_JWKS_CACHE_SECS", 600, 1..=600)?;
         let local_auth_key_file = vars
             .get("LOCAL_AUTH_KEY_FILE")
             .map(std::path::PathBuf::from);
-        if local_auth_key_file.is_some() && environment != Environment::Development {
-            return Err(ConfigError {
-                name: "LOCAL_AUTH_KEY_FILE",
-                problem: "is only allowed with ENVIRONMENT=development".into(),
-            });
+        if local_auth_key_file.is_some() {
+            let problem = if vars.get("LOCAL_AUTH").as_deref() != Some("enabled") {
+                Some("needs LOCAL_AUTH=enabled (set by scripts/dev, never in the cloud)")
+            } else if environment != Environment::Development {
+                Some("is only allowed with ENVIRONMENT=development")
+            } else if vars.get("K_SERVICE").is_some() || vars.get("CLOUD_RUN_JOB").is_some() {
+                Some("is never allowed on Cloud Run")
+            } else {
+                None
+            };
+            if let Some(problem) = problem {
+                return Err(ConfigError {
+                    name: "LOCAL_AUTH_KEY_FILE",
+                    problem: problem.into(),
+                });
+            }
         }
         if (jwks_url.is_some() || vars.get("SUPABASE_JWT_SECRET").is_some()) && jwt_issuer.is_none()
         {
@@ -448,21 +469,9 @@ impl Settings {
             });
         }
 
-        let shutdown_secs: u64 = vars.parsed("SHUTDOWN_TIMEOUT_SECS", 8)?;
-        if shutdown_secs > 30 {
-            return Err(ConfigError {
-                name: "SHUTDOWN_TIMEOUT_SECS",
-                problem: "must be at most 30".into(),
-            });
-        }
+        let shutdown_secs: u64 = vars.ranged("SHUTDOWN_TIMEOUT_SECS", 8, 0..=30)?;
 
-        let request_deadline_ms: u64 = vars.parsed("REQUEST_DEADLINE_MS", 1800)?;
-        if !(100..=60_000).contains(&request_deadline_ms) {
-            return Err(ConfigError {
-                name: "REQUEST_DEADLINE_MS",
-                problem: "must be between 100 and 60000".into(),
-            });
-        }
+        let request_deadline_ms: u64 = vars.ranged("REQUEST_DEADLINE_MS", 1800, 100..=60_000)?;
 
         Ok(Settings {
             host: vars.parsed("HOST", IpAddr::from([0, 0, 0, 0]))?,
@@ -475,6 +484,7 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(shutdown_secs),
             catalog_max_staleness_ms: vars.parsed("CATALOG_MAX_STALENESS_MS", 1000)?,
             request_deadline: Duration::from_millis(request_deadline_ms),
+            uploads_in_memory: vars.ranged("UPLOADS_IN_MEMORY", 8, 1..=64)?,
             database: DatabaseSettings {
                 url: SecretString::from(database_url),
                 pool_mode: vars.parsed("DATABASE_POOL_MODE", PoolMode::Session)?,
@@ -497,6 +507,7 @@ impl Settings {
                 ),
                 jwt_leeway_secs: vars.parsed("SUPABASE_JWT_LEEWAY_SECS", 30)?,
                 local_auth_key_file,
+                service_role_key: vars.secret("SUPABASE_SERVICE_ROLE_KEY"),
             },
             storage,
             fireworks,
@@ -608,14 +619,33 @@ mod tests {
     }
 
     #[test]
-    fn the_local_signing_key_is_refused_outside_development() {
-        let err = settings(&[
+    fn the_local_signing_key_needs_an_opt_in_development_and_no_cloud() {
+        let key = [
             ("DATABASE_URL", "postgres://u:p@h/db"),
-            ("ENVIRONMENT", "production"),
             ("LOCAL_AUTH_KEY_FILE", "/tmp/key"),
+        ];
+        let with = |extra: &[(&'static str, &'static str)]| {
+            let mut pairs = key.to_vec();
+            pairs.extend_from_slice(extra);
+            settings(&pairs)
+        };
+        // ENVIRONMENT defaults to development (and Terraform's dev sets it): not enough.
+        let err = with(&[]).unwrap_err();
+        assert_eq!(err.name, "LOCAL_AUTH_KEY_FILE");
+        assert!(
+            err.problem.contains("LOCAL_AUTH=enabled"),
+            "{}",
+            err.problem
+        );
+        let err = with(&[("LOCAL_AUTH", "enabled"), ("ENVIRONMENT", "production")]).unwrap_err();
+        assert!(err.problem.contains("ENVIRONMENT=development"));
+        let err = with(&[
+            ("LOCAL_AUTH", "enabled"),
+            ("K_SERVICE", "machinemate-api-dev"),
         ])
         .unwrap_err();
-        assert_eq!(err.name, "LOCAL_AUTH_KEY_FILE");
+        assert!(err.problem.contains("Cloud Run"));
+        assert!(with(&[("LOCAL_AUTH", "enabled")]).is_ok());
         let err = settings(&[
             ("DATABASE_URL", "postgres://u:p@h/db"),
             ("SUPABASE_JWT_SECRET", "s"),

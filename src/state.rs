@@ -7,6 +7,7 @@ use moka::future::Cache;
 use uuid::Uuid;
 
 use crate::auth::Verifier;
+use crate::auth::admin::AuthAdmin;
 use crate::catalog_cache::{CatalogCache, PerVersion};
 use crate::config::Settings;
 use crate::db::Db;
@@ -38,6 +39,8 @@ pub struct CachedIdentification {
 
 pub struct AppState {
     pub settings: Settings,
+    /// Supabase Auth's admin API, when `SUPABASE_SERVICE_ROLE_KEY` is set.
+    pub auth_admin: Option<AuthAdmin>,
     pub db: Db,
     /// `None` when `STORAGE_S3_ENDPOINT` is not set (media routes answer 503).
     pub storage: Option<Storage>,
@@ -55,7 +58,12 @@ pub struct AppState {
     machines: PerVersion<MachineIndex>,
     /// Signs sync cursors; read from Postgres on first use (shared by every instance).
     cursor_key: tokio::sync::OnceCell<CursorKey>,
+    /// Turns to hold a photo in memory (`UPLOADS_IN_MEMORY`); see [`AppState::upload_slot`].
+    upload_slots: tokio::sync::Semaphore,
 }
+
+/// How long a photo upload waits for its turn before a 503.
+const UPLOAD_WAIT: Duration = Duration::from_secs(10);
 
 impl AppState {
     pub fn new(
@@ -67,7 +75,7 @@ impl AppState {
         let fw = &settings.fireworks;
         let vision = fw.api_key.clone().map(|key| {
             Fireworks::new(
-                http,
+                http.clone(),
                 &fw.base_url,
                 key,
                 fw.model.clone(),
@@ -82,7 +90,14 @@ impl AppState {
             .max_capacity(10_000)
             .time_to_live(fw.cache_ttl.max(Duration::from_secs(1)))
             .build();
+        let settings_uploads = settings.uploads_in_memory;
+        let auth_admin = AuthAdmin::new(
+            http.clone(),
+            settings.supabase.url.as_ref(),
+            settings.supabase.service_role_key.clone(),
+        );
         AppState {
+            auth_admin,
             vision,
             identify_cache,
             vision_catalog: PerVersion::default(),
@@ -97,6 +112,19 @@ impl AppState {
                 .time_to_live(Duration::from_secs(600))
                 .build(),
             cursor_key: tokio::sync::OnceCell::new(),
+            upload_slots: tokio::sync::Semaphore::new(settings_uploads),
+        }
+    }
+
+    /// A turn to read a photo into memory. At most `UPLOADS_IN_MEMORY` bodies of up to
+    /// 10 MB are held at once (the others wait unread, their bytes in the socket, for up
+    /// to 10 s, then get a 503), so memory stays bounded whatever the concurrency.
+    pub async fn upload_slot(&self) -> ApiResult<tokio::sync::SemaphorePermit<'_>> {
+        match tokio::time::timeout(UPLOAD_WAIT, self.upload_slots.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(ApiError::Unavailable(
+                "Too many photos are arriving right now; try again in a moment".into(),
+            )),
         }
     }
 

@@ -168,9 +168,15 @@ impl Inner {
         {
             anyhow::bail!("JWKS document is too large");
         }
-        let body = response.bytes().await?;
-        if body.len() > MAX_JWKS_BYTES {
-            anyhow::bail!("JWKS document is too large");
+        // Counted while reading: a chunked answer states no length, and an endless one
+        // must not be held whole before the check.
+        let mut response = response;
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await? {
+            if body.len() + chunk.len() > MAX_JWKS_BYTES {
+                anyhow::bail!("JWKS document is too large");
+            }
+            body.extend_from_slice(&chunk);
         }
         let set: JwkSet = serde_json::from_slice(&body)?;
         Ok(set

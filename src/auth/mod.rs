@@ -1,6 +1,8 @@
 //! Supabase authentication: JWKS-verified access tokens, the caller's identity and role,
-//! request extractors, and the local development signing key.
+//! request extractors, the local development signing key, and the admin API (account
+//! deletion).
 
+pub mod admin;
 pub mod dev;
 pub mod extract;
 pub mod identity;

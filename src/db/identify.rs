@@ -56,7 +56,8 @@ const REFUND_ADDRESS: &str = "update public.identification_ip_quota set used = g
      where ip_hash = $1 and day = (now() at time zone 'utc')::date";
 
 impl QuotaHolder {
-    fn key(&self) -> String {
+    /// The holder's key in its quota table (a user id, or an address hash).
+    pub fn key(&self) -> String {
         match self {
             QuotaHolder::User(id) => id.to_string(),
             QuotaHolder::Address(hash) => hash.clone(),
@@ -64,10 +65,55 @@ impl QuotaHolder {
     }
 }
 
-/// Takes one identification from the holder's daily allowance; false when it is spent.
-pub async fn take(db: &Db, holder: &QuotaHolder, limit: i32) -> Result<bool, sqlx::Error> {
+/// One identification taken from a holder's daily allowance. It is given back unless
+/// [`commit`](QuotaTicket::commit)ted: by [`refund`](QuotaTicket::refund) on an error the
+/// handler sees, or, if the request is dropped part-way (the client went away), by a task
+/// spawned when the ticket is dropped.
+pub struct QuotaTicket {
+    db: Db,
+    holder: Option<QuotaHolder>,
+}
+
+impl QuotaTicket {
+    /// The identification happened (the model was asked, or the answer came from the
+    /// holder's own recent photo): the allowance stays spent.
+    pub fn commit(mut self) {
+        self.holder = None;
+    }
+
+    /// Gives the identification back now.
+    pub async fn refund(mut self) -> Result<(), sqlx::Error> {
+        match self.holder.take() {
+            Some(holder) => refund(&self.db, &holder).await,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for QuotaTicket {
+    fn drop(&mut self) {
+        let Some(holder) = self.holder.take() else {
+            return;
+        };
+        let db = self.db.clone();
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                if let Err(e) = refund(&db, &holder).await {
+                    tracing::warn!(error = %e, "quota refund of an abandoned identification failed");
+                }
+            });
+        }
+    }
+}
+
+/// Takes one identification from the holder's daily allowance; `None` when it is spent.
+pub async fn take(
+    db: &Db,
+    holder: &QuotaHolder,
+    limit: i32,
+) -> Result<Option<QuotaTicket>, sqlx::Error> {
     if limit <= 0 {
-        return Ok(false);
+        return Ok(None);
     }
     let sql = match holder {
         QuotaHolder::User(_) => TAKE_USER,
@@ -83,11 +129,14 @@ pub async fn take(db: &Db, holder: &QuotaHolder, limit: i32) -> Result<bool, sql
                 .await
         })
         .await?;
-    Ok(used.is_some())
+    Ok(used.map(|_| QuotaTicket {
+        db: db.clone(),
+        holder: Some(holder.clone()),
+    }))
 }
 
 /// Gives back an identification that never reached the model.
-pub async fn refund(db: &Db, holder: &QuotaHolder) -> Result<(), sqlx::Error> {
+async fn refund(db: &Db, holder: &QuotaHolder) -> Result<(), sqlx::Error> {
     let sql = match holder {
         QuotaHolder::User(_) => REFUND_USER,
         QuotaHolder::Address(_) => REFUND_ADDRESS,

@@ -18,7 +18,7 @@ use crate::db::rls::UserTx;
 use crate::domain::machine::is_machine_id;
 use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt, ValidationIssue};
 use crate::extract::ApiJson;
-use crate::extract::multipart::read_field;
+use crate::extract::multipart::{declared_length, read_field};
 use crate::state::{AppState, CachedIdentification};
 use crate::telemetry::metrics;
 use crate::telemetry::request::client_ip;
@@ -124,15 +124,31 @@ fn quota_holder(
     match &user.0 {
         Some(identity) => Ok((QuotaHolder::User(identity.id), fw.daily_limit)),
         None if fw.anonymous_daily_limit > 0 => {
-            let digest = Sha256::digest(
-                format!("machinemate-ip:{}", client_ip(req).unwrap_or_default()).as_bytes(),
-            );
+            let address = address_key(&client_ip(req).unwrap_or_default());
+            let digest = Sha256::digest(format!("machinemate-ip:{address}").as_bytes());
             Ok((
                 QuotaHolder::Address(format!("{digest:x}")),
                 fw.anonymous_daily_limit,
             ))
         }
         None => Err(ApiError::Unauthorized("Not authenticated".into())),
+    }
+}
+
+/// The part of a client's address that names one subscriber: an IPv4 address, or the /64
+/// of an IPv6 one (a subscriber is handed a whole /64, 2^64 addresses to rotate through,
+/// so a per-address quota keyed on the full address would be no limit at all).
+fn address_key(ip: &str) -> String {
+    match ip.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => v4.to_string(),
+            None => {
+                let s = v6.segments();
+                format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(std::net::IpAddr::V4(v4)) => v4.to_string(),
+        Err(_) => ip.to_owned(),
     }
 }
 
@@ -196,25 +212,24 @@ async fn run(
 ) -> ApiResult<HttpResponse> {
     let started = Instant::now();
     let (holder, limit) = quota_holder(&state, &req, &user)?;
-    let bytes = read_field(form, "image", MAX_IMAGE_BYTES).await?.to_vec();
-    let format = image::sniff(&bytes)?;
     let trace_id = req
         .extensions()
         .get::<TraceContext>()
         .map(|t| t.trace_id.clone())
         .unwrap_or_else(|| TraceContext::generate().trace_id);
-    let image_bytes = bytes.len() as i32;
-    let digest: [u8; 32] = Sha256::digest(&bytes).into();
     let mut event = NewEvent {
         trace_id,
         user_id: user.0.as_ref().map(|u| u.id),
-        image_bytes,
         top_candidates: serde_json::json!([]),
         ..Default::default()
     };
 
     let Some(vision) = &state.vision else {
         // No model configured (local quick start): say so, as the original did.
+        let _slot = state.upload_slot().await?;
+        let bytes = read_field(form, "image", MAX_IMAGE_BYTES, declared_length(&req)).await?;
+        image::sniff(&bytes)?;
+        event.image_bytes = bytes.len() as i32;
         event.machine_name = "Unknown".into();
         event.mocked = true;
         event.unmapped = true;
@@ -224,6 +239,62 @@ async fn run(
     event.model = Some(vision.model.clone());
     event.prompt_variant = Some(PROMPT_VARIANT.into());
 
+    // The allowance first: a caller who has spent it costs no body read and no decode.
+    let Some(ticket) = db::identify::take(&state.db, &holder, limit).await? else {
+        metrics::quota_refusal(match holder {
+            QuotaHolder::User(_) => "user",
+            QuotaHolder::Address(_) => "address",
+        });
+        return Ok(retry_tomorrow());
+    };
+    let size_hint = declared_length(&req);
+    let outcome = identify_photo(
+        &state,
+        vision,
+        (form, size_hint),
+        &holder,
+        event,
+        started,
+        shape,
+    )
+    .await;
+    // Given back when the model was never asked: a bad photo, or the model unavailable.
+    match outcome {
+        Ok(response) => {
+            ticket.commit();
+            Ok(response)
+        }
+        Err(e) => {
+            ticket.refund().await?;
+            Err(e)
+        }
+    }
+}
+
+/// What `run` does once the allowance is taken.
+async fn identify_photo(
+    state: &AppState,
+    vision: &crate::vision::fireworks::Fireworks,
+    (form, size_hint): (Multipart, usize),
+    holder: &QuotaHolder,
+    mut event: NewEvent,
+    started: Instant,
+    shape: Shape,
+) -> ApiResult<HttpResponse> {
+    // At most so many photos are held in memory at once (`UPLOADS_IN_MEMORY`).
+    let slot = state.upload_slot().await?;
+    let bytes = read_field(form, "image", MAX_IMAGE_BYTES, size_hint).await?;
+    let format = image::sniff(&bytes)?;
+    event.image_bytes = bytes.len() as i32;
+    // Keyed by the holder too: a repeat answered from memory is one's own photo, never a
+    // sign that someone else sent the same one.
+    let digest: [u8; 32] = Sha256::new()
+        .chain_update(holder.key().as_bytes())
+        .chain_update([0])
+        .chain_update(&bytes)
+        .finalize()
+        .into();
+
     let hit = state.identify_cache.get(&digest).await;
     metrics::cache_lookup(metrics::Cache::Identify, hit.is_some());
     if let Some(hit) = hit {
@@ -231,34 +302,16 @@ async fn run(
         fill(&mut event, &hit);
         event.cached = true;
         let candidates = serde_json::from_value(hit.candidates.clone()).unwrap_or_default();
-        return answer(&state, event, started, candidates, shape).await;
+        return answer(state, event, started, candidates, shape).await;
     }
 
-    // The quota and the photo are independent: take one while the other is scaled.
-    let (catalog, taken, prepared) = tokio::join!(
+    let (catalog, prepared) = tokio::join!(
         state.vision_catalog(),
-        db::identify::take(&state.db, &holder, limit),
         image::prepare_off_thread(bytes, format)
     );
-    if !taken? {
-        metrics::quota_refusal(match holder {
-            QuotaHolder::User(_) => "user",
-            QuotaHolder::Address(_) => "address",
-        });
-        return Ok(retry_tomorrow());
-    }
-    let (catalog, prepared) = match (catalog, prepared) {
-        (Ok(catalog), Ok(prepared)) => (catalog, prepared),
-        (_, Err(e)) => {
-            metrics::identification("rejected");
-            db::identify::refund(&state.db, &holder).await?;
-            return Err(e);
-        }
-        (Err(e), Ok(_)) => {
-            db::identify::refund(&state.db, &holder).await?;
-            return Err(e);
-        }
-    };
+    drop(slot);
+    let prepared = prepared.inspect_err(|_| metrics::identification("rejected"))?;
+    let catalog = catalog?;
 
     let upstream_started = Instant::now();
     let outcome = vision
@@ -287,7 +340,7 @@ async fn run(
             fill(&mut event, &cached);
             metrics::identification(if event.unmapped { "unknown" } else { "matched" });
             answered_after(
-                answer(&state, event, started, matched.candidates, shape).await,
+                answer(state, event, started, matched.candidates, shape).await,
                 started,
                 upstream,
             )
@@ -299,14 +352,13 @@ async fn run(
             event.error = Some(why);
             metrics::identification("unknown");
             answered_after(
-                answer(&state, event, started, Vec::new(), shape).await,
+                answer(state, event, started, Vec::new(), shape).await,
                 started,
                 upstream,
             )
         }
         Err(VisionError::Unavailable(why)) => {
             metrics::identification("unavailable");
-            db::identify::refund(&state.db, &holder).await?;
             event.machine_name = "Unknown".into();
             event.unmapped = true;
             event.error = Some(why.clone());
@@ -398,6 +450,26 @@ pub async fn get_trace(
     match trace {
         Some(t) if t.user_id == Some(user.id) || user.role.is_admin() => Ok(web::Json(t)),
         _ => Err(ApiError::NotFound("Trace not found".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::address_key;
+
+    #[test]
+    fn ipv6_clients_are_keyed_by_their_64_prefix() {
+        assert_eq!(address_key("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            address_key("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            "2001:db8:1:2::/64"
+        );
+        assert_ne!(
+            address_key("2001:db8:1:3::1"),
+            address_key("2001:db8:1:2::1")
+        );
+        assert_eq!(address_key("::ffff:203.0.113.9"), "203.0.113.9");
+        assert_eq!(address_key("203.0.113.9"), "203.0.113.9");
     }
 }
 

@@ -12,7 +12,6 @@ use crate::db::rls::UserTx;
 use crate::db::users::{self, Profile, ProfileChanges};
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
 use crate::extract::ApiJson;
-use crate::routes::Deleted;
 use crate::state::AppState;
 
 const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
@@ -185,13 +184,29 @@ pub async fn update_me(
     Ok(web::Json(UserProfile::new(profile, &user)))
 }
 
-/// Delete the caller's data in this service: profile, favorites, history,
-/// identification records, media records and their stored files (and, after a cutover
-/// from the FastAPI backend, its archived copy of them). The Supabase Auth account itself is
-/// deleted through Supabase.
+/// What deleting the account did.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountDeleted {
+    /// 1 when the account's data was deleted now, 0 when a repeated call found it gone.
+    #[schema(example = 1)]
+    pub deleted: u64,
+    /// Whether the sign-in (the Supabase Auth user) is deleted too. False when this
+    /// deployment has no `SUPABASE_SERVICE_ROLE_KEY`: then it is deleted in Supabase.
+    pub auth_user_deleted: bool,
+}
+
+/// Delete the caller's account: their data in this service (profile, favorites, history,
+/// identification records, media records and their stored files; after a cutover from
+/// the FastAPI backend, its archived copy of them), then their Supabase Auth user, so
+/// they can no longer sign in. If the Auth user cannot be deleted, the answer (503) says
+/// so and calling again finishes the job.
 #[utoipa::path(delete, path = "/api/v1/users/me", tag = "users",
     security(("bearer_auth" = [])),
-    responses((status = 200, body = Deleted, description = "The account's data is gone (`deleted`: 1, or 0 when a repeated call found none)", example = json!({"deleted": 1})), (status = 401, body = ErrorBody))
+    responses(
+        (status = 200, body = AccountDeleted, example = json!({"deleted": 1, "auth_user_deleted": true})),
+        (status = 401, body = ErrorBody),
+        (status = 503, body = ErrorBody, description = "Storage, the database or Supabase Auth is unavailable: nothing is half done that a repeat does not finish"),
+    )
 )]
 pub async fn delete_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
     // Files first: if storage is down the account stays whole and the call can be repeated.
@@ -209,7 +224,24 @@ pub async fn delete_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<
     let archived = users::forget_archived(&state.db, user.id).await?;
     state.known_users.invalidate(&user.id).await;
     tracing::info!(user_id = %user.id, archived, "account data deleted");
-    Ok(Deleted::response(u64::from(removed)))
+    // The sign-in last: a user who can still sign in can still repeat the call.
+    let auth_user_deleted = match &state.auth_admin {
+        Some(admin) => {
+            admin.delete_user(user.id).await.map_err(|why| {
+                tracing::error!(user_id = %user.id, why, "the Supabase Auth user was not deleted");
+                ApiError::Unavailable(format!(
+                    "Your data is deleted, but your sign-in could not be ({why}): call again to finish"
+                ))
+            })?;
+            tracing::info!(user_id = %user.id, "Supabase Auth user deleted");
+            true
+        }
+        None => false,
+    };
+    Ok(HttpResponse::Ok().json(AccountDeleted {
+        deleted: u64::from(removed),
+        auth_user_deleted,
+    }))
 }
 
 /// Everything this service holds about the caller, as one JSON document.

@@ -189,6 +189,8 @@ pub enum Upstream {
     Jwks,
     Fireworks,
     Storage,
+    /// Supabase Auth's admin API (account deletion).
+    AuthAdmin,
 }
 
 impl Upstream {
@@ -198,6 +200,7 @@ impl Upstream {
             Upstream::Jwks => "jwks",
             Upstream::Fireworks => "fireworks",
             Upstream::Storage => "storage",
+            Upstream::AuthAdmin => "auth_admin",
         }
     }
 }

@@ -4,6 +4,7 @@
 use std::io::Cursor;
 use std::sync::LazyLock;
 
+use actix_web::web::Bytes;
 use image::metadata::Orientation;
 use image::{ImageDecoder, ImageFormat};
 use tokio::sync::Semaphore;
@@ -18,6 +19,9 @@ pub const MAX_SIDE: u32 = 1024;
 /// default). This bounds what one decode may allocate, whatever the header claims.
 pub const MAX_SOURCE_PIXELS: usize = 32_000_000;
 pub const MAX_SOURCE_SIDE: usize = 8 * MAX_SIDE as usize;
+/// The most a PNG may take to decode: 12 megapixels of 8-bit RGBA, or 16 of RGB. (A JPEG
+/// decodes straight to a scale under `MAX_SIDE`, so it never needs more than a few MB.)
+pub const MAX_PNG_DECODE_BYTES: u64 = 48 * 1024 * 1024;
 /// JPEG quality of a scaled photo: no visible loss at this size, a third of the bytes.
 const QUALITY: i32 = 85;
 
@@ -35,7 +39,7 @@ const JPEG_SCALES: [(usize, usize); 8] = [
 ];
 
 pub struct Prepared {
-    pub bytes: Vec<u8>,
+    pub bytes: Bytes,
     pub mime: &'static str,
 }
 
@@ -66,7 +70,7 @@ pub fn sniff(bytes: &[u8]) -> Result<ImageFormat, ApiError> {
 
 /// `prepare` on the blocking pool, at most one photo per CPU at a time: decoding is
 /// CPU-bound, and the bound also caps the memory that photos being decoded can hold.
-pub async fn prepare_off_thread(bytes: Vec<u8>, format: ImageFormat) -> Result<Prepared, ApiError> {
+pub async fn prepare_off_thread(bytes: Bytes, format: ImageFormat) -> Result<Prepared, ApiError> {
     static PERMITS: LazyLock<Semaphore> = LazyLock::new(|| {
         Semaphore::new(std::thread::available_parallelism().map_or(1, |n| n.get()))
     });
@@ -85,14 +89,15 @@ pub async fn prepare_off_thread(bytes: Vec<u8>, format: ImageFormat) -> Result<P
 /// so its longest side lands between 683 and 1024 px (resampled to 1024 px when no
 /// scale lands there). A file that does not decode, or
 /// is too large to decode safely, is a 422.
-pub fn prepare(bytes: Vec<u8>, format: ImageFormat) -> Result<Prepared, ApiError> {
+pub fn prepare(bytes: impl Into<Bytes>, format: ImageFormat) -> Result<Prepared, ApiError> {
+    let bytes = bytes.into();
     match format {
         ImageFormat::Png => prepare_png(bytes),
         _ => prepare_jpeg(bytes),
     }
 }
 
-fn prepare_jpeg(bytes: Vec<u8>) -> Result<Prepared, ApiError> {
+fn prepare_jpeg(bytes: Bytes) -> Result<Prepared, ApiError> {
     let mut decompressor = turbojpeg::Decompressor::new().map_err(codec_failure)?;
     let header = decompressor
         .read_header(&bytes)
@@ -131,9 +136,10 @@ fn prepare_jpeg(bytes: Vec<u8>) -> Result<Prepared, ApiError> {
     encode(upright(rgb, jpeg_orientation(&bytes)))
 }
 
-fn prepare_png(bytes: Vec<u8>) -> Result<Prepared, ApiError> {
-    let reader = image::ImageReader::with_format(Cursor::new(&bytes), ImageFormat::Png);
-    let (width, height) = reader.into_dimensions().map_err(|_| undecodable())?;
+fn prepare_png(bytes: Bytes) -> Result<Prepared, ApiError> {
+    let mut decoder =
+        image::codecs::png::PngDecoder::new(Cursor::new(&bytes[..])).map_err(|_| undecodable())?;
+    let (width, height) = decoder.dimensions();
     check_source_size(width as usize, height as usize)?;
     if width.max(height) <= MAX_SIDE {
         return Ok(Prepared {
@@ -141,8 +147,28 @@ fn prepare_png(bytes: Vec<u8>) -> Result<Prepared, ApiError> {
             mime: "image/png",
         });
     }
-    let decoded =
-        image::load_from_memory_with_format(&bytes, ImageFormat::Png).map_err(|_| undecodable())?;
+    // A PNG, unlike a JPEG, cannot be decoded at a smaller scale: its pixels are all
+    // held at once, at 1 to 8 bytes each (16-bit RGBA). A few hundred kilobytes of PNG can
+    // ask for hundreds of megabytes; past the budget it is refused before any is taken.
+    let needed = decoder.total_bytes();
+    if needed > MAX_PNG_DECODE_BYTES {
+        return Err(ApiError::Validation(vec![
+            crate::error::ValidationIssue::new(
+                vec!["body".into(), "image".into()],
+                "image_too_large",
+                format!(
+                    "The PNG needs {} MB to decode ({width} x {height} px, {:?}); at most {} MB: send a JPEG or a smaller PNG",
+                    needed.div_ceil(1024 * 1024),
+                    decoder.color_type(),
+                    MAX_PNG_DECODE_BYTES / (1024 * 1024)
+                ),
+            ),
+        ]));
+    }
+    let mut limits = image::Limits::default();
+    limits.max_alloc = Some(MAX_PNG_DECODE_BYTES);
+    decoder.set_limits(limits).map_err(|_| undecodable())?;
+    let decoded = image::DynamicImage::from_decoder(decoder).map_err(|_| undecodable())?;
     encode(decoded.thumbnail(MAX_SIDE, MAX_SIDE).to_rgb8())
 }
 
@@ -210,7 +236,7 @@ fn encode(rgb: image::RgbImage) -> Result<Prepared, ApiError> {
     };
     let bytes = compressor.compress_to_vec(image).map_err(codec_failure)?;
     Ok(Prepared {
-        bytes,
+        bytes: bytes.into(),
         mime: "image/jpeg",
     })
 }
@@ -311,7 +337,7 @@ mod tests {
     fn large_jpegs_are_scaled_small_ones_kept_and_sideways_ones_turned() {
         let small = jpeg(800, 600);
         let kept = prepare(small.clone(), ImageFormat::Jpeg).unwrap();
-        assert_eq!((kept.bytes, kept.mime), (small, "image/jpeg"));
+        assert_eq!((kept.bytes.to_vec(), kept.mime), (small, "image/jpeg"));
 
         let scaled = prepare(jpeg(2000, 1500), ImageFormat::Jpeg).unwrap();
         assert_eq!(
@@ -361,11 +387,39 @@ mod tests {
     fn large_photos_are_scaled_down_and_small_ones_kept() {
         let small = png(300, 200);
         let kept = prepare(small.clone(), ImageFormat::Png).unwrap();
-        assert_eq!((kept.bytes, kept.mime), (small, "image/png"));
+        assert_eq!((kept.bytes.to_vec(), kept.mime), (small, "image/png"));
         let scaled = prepare(png(2048, 1024), ImageFormat::Png).unwrap();
         assert_eq!(scaled.mime, "image/jpeg");
         let img = image::load_from_memory(&scaled.bytes).unwrap();
         assert_eq!((img.width(), img.height()), (1024, 512));
         assert!(prepare(b"\x89PNG\r\n\x1a\nnot really".to_vec(), ImageFormat::Png).is_err());
+    }
+
+    #[test]
+    fn a_png_too_large_to_decode_is_refused_before_any_pixel_is_held() {
+        // 16-bit RGBA, 3000 x 3000: 69 MB of pixels from a few kilobytes of file.
+        let mut file = Vec::new();
+        {
+            let mut encoder = png::Encoder::new(&mut file, 3000, 3000);
+            encoder.set_color(png::ColorType::Rgba);
+            encoder.set_depth(png::BitDepth::Sixteen);
+            let mut header = encoder.write_header().unwrap();
+            let mut rows = header.stream_writer().unwrap();
+            let row = vec![7u8; 3000 * 8];
+            for _ in 0..3000 {
+                std::io::Write::write_all(&mut rows, &row).unwrap();
+            }
+            rows.finish().unwrap();
+        }
+        assert!(file.len() < 1024 * 1024, "{} bytes", file.len());
+        let refused = prepare(file, ImageFormat::Png);
+        assert!(
+            matches!(&refused, Err(ApiError::Validation(issues)) if issues[0].kind == "image_too_large" && issues[0].msg.contains("69 MB")),
+            "{:?}",
+            refused.err()
+        );
+        // 8-bit RGB of the same size (27 MB) is within the budget, and scaled.
+        let scaled = prepare(png(3000, 3000), ImageFormat::Png).unwrap();
+        assert_eq!(scaled.mime, "image/jpeg");
     }
 }

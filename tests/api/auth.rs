@@ -372,3 +372,44 @@ async fn anonymous_supabase_users_are_users() {
     let me = assert_accepted(&app, &token).await;
     assert_eq!(me["is_anonymous"], true);
 }
+
+#[tokio::test]
+async fn an_endless_jwks_answer_is_refused_while_it_is_read_not_after() {
+    // A JWKS endpoint that streams chunks for ever, with no length: the service must stop
+    // at its size limit, not hold the answer whole (until its timeout) before checking.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let sent = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = sent.clone();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut head = [0u8; 4096];
+                let _ = socket.read(&mut head).await;
+                let _ = socket
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ntransfer-encoding: chunked\r\n\r\n")
+                    .await;
+                let chunk = format!("10000\r\n{}\r\n", " ".repeat(0x10000));
+                while socket.write_all(chunk.as_bytes()).await.is_ok() {
+                    counter.fetch_add(0x10000, std::sync::atomic::Ordering::SeqCst);
+                }
+            });
+        }
+    });
+    let auth = AuthServer::start(&[&keys().es256]).await;
+    let jwks = format!("http://127.0.0.1:{port}/auth/v1/.well-known/jwks.json");
+    let app = spawn_app_with(&[
+        ("SUPABASE_JWT_ISSUER", auth.issuer.as_str()),
+        ("SUPABASE_JWT_JWKS_URL", jwks.as_str()),
+    ])
+    .await;
+    let token = auth.token(&keys().es256, Uuid::new_v4(), json!({}));
+    let response = app.get_as("/api/v1/favorites", &token).await;
+    assert_eq!(response.status(), 503, "no signing keys could be had");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let read = sent.load(std::sync::atomic::Ordering::SeqCst);
+    // The limit is 256 KiB; socket buffers on both sides hold a few MB more at most.
+    assert!(read < 8 * 1024 * 1024, "{read} bytes were read");
+}

@@ -101,6 +101,44 @@ struct Published {
     down: AtomicBool,
     hanging: AtomicBool,
     fetches: AtomicUsize,
+    /// Users deleted through the admin API (`DELETE /auth/v1/admin/users/{id}`).
+    deleted: Mutex<Vec<Uuid>>,
+    admin_failing: AtomicBool,
+}
+
+/// The service-role key the admin API stand-in accepts.
+pub const SERVICE_ROLE_KEY: &str = "test-service-role-key";
+
+/// Supabase Auth's admin delete: the service-role key as `apikey` and as bearer; 200 with
+/// the user, 404 `user_not_found` once gone.
+async fn delete_user(
+    p: web::Data<Published>,
+    req: actix_web::HttpRequest,
+    id: web::Path<Uuid>,
+) -> HttpResponse {
+    let header = |name: &str| {
+        req.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    if header("apikey").as_deref() != Some(SERVICE_ROLE_KEY)
+        || header("authorization") != Some(format!("Bearer {SERVICE_ROLE_KEY}"))
+    {
+        return HttpResponse::Unauthorized()
+            .json(json!({"code": 401, "error_code": "no_authorization", "msg": "This endpoint requires a valid service role key"}));
+    }
+    if p.admin_failing.load(Ordering::SeqCst) {
+        return HttpResponse::InternalServerError()
+            .json(json!({"code": 500, "error_code": "unexpected_failure", "msg": "Database error deleting user"}));
+    }
+    let mut deleted = p.deleted.lock().unwrap();
+    if deleted.contains(&id) {
+        return HttpResponse::NotFound()
+            .json(json!({"code": 404, "error_code": "user_not_found", "msg": "User not found"}));
+    }
+    deleted.push(*id);
+    HttpResponse::Ok().json(json!({"id": *id, "aud": "authenticated", "role": "authenticated"}))
 }
 
 pub struct AuthServer {
@@ -118,27 +156,33 @@ impl AuthServer {
             down: AtomicBool::new(false),
             hanging: AtomicBool::new(false),
             fetches: AtomicUsize::new(0),
+            deleted: Mutex::new(Vec::new()),
+            admin_failing: AtomicBool::new(false),
         });
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
         let data = web::Data::from(published.clone());
         let server = HttpServer::new(move || {
-            App::new().app_data(data.clone()).route(
-                "/auth/v1/.well-known/jwks.json",
-                web::get().to(|p: web::Data<Published>| async move {
-                    p.fetches.fetch_add(1, Ordering::SeqCst);
-                    if p.hanging.load(Ordering::SeqCst) {
-                        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-                    }
-                    if p.down.load(Ordering::SeqCst) {
-                        return HttpResponse::ServiceUnavailable().body("upstream connect error");
-                    }
-                    let body = p.jwks.lock().unwrap().clone();
-                    HttpResponse::Ok()
-                        .insert_header(("cache-control", "public, max-age=600"))
-                        .json(body)
-                }),
-            )
+            App::new()
+                .app_data(data.clone())
+                .route("/auth/v1/admin/users/{id}", web::delete().to(delete_user))
+                .route(
+                    "/auth/v1/.well-known/jwks.json",
+                    web::get().to(|p: web::Data<Published>| async move {
+                        p.fetches.fetch_add(1, Ordering::SeqCst);
+                        if p.hanging.load(Ordering::SeqCst) {
+                            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+                        }
+                        if p.down.load(Ordering::SeqCst) {
+                            return HttpResponse::ServiceUnavailable()
+                                .body("upstream connect error");
+                        }
+                        let body = p.jwks.lock().unwrap().clone();
+                        HttpResponse::Ok()
+                            .insert_header(("cache-control", "public, max-age=600"))
+                            .json(body)
+                    }),
+                )
         })
         .workers(1)
         .disable_signals()
@@ -165,6 +209,29 @@ impl AuthServer {
     /// The endpoint accepts connections and never answers.
     pub fn set_hanging(&self, hanging: bool) {
         self.published.hanging.store(hanging, Ordering::SeqCst);
+    }
+
+    /// Users deleted through the admin API, in order.
+    pub fn deleted_users(&self) -> Vec<Uuid> {
+        self.published.deleted.lock().unwrap().clone()
+    }
+
+    /// The admin API answers 500 while set.
+    pub fn set_admin_failing(&self, failing: bool) {
+        self.published
+            .admin_failing
+            .store(failing, Ordering::SeqCst);
+    }
+
+    /// The environment that gives the app the admin API (project URL and service key).
+    pub fn admin_env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "SUPABASE_URL",
+                self.issuer.trim_end_matches("/auth/v1").to_owned(),
+            ),
+            ("SUPABASE_SERVICE_ROLE_KEY", SERVICE_ROLE_KEY.into()),
+        ]
     }
 
     pub fn fetches(&self) -> usize {

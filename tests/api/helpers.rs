@@ -517,3 +517,17 @@ pub async fn deleted_count(response: reqwest::Response) -> u64 {
     assert_eq!(object.len(), 1, "{body}");
     body["deleted"].as_u64().expect("`deleted` is a count")
 }
+
+/// Asserts `DELETE /api/v1/users/me`'s answer: 200 with `{"deleted": n,
+/// "auth_user_deleted": bool}`; returns both.
+pub async fn account_deleted(response: reqwest::Response) -> (u64, bool) {
+    assert_eq!(response.status().as_u16(), 200, "the account is deleted");
+    let body: serde_json::Value = response.json().await.expect("a JSON body");
+    assert_eq!(body.as_object().map(|o| o.len()), Some(2), "{body}");
+    (
+        body["deleted"].as_u64().expect("`deleted` is a count"),
+        body["auth_user_deleted"]
+            .as_bool()
+            .expect("`auth_user_deleted`"),
+    )
+}

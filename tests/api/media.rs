@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth_server::{AuthServer, keys};
-use crate::helpers::{TestApp, assert_error, deleted_count, spawn_app_with};
+use crate::helpers::{TestApp, account_deleted, assert_error, deleted_count, spawn_app_with};
 use crate::storage_server::StorageServer;
 
 /// A tiny but real JPEG header followed by filler.
@@ -464,7 +464,7 @@ async fn deleting_the_account_removes_the_callers_files() {
         .send()
         .await
         .unwrap();
-    assert_eq!(deleted_count(deleted).await, 1);
+    assert_eq!(account_deleted(deleted).await, (1, false));
     assert!(
         !m.storage
             .object_exists("user-uploads", mine["path"].as_str().unwrap())

@@ -5,7 +5,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::auth_server::{AuthServer, keys};
-use crate::helpers::{TestApp, assert_error, deleted_count, spawn_app_with_auth};
+use crate::helpers::{TestApp, account_deleted, assert_error, spawn_app_with, spawn_app_with_auth};
 
 const ME: &str = "/api/v1/users/me";
 
@@ -218,11 +218,65 @@ async fn deleting_the_account_leaves_no_rows_of_the_user_behind() {
         .send()
         .await
         .unwrap();
-    assert_eq!(deleted_count(response).await, 1);
+    assert_eq!(
+        account_deleted(response).await,
+        (1, false),
+        "no service-role key here"
+    );
     assert_eq!(rows_of(&app, user).await, 0);
     assert_eq!(
         rows_of(&app, other).await,
         6,
         "another user's data was touched"
     );
+}
+
+#[tokio::test]
+async fn deleting_the_account_deletes_the_sign_in_too_and_a_failed_attempt_is_finished_by_a_retry()
+{
+    let auth = AuthServer::start(&[&keys().es256]).await;
+    let env: Vec<(&str, String)> = auth.env().into_iter().chain(auth.admin_env()).collect();
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let app = spawn_app_with(&env).await;
+    let user = app.sign_up().await;
+    let token = auth.token(&keys().es256, user, json!({}));
+    let favorite = app
+        .request(Method::POST, "/api/v1/favorites", &token)
+        .json(&json!({"machine_id": "leg_press"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(favorite.status(), 201);
+
+    // Supabase Auth fails: the data is gone, the answer says the sign-in is not.
+    auth.set_admin_failing(true);
+    let failed = app
+        .request(Method::DELETE, ME, &token)
+        .send()
+        .await
+        .unwrap();
+    let detail = assert_error(failed, 503, "service_unavailable").await;
+    assert!(detail.as_str().unwrap().contains("call again"), "{detail}");
+    assert_eq!(rows_of(&app, user).await, 0);
+    assert!(auth.deleted_users().is_empty());
+
+    // The retry finishes the job; another finds nothing left to do.
+    auth.set_admin_failing(false);
+    let retried = app
+        .request(Method::DELETE, ME, &token)
+        .send()
+        .await
+        .unwrap();
+    assert!(account_deleted(retried).await.1, "the sign-in is deleted");
+    assert_eq!(auth.deleted_users(), vec![user]);
+    let again = app
+        .request(Method::DELETE, ME, &token)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        account_deleted(again).await.1,
+        "already gone counts as deleted"
+    );
+    assert_eq!(rows_of(&app, user).await, 0);
 }

@@ -419,10 +419,11 @@ export interface paths {
         put?: never;
         post?: never;
         /**
-         * Delete the caller's data in this service: profile, favorites, history,
-         *     identification records, media records and their stored files (and, after a cutover
-         *     from the FastAPI backend, its archived copy of them). The Supabase Auth account itself is
-         *     deleted through Supabase.
+         * Delete the caller's account: their data in this service (profile, favorites, history,
+         *     identification records, media records and their stored files; after a cutover from
+         *     the FastAPI backend, its archived copy of them), then their Supabase Auth user, so
+         *     they can no longer sign in. If the Auth user cannot be deleted, the answer (503) says
+         *     so and calling again finishes the job.
          */
         delete: operations["delete_me"];
         options?: never;
@@ -564,6 +565,20 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /** @description What deleting the account did. */
+        AccountDeleted: {
+            /**
+             * @description Whether the sign-in (the Supabase Auth user) is deleted too. False when this
+             *     deployment has no `SUPABASE_SERVICE_ROLE_KEY`: then it is deleted in Supabase.
+             */
+            auth_user_deleted: boolean;
+            /**
+             * Format: int64
+             * @description 1 when the account's data was deleted now, 0 when a repeated call found it gone.
+             * @example 1
+             */
+            deleted: number;
+        };
         Alive: {
             alive: boolean;
         };
@@ -3471,7 +3486,6 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The account's data is gone (`deleted`: 1, or 0 when a repeated call found none) */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3479,10 +3493,11 @@ export interface operations {
                 content: {
                     /**
                      * @example {
+                     *       "auth_user_deleted": true,
                      *       "deleted": 1
                      *     }
                      */
-                    "application/json": components["schemas"]["Deleted"];
+                    "application/json": components["schemas"]["AccountDeleted"];
                 };
             };
             /** @description A request the HTTP layer cannot read (malformed path, header or multipart body) */
@@ -3511,7 +3526,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description The database or an upstream service is unavailable, or the request ran past its deadline; retry later */
+            /** @description Storage, the database or Supabase Auth is unavailable: nothing is half done that a repeat does not finish */
             503: {
                 headers: {
                     [name: string]: unknown;
