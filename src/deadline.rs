@@ -122,7 +122,13 @@ pub async fn request_deadline<B: MessageBody + 'static>(
     }
     let request = req.request().clone();
 
-    match tokio::time::timeout(deadline, next.call(req)).await {
+    let answer_by = std::time::Instant::now() + deadline;
+    match tokio::time::timeout(
+        deadline,
+        crate::db::within_deadline(answer_by, next.call(req)),
+    )
+    .await
+    {
         Ok(response) => Ok(response?.map_into_left_body()),
         Err(_) => {
             let ms = deadline.as_millis();

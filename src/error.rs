@@ -101,6 +101,13 @@ pub enum ApiError {
     Validation(Vec<ValidationIssue>),
     #[error("{0}")]
     Unavailable(String),
+    /// 429 with `Retry-After` (seconds): a per-user rate limit or daily quota is spent.
+    #[error("{detail}")]
+    RateLimited {
+        code: &'static str,
+        detail: String,
+        retry_after_secs: u64,
+    },
     #[error("database error")]
     Database(#[from] sqlx::Error),
     #[error(transparent)]
@@ -124,7 +131,9 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Validation(_) => "validation_error",
             ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::RateLimited { code, .. } => code,
             ApiError::Database(e) if database_unreachable(e) => "database_unavailable",
+            ApiError::Database(e) if statement_timed_out(e) => "database_timeout",
             ApiError::Database(e) if unstorable_text(e) || check_violation(e) => "validation_error",
             ApiError::Database(_) | ApiError::Internal(_) => "internal_error",
         }
@@ -137,6 +146,22 @@ impl ApiError {
 /// (jsonb's answer to `\u0000`).
 fn unstorable_text(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")))
+}
+
+/// A user's row refused because they keep as many as they may (migration 20261204010000:
+/// the constraint `<table>_per_user_limit`): the database's message names the limit.
+fn per_user_limit(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(db)
+            if db.code().as_deref() == Some("23514")
+                && db
+                    .constraint()
+                    .is_some_and(|c| c.ends_with("_per_user_limit")) =>
+        {
+            Some(db.message().to_owned())
+        }
+        _ => None,
+    }
 }
 
 /// A row refused by a `check` constraint (SQLSTATE 23514): input the validation in front
@@ -152,6 +177,12 @@ pub fn nul_issue(loc: Vec<LocItem>) -> ValidationIssue {
         "string_nul",
         "Text must not contain NUL (\\u0000) characters",
     )
+}
+
+/// A statement Postgres cancelled at its timeout (SQLSTATE 57014): the request's deadline
+/// came first (`db::within_deadline`).
+fn statement_timed_out(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
 }
 
 /// Errors that mean "Postgres cannot be reached right now" rather than a bug. A
@@ -181,7 +212,10 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Database(e) if database_unreachable(e) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::Database(e) if database_unreachable(e) || statement_timed_out(e) => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::Database(e) if unstorable_text(e) || check_violation(e) => {
                 StatusCode::UNPROCESSABLE_ENTITY
             }
@@ -197,9 +231,20 @@ impl ResponseError for ApiError {
                 tracing::error!(error = %e, "database unavailable");
                 Detail::Message("Database unavailable".into())
             }
+            ApiError::Database(e) if statement_timed_out(e) => {
+                tracing::error!(error = %e, "statement cancelled at the request's deadline");
+                Detail::Message("The database took too long to answer; try again".into())
+            }
             ApiError::Database(e) if unstorable_text(e) => {
                 tracing::warn!(error = %e, "input text refused by the database");
                 Detail::Issues(vec![nul_issue(vec!["request".into()])])
+            }
+            ApiError::Database(e) if per_user_limit(e).is_some() => {
+                Detail::Issues(vec![ValidationIssue::new(
+                    vec!["body".into()],
+                    "too_many",
+                    per_user_limit(e).unwrap_or_default(),
+                )])
             }
             ApiError::Database(e) if check_violation(e) => {
                 // The validation in front of the query missed a rule the schema holds:
@@ -222,6 +267,15 @@ impl ResponseError for ApiError {
             other => Detail::Message(other.to_string()),
         };
         let mut response = envelope(status, self.code(), detail);
+        if let ApiError::RateLimited {
+            retry_after_secs, ..
+        } = self
+        {
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from((*retry_after_secs).max(1)),
+            );
+        }
         if let ApiError::Unauthorized(message) = self {
             // RFC 6750: tell the client which scheme, and why the token failed.
             let value = format!(

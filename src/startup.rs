@@ -31,7 +31,7 @@ pub struct Application {
 
 impl Application {
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
-        let db = Db::connect_lazy(&settings.database)
+        let db = Db::serving(&settings.database, settings.request_deadline)
             .context("DATABASE_URL is not a valid Postgres URL")?;
         Self::build_with_db(settings, db)
     }

@@ -51,6 +51,7 @@ locals {
     SENTRY_DSN                   = "${local.name}-sentry-dsn"
     SUPABASE_JWT_SECRET          = "${local.name}-supabase-jwt-secret"
     METRICS_TOKEN                = "${local.name}-metrics-token"
+    SUPABASE_SERVICE_ROLE_KEY    = "${local.name}-supabase-service-role-key"
   }
   service_secret_env = {
     for name, secret in local.secret_env_all : name => secret

@@ -77,7 +77,8 @@ variable "optional_secrets" {
     Each one listed gets a secret, which must hold a version before the service is created.
     Storage needs both STORAGE_S3_* keys; without them media routes are off. Known names:
     STORAGE_S3_ACCESS_KEY_ID, STORAGE_S3_SECRET_ACCESS_KEY, FIREWORKS_API_KEY, SENTRY_DSN,
-    SUPABASE_JWT_SECRET (legacy HS256 only), METRICS_TOKEN.
+    SUPABASE_JWT_SECRET (legacy HS256 only), METRICS_TOKEN, SUPABASE_SERVICE_ROLE_KEY
+    (account deletion also deletes the Supabase Auth user).
   EOT
   type        = set(string)
   default = [
@@ -86,14 +87,15 @@ variable "optional_secrets" {
     "FIREWORKS_API_KEY",
     "SENTRY_DSN",
     "METRICS_TOKEN",
+    "SUPABASE_SERVICE_ROLE_KEY",
   ]
 
   validation {
     condition = alltrue([for name in var.optional_secrets : contains([
       "STORAGE_S3_ACCESS_KEY_ID", "STORAGE_S3_SECRET_ACCESS_KEY", "FIREWORKS_API_KEY",
-      "SENTRY_DSN", "SUPABASE_JWT_SECRET", "METRICS_TOKEN",
+      "SENTRY_DSN", "SUPABASE_JWT_SECRET", "METRICS_TOKEN", "SUPABASE_SERVICE_ROLE_KEY",
     ], name)])
-    error_message = "optional_secrets may hold only STORAGE_S3_ACCESS_KEY_ID, STORAGE_S3_SECRET_ACCESS_KEY, FIREWORKS_API_KEY, SENTRY_DSN, SUPABASE_JWT_SECRET and METRICS_TOKEN."
+    error_message = "optional_secrets may hold only STORAGE_S3_ACCESS_KEY_ID, STORAGE_S3_SECRET_ACCESS_KEY, FIREWORKS_API_KEY, SENTRY_DSN, SUPABASE_JWT_SECRET, METRICS_TOKEN and SUPABASE_SERVICE_ROLE_KEY."
   }
 }
 

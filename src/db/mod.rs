@@ -3,9 +3,11 @@
 
 pub mod curation;
 pub mod cutover;
+pub mod export;
 pub mod favorites;
 pub mod history;
 pub mod identify;
+pub mod limits;
 pub mod machines;
 pub mod media;
 pub mod metrics;
@@ -62,6 +64,18 @@ static CONNECTIONS: LazyLock<std::io::Result<Runtime>> = LazyLock::new(|| {
         .build()
 });
 
+tokio::task_local! {
+    /// When the request being served must be answered (`crate::deadline`).
+    static REQUEST_DEADLINE: Instant;
+}
+
+/// Runs `f` (a request's handling) knowing its deadline: every statement it sends is
+/// given only the time left, so a request answered 503 at its deadline leaves no query
+/// running behind it (Postgres cancels it), and one user cannot pin the pool.
+pub async fn within_deadline<F: Future>(deadline: Instant, f: F) -> F::Output {
+    REQUEST_DEADLINE.scope(deadline, f).await
+}
+
 /// The pool plus what queries must know about how it reaches Postgres.
 #[derive(Clone, Debug)]
 pub struct Db {
@@ -69,12 +83,33 @@ pub struct Db {
     persistent: bool,
     /// [`CONNECTIONS`]' handle: every checkout runs there.
     connections: Handle,
+    /// The longest any statement may run (the request deadline when serving; none for
+    /// migrations and the other commands).
+    statement_timeout: Option<Duration>,
 }
 
 impl Db {
     /// Builds the pool without connecting: the service starts (and reports not-ready)
-    /// while Postgres is down, and connects as soon as it is up.
+    /// while Postgres is down, and connects as soon as it is up. No statement timeout
+    /// (migrations, seeding, tests' own queries): see [`Db::serving`].
     pub fn connect_lazy(settings: &DatabaseSettings) -> Result<Self, sqlx::Error> {
+        Self::build(settings, None)
+    }
+
+    /// The pool the service serves requests with: no statement runs longer than
+    /// `statement_timeout`, nor past the deadline of the request that sent it
+    /// ([`within_deadline`]).
+    pub fn serving(
+        settings: &DatabaseSettings,
+        statement_timeout: Duration,
+    ) -> Result<Self, sqlx::Error> {
+        Self::build(settings, Some(statement_timeout))
+    }
+
+    fn build(
+        settings: &DatabaseSettings,
+        statement_timeout: Option<Duration>,
+    ) -> Result<Self, sqlx::Error> {
         let connections = match &*CONNECTIONS {
             Ok(runtime) => runtime.handle().clone(),
             Err(e) => {
@@ -113,6 +148,21 @@ impl Db {
             .after_release(|conn, _meta| {
                 Box::pin(async move { Ok(!connections_suspect() || answers(conn).await) })
             })
+            // A session's own connection (session mode) holds the ceiling as its default;
+            // behind a transaction pooler every transaction sets it (`begin`).
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if let (Some(limit), false) = (statement_timeout, transaction_mode) {
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                            "SET statement_timeout = {}",
+                            limit.as_millis().max(1)
+                        )))
+                        .execute(conn)
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
             .max_connections(settings.max_connections)
             .min_connections(0)
             .acquire_timeout(settings.acquire_timeout)
@@ -123,7 +173,27 @@ impl Db {
             pool,
             persistent: !transaction_mode,
             connections,
+            statement_timeout,
         })
+    }
+
+    /// How long the next statement may run: what is left of the current request's
+    /// deadline, within the pool's ceiling (at least a millisecond, so a request already
+    /// past its deadline fails at once); `None` when statements have no timeout.
+    pub fn statement_budget(&self) -> Option<Duration> {
+        let ceiling = self.statement_timeout?;
+        let left = REQUEST_DEADLINE
+            .try_with(|deadline| deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or(ceiling);
+        Some(left.min(ceiling).max(Duration::from_millis(1)))
+    }
+
+    /// `SET LOCAL statement_timeout = <budget>` for a transaction's first message, or
+    /// nothing.
+    fn local_timeout(&self) -> String {
+        self.statement_budget()
+            .map(|t| format!("SET LOCAL statement_timeout = {}; ", t.as_millis()))
+            .unwrap_or_default()
     }
 
     /// The pool itself, for migrations and the pool's gauges. Requests check
@@ -137,10 +207,16 @@ impl Db {
         self.checkout(self.pool.acquire()).await
     }
 
-    /// A transaction on a pooled connection (commit it, or it rolls back on drop).
+    /// A transaction on a pooled connection (commit it, or it rolls back on drop); its
+    /// statements get the request's time left ([`Db::statement_budget`]).
     pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        let pool = self.pool.clone();
-        self.checkout(async move { pool.begin().await }).await
+        let timeout = self.local_timeout();
+        if timeout.is_empty() {
+            let pool = self.pool.clone();
+            return self.checkout(async move { pool.begin().await }).await;
+        }
+        self.begin_with(sqlx::AssertSqlSafe(format!("BEGIN; {timeout}")))
+            .await
     }
 
     /// A transaction opened with `statement` instead of a bare `BEGIN`, in the same

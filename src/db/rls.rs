@@ -25,7 +25,7 @@ impl UserTx {
     /// Begins a transaction as `machinemate_request` with `claims` (which must hold `sub`).
     pub async fn begin(db: &Db, claims: &Value) -> Result<Self, sqlx::Error> {
         // One round trip: BEGIN and the settings (see `scope`) travel as one simple query.
-        let statement = format!("BEGIN; {}", scope(claims));
+        let statement = format!("BEGIN; {}", scope(claims, db.statement_budget()));
         // The only text spliced in is `pg_literal`'s output, a closed string literal.
         let started = std::time::Instant::now();
         let tx = db.begin_with(sqlx::AssertSqlSafe(statement)).await;
@@ -58,7 +58,11 @@ impl UserTx {
     {
         // Statement 0 is BEGIN, 1 the settings (one row, skipped), 2 the query, 3 COMMIT.
         const QUERY: usize = 2;
-        let statement = format!("BEGIN READ ONLY; {}; {}; COMMIT", scope(claims), query.sql);
+        let statement = format!(
+            "BEGIN READ ONLY; {}; {}; COMMIT",
+            scope(claims, db.statement_budget()),
+            query.sql
+        );
         let started = std::time::Instant::now();
         let result = async {
             let conn = db.acquire().await;
@@ -133,11 +137,21 @@ impl UserTx {
 /// transaction if its client vanishes mid-way (a black-holed connection), releasing its
 /// row locks (the user's row while a sync version is taken) within seconds, not when
 /// TCP gives up. A request's statements follow each other in milliseconds.
-fn scope(claims: &Value) -> String {
+/// `statement_timeout` is what is left of the request's deadline ([`Db::statement_budget`]):
+/// a request answered 503 at its deadline leaves no query running behind it.
+fn scope(claims: &Value, budget: Option<std::time::Duration>) -> String {
+    let timeout = budget
+        .map(|t| {
+            format!(
+                ", set_config('statement_timeout', '{}', true)",
+                t.as_millis()
+            )
+        })
+        .unwrap_or_default();
     format!(
         "SELECT set_config('role', 'machinemate_request', true), \
          set_config('request.jwt.claims', {}, true), \
-         set_config('idle_in_transaction_session_timeout', '3000', true)",
+         set_config('idle_in_transaction_session_timeout', '3000', true){timeout}",
         pg_literal(&claims.to_string())
     )
 }

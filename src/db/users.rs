@@ -118,28 +118,3 @@ pub async fn forget_archived(db: &Db, id: Uuid) -> Result<u64, sqlx::Error> {
     })
     .await
 }
-
-/// Everything held about the caller, as one JSON document, in one query.
-#[tracing::instrument(skip_all)]
-pub async fn export(tx: &mut UserTx) -> Result<Value, sqlx::Error> {
-    let persistent = tx.persistent();
-    sqlx::query_scalar(
-        "select jsonb_build_object( \
-           'exported_at', now(), \
-           'user', (select to_jsonb(u) from public.users u where u.id = (select auth.uid())), \
-           'favorites', coalesce((select jsonb_agg(to_jsonb(f) order by f.created_at) \
-                                  from public.favorites f), '[]'::jsonb), \
-           'history', coalesce((select jsonb_agg(to_jsonb(h) order by h.taken_at) \
-                                from public.history h), '[]'::jsonb), \
-           'identifications', coalesce((select jsonb_agg(to_jsonb(e) order by e.created_at) \
-                                        from public.identification_events e), '[]'::jsonb), \
-           'identification_corrections', coalesce((select jsonb_agg(to_jsonb(c) order by c.created_at) \
-                                                   from public.identification_corrections c), '[]'::jsonb), \
-           'media_assets', coalesce((select jsonb_agg(to_jsonb(m) order by m.created_at) \
-                                     from public.media_assets m \
-                                     where m.owner_id = (select auth.uid())), '[]'::jsonb))",
-    )
-    .persistent(persistent)
-    .fetch_one(tx.conn())
-    .await
-}

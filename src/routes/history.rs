@@ -11,13 +11,14 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::db::history::{self, HistoryEntry, NewEntry};
+use crate::db::limits;
 use crate::db::rls::UserTx;
 use crate::domain::machine::is_machine_id;
 use crate::domain::pagination::PageRequest;
 use crate::error::{ApiError, ApiResult, ErrorBody, LocItem, ResultExt, ValidationIssue};
 use crate::extract::{ApiJson, QueryParams};
 use crate::idempotency::{self, IdempotencyKey};
-use crate::routes::Deleted;
+use crate::routes::{Deleted, within_rate};
 use crate::state::AppState;
 
 /// Most entries one batch may carry.
@@ -283,7 +284,8 @@ pub async fn add_history(
     responses(
         (status = 201, body = HistoryBatchResult),
         (status = 409, body = ErrorBody, description = "A client-chosen `id` is another user's, or a request with this Idempotency-Key is in progress"),
-        (status = 422, body = ErrorBody),
+        (status = 422, body = ErrorBody, description = "Invalid entries, or the history already holds as many entries as it may (10,000)"),
+        (status = 429, body = ErrorBody, description = "120 batches a minute; see Retry-After"),
     )
 )]
 pub async fn add_history_batch(
@@ -293,6 +295,7 @@ pub async fn add_history_batch(
     req: HttpRequest,
     body: ApiJson<HistoryBatch>,
 ) -> ApiResult<HttpResponse> {
+    within_rate(&state.db, user.id, &limits::HISTORY_BATCH).await?;
     let body = body.into_inner();
     let mut issues = Vec::new();
     if body.entries.is_empty() || body.entries.len() > MAX_BATCH {

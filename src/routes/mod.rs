@@ -32,6 +32,27 @@ pub struct Deleted {
     pub deleted: u64,
 }
 
+/// Takes one call of `limit` from the caller's allowance; a 429 with `Retry-After` when
+/// it is spent.
+pub async fn within_rate(
+    db: &crate::db::Db,
+    user: uuid::Uuid,
+    limit: &crate::db::limits::RateLimit,
+) -> crate::error::ApiResult<()> {
+    match crate::db::limits::take(db, user, limit).await? {
+        None => Ok(()),
+        Some(retry_after_secs) => Err(crate::error::ApiError::RateLimited {
+            code: "rate_limited",
+            detail: format!(
+                "At most {} of these per {} s; try again in {retry_after_secs} s",
+                limit.max,
+                limit.window.as_secs()
+            ),
+            retry_after_secs,
+        }),
+    }
+}
+
 impl Deleted {
     pub fn response(deleted: u64) -> HttpResponse {
         HttpResponse::Ok().json(Deleted { deleted })

@@ -15,6 +15,7 @@ use crate::domain::cursor::SyncPosition;
 use crate::domain::machine::Machine;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
 use crate::extract::QueryParams;
+use crate::routes::within_rate;
 use crate::state::AppState;
 
 /// Most user changes and machines in one answer (`has_more` says when to call again).
@@ -136,6 +137,7 @@ fn split(changes: Vec<UserChange>) -> (FavoriteChanges, HistoryChanges) {
         (status = 200, body = SyncResponse),
         (status = 401, body = ErrorBody),
         (status = 422, body = ErrorBody, description = "A cursor that is not intact or not the caller's"),
+        (status = 429, body = ErrorBody, description = "Thirty full syncs (without `since`) an hour; see Retry-After"),
     )
 )]
 pub async fn sync(
@@ -143,6 +145,9 @@ pub async fn sync(
     user: AuthUser,
     since: Since,
 ) -> ApiResult<web::Json<SyncResponse>> {
+    if since.0.is_none() {
+        within_rate(&state.db, user.id, &crate::db::limits::FULL_SYNC).await?;
+    }
     let key = state.cursor_key().await?;
     let since = match since.0 {
         None => SyncPosition {

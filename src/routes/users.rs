@@ -10,8 +10,10 @@ use uuid::Uuid;
 use crate::auth::{AuthUser, Role};
 use crate::db::rls::UserTx;
 use crate::db::users::{self, Profile, ProfileChanges};
+use crate::db::{export, limits};
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
 use crate::extract::ApiJson;
+use crate::routes::within_rate;
 use crate::state::AppState;
 
 const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
@@ -244,24 +246,24 @@ pub async fn delete_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<
     }))
 }
 
-/// Everything this service holds about the caller, as one JSON document.
+/// Everything this service holds about the caller, as one JSON document, written while
+/// it is read (page by page, one connection at a time: `db::export`). Five an hour.
 #[utoipa::path(get, path = "/api/v1/users/me/export", tag = "users",
     security(("bearer_auth" = [])),
     responses(
-        (status = 200, description = "user, favorites, history, identifications, identification_corrections, media_assets", body = Object),
+        (status = 200, description = "exported_at, user, favorites, history, identifications, identification_corrections, media_assets", body = Object),
         (status = 401, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "Five exports an hour; see Retry-After"),
     )
 )]
 pub async fn export_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
-    let document = UserTx::run(&state.db, &user.claims_json, async |tx| {
-        users::export(tx).await
-    })
-    .await?;
+    within_rate(&state.db, user.id, &limits::EXPORT).await?;
     Ok(HttpResponse::Ok()
+        .content_type("application/json")
         .insert_header(("Cache-Control", "no-store"))
         .insert_header((
             "Content-Disposition",
             "attachment; filename=\"machinemate-export.json\"",
         ))
-        .json(document))
+        .streaming(export::stream(state.db.clone(), user.claims_json.clone())))
 }

@@ -8,6 +8,12 @@
 -- history.meta, media sizes and tags, events' auto_navigated, corrections made
 -- anonymously) stays in the archive. src/db/cutover.rs reports the counts.
 
+-- Rows the old backend kept beyond this service's per-user limits (migration
+-- 20261204010000) are kept: the limits apply to what users add from now on.
+alter table public.favorites disable trigger favorites_within_limit;
+alter table public.history disable trigger history_within_limit;
+alter table public.media_assets disable trigger media_assets_within_limit;
+
 -- The legacy text of a JSON array of strings, as text[] (anything else: empty).
 create function pg_temp.text_array(value jsonb) returns text[]
 language sql immutable as $$
@@ -162,3 +168,7 @@ begin
   end if;
 end
 $$;
+
+alter table public.favorites enable trigger favorites_within_limit;
+alter table public.history enable trigger history_within_limit;
+alter table public.media_assets enable trigger media_assets_within_limit;

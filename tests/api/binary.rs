@@ -30,7 +30,12 @@ impl Service {
             .env("PORT", port.to_string())
             .env("LOG_FORMAT", "json")
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            // `MM_SERVICE_LOGS=1` shows the service's own (warnings and errors) log lines.
+            .stdout(if std::env::var_os("MM_SERVICE_LOGS").is_some() {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
             .stderr(Stdio::inherit());
         for (name, value) in env {
             command.env(name, value);

@@ -393,12 +393,26 @@ async fn the_same_photo_again_is_answered_from_the_cache_and_still_recorded() {
     assert_eq!(first["machine_id"], second["machine_id"]);
     assert_ne!(first["trace_id"], second["trace_id"]);
     assert_eq!(r.fireworks.calls(), 1);
+    // Someone else's same photo is theirs to have identified: the cache never tells one
+    // user what another sent.
+    let someone = r.app.sign_up().await;
+    let theirs = r.auth.token(&keys().es256, someone, json!({}));
+    identified(&r.app, &theirs, photo(7)).await;
+    assert_eq!(r.fireworks.calls(), 2);
     let cached: Vec<bool> =
         sqlx::query_scalar("select cached from identification_events order by created_at")
             .fetch_all(&r.app.db)
             .await
             .unwrap();
-    assert_eq!(cached, [false, true]);
+    assert_eq!(cached, [false, true, false]);
+    // A cached answer is an identification too: it spends the allowance.
+    let used: i32 = sqlx::query_scalar(
+        "select used from identification_quota where user_id = (select user_id from identification_events order by created_at limit 1)",
+    )
+    .fetch_one(&r.app.db)
+    .await
+    .unwrap();
+    assert_eq!(used, 2);
     let metrics = machinemate_api::telemetry::metrics::render(&r.app.app_db());
     assert!(
         metric_value(
@@ -560,4 +574,42 @@ async fn anonymous_callers_when_allowed_are_limited_per_address() {
             .await
             .unwrap();
     assert_eq!(anonymous, 3);
+}
+
+#[tokio::test]
+async fn anonymous_ipv6_callers_share_their_64s_allowance() {
+    let r = rig(
+        vec![],
+        says("Leg Press", 0.9),
+        &[("IDENTIFY_ANONYMOUS_DAILY_LIMIT", "2")],
+    )
+    .await;
+    let send = |shade: u8, forwarded: &'static str| {
+        let form = reqwest::multipart::Form::new()
+            .part("image", reqwest::multipart::Part::bytes(photo(shade)));
+        r.app
+            .client
+            .post(r.app.url("/identify"))
+            .header("X-Forwarded-For", forwarded)
+            .multipart(form)
+            .send()
+    };
+    // Two addresses of one subscriber's /64: one allowance.
+    assert_eq!(send(1, "2001:db8:77:1::a").await.unwrap().status(), 200);
+    assert_eq!(
+        send(2, "2001:db8:77:1:ffff::b").await.unwrap().status(),
+        200
+    );
+    assert_eq!(
+        send(3, "2001:db8:77:1:1234:5678:9abc:def0")
+            .await
+            .unwrap()
+            .status(),
+        429
+    );
+    assert_eq!(
+        send(4, "2001:db8:77:2::a").await.unwrap().status(),
+        200,
+        "the next /64 is another subscriber"
+    );
 }

@@ -24,6 +24,7 @@ mod media;
 mod migrations;
 mod observability;
 mod openapi;
+mod pinning;
 mod pooler;
 mod raw_http;
 mod rls;

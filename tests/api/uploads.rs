@@ -129,7 +129,10 @@ fn sixteen_bit_png() -> Vec<u8> {
     file
 }
 
+/// Heavy (320 MB through the service): `#[ignore]`d in the plain suite; run by
+/// `scripts/load-test` (`.ci/run`).
 #[tokio::test]
+#[ignore = "heavy: run by scripts/load-test"]
 async fn a_burst_of_ten_megabyte_photos_stays_within_the_memory_bound() {
     let r = rig(&[]).await;
     let token = r.token().await;

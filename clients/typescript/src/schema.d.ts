@@ -439,7 +439,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Everything this service holds about the caller, as one JSON document. */
+        /**
+         * Everything this service holds about the caller, as one JSON document, written while
+         *     it is read (page by page, one connection at a time: `db::export`). Five an hour.
+         */
         get: operations["export_me"];
         put?: never;
         post?: never;
@@ -1883,7 +1886,17 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Invalid entries, or the history already holds as many entries as it may (10,000) */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 120 batches a minute; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3411,6 +3424,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Thirty full syncs (without `since`) an hour; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The database or an upstream service is unavailable, or the request ran past its deadline; retry later */
             503: {
                 headers: {
@@ -3640,7 +3662,7 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description user, favorites, history, identifications, identification_corrections, media_assets */
+            /** @description exported_at, user, favorites, history, identifications, identification_corrections, media_assets */
             200: {
                 headers: {
                     [name: string]: unknown;
@@ -3668,6 +3690,15 @@ export interface operations {
             };
             /** @description The caller's profile was deleted (`DELETE /api/v1/users/me`) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Five exports an hour; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
