@@ -175,6 +175,13 @@ pub struct FireworksSettings {
     /// `IDENTIFY_ANONYMOUS_DAILY_LIMIT`: identifications per client address per UTC day
     /// for callers without a token (default 0: a token is required).
     pub anonymous_daily_limit: i32,
+    /// `IDENTIFY_PROMPT_VARIANTS`: the prompt variants in play and their weights,
+    /// `name[@model]:weight,...` adding up to 100 (default `catalog-v1:100`); see
+    /// `vision::variants`.
+    pub variants: Vec<crate::vision::variants::Variant>,
+    /// `IDENTIFY_EXPERIMENT`: names the experiment callers are dealt into variants for
+    /// (default `prompts-1`); a new name deals again.
+    pub experiment: String,
 }
 
 #[derive(Clone)]
@@ -438,6 +445,18 @@ impl Settings {
             daily_limit: vars.parsed("IDENTIFY_DAILY_LIMIT", 50)?,
             cache_ttl: Duration::from_secs(vars.parsed("IDENTIFY_CACHE_SECS", 600)?),
             anonymous_daily_limit: vars.parsed("IDENTIFY_ANONYMOUS_DAILY_LIMIT", 0)?,
+            variants: crate::vision::variants::parse(
+                &vars
+                    .get("IDENTIFY_PROMPT_VARIANTS")
+                    .unwrap_or_else(|| "catalog-v1:100".into()),
+            )
+            .map_err(|problem| ConfigError {
+                name: "IDENTIFY_PROMPT_VARIANTS",
+                problem,
+            })?,
+            experiment: vars
+                .get("IDENTIFY_EXPERIMENT")
+                .unwrap_or_else(|| "prompts-1".into()),
         };
 
         let jwks_cache_secs: u64 = vars.ranged("SUPABASE_JWKS_CACHE_SECS", 600, 1..=600)?;
@@ -616,6 +635,28 @@ mod tests {
             s.cors_origins,
             ["http://localhost:8081", "exp://localhost:8081"]
         );
+    }
+
+    #[test]
+    fn unknown_prompt_variants_or_weights_off_100_stop_start_up_naming_the_variable() {
+        for spec in ["catalog-v9:100", "catalog-v2:60,cues-v1:30"] {
+            let err = settings(&[
+                ("DATABASE_URL", "postgres://u:p@h/db"),
+                ("IDENTIFY_PROMPT_VARIANTS", spec),
+            ])
+            .unwrap_err();
+            assert_eq!(err.name, "IDENTIFY_PROMPT_VARIANTS", "{spec}");
+            assert_eq!(err.to_string().lines().count(), 1);
+        }
+        let ok = settings(&[
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+            (
+                "IDENTIFY_PROMPT_VARIANTS",
+                "catalog-v2:80,describe-v1@accounts/x/models/y:20",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(ok.fireworks.variants.len(), 2);
     }
 
     #[test]

@@ -54,8 +54,11 @@ pub fn connections_suspect() -> bool {
     SUSPECT_UNTIL_MS.load(Ordering::Relaxed) > now_ms()
 }
 
-/// Route templates that call storage or Fireworks too, with the methods concerned.
-const OTHER_UPSTREAMS: [(&str, Option<Method>); 6] = [
+/// Route templates that call storage or Fireworks too, with the methods concerned, and
+/// the operators' identification metrics, which scan up to 90 days of events under a
+/// statement timeout of their own (`db::quality`).
+const OTHER_UPSTREAMS: [(&str, Option<Method>); 7] = [
+    ("/api/v1/metrics/identification", None),
     ("/identify", None),
     ("/api/v1/identify", None),
     ("/api/v1/media/upload", None),

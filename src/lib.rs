@@ -9,6 +9,7 @@ pub mod domain;
 pub mod error;
 pub mod extract;
 pub mod idempotency;
+pub mod identification;
 pub mod openapi;
 pub mod routes;
 pub mod security;

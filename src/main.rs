@@ -31,6 +31,24 @@ enum Command {
     },
     /// Load (or refresh) the machine catalog from the embedded supabase/seed.sql.
     Seed,
+    /// Run the configured prompt variants (IDENTIFY_PROMPT_VARIANTS) over photos whose
+    /// true machine is known, through the same steps as POST /identify, and print each
+    /// variant's accuracy, confusions and token cost.
+    Eval {
+        /// A folder of JPEG/PNG photos named `<machine_id>-<anything>.jpg`.
+        #[arg(long)]
+        photos: std::path::PathBuf,
+        /// A CSV of `file,machine_id` lines giving the true machines instead.
+        #[arg(long)]
+        labels: Option<std::path::PathBuf>,
+        /// Other variants than the configured ones (`catalog-v2,cues-v1@model`; weights
+        /// are ignored).
+        #[arg(long)]
+        variants: Option<String>,
+        /// Also write the report as JSON to this file (`-`: to stdout, instead of the table).
+        #[arg(long)]
+        json: Option<std::path::PathBuf>,
+    },
     /// Prepare a local database: Supabase bootstrap, migrations, catalog.
     /// Refuses to run against a real Supabase project.
     LocalSetup,
@@ -128,6 +146,37 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let db = Db::connect_lazy(&settings.database)?;
             let count = migrate::seed_catalog(db.pool()).await?;
             tracing::info!(machines = count, "catalog seeded");
+        }
+        Command::Eval {
+            photos,
+            labels,
+            variants,
+            json,
+        } => {
+            use machinemate_api::identification::eval;
+            let variants = variants
+                .as_deref()
+                .map(machinemate_api::vision::variants::parse_unweighted)
+                .transpose()
+                .map_err(|e| anyhow::anyhow!("--variants: {e}"))?;
+            let report = eval::run(
+                &settings,
+                eval::EvalArgs {
+                    photos,
+                    labels,
+                    variants,
+                },
+            )
+            .await?;
+            let json_text = serde_json::to_string_pretty(&report)?;
+            match json.as_deref() {
+                Some(path) if path == std::path::Path::new("-") => println!("{json_text}"),
+                Some(path) => {
+                    std::fs::write(path, json_text)?;
+                    print!("{}", eval::table(&report));
+                }
+                None => print!("{}", eval::table(&report)),
+            }
         }
         Command::LocalSetup => {
             let db = Db::connect_lazy(&settings.database)?;

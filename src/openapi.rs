@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
 use crate::routes::{
-    curation, favorites, health, history, identify, machines, media, metrics, sync, users,
+    curation, favorites, health, history, identify, machines, media, metrics, sync, traces, users,
 };
 
 #[derive(OpenApi)]
@@ -52,8 +52,8 @@ use crate::routes::{
         history::clear_history,
         identify::identify,
         identify::identify_full,
-        identify::get_trace,
-        identify::correct,
+        traces::get_trace,
+        traces::correct,
         media::upload_url,
         media::complete_upload,
         media::media_url,
@@ -65,6 +65,7 @@ use crate::routes::{
         metrics::prometheus,
         metrics::stats,
         metrics::categories,
+        metrics::identification,
     ),
     modifiers(&BearerAuth, &CommonErrors),
     tags(
@@ -110,13 +111,14 @@ impl Modify for BearerAuth {
 struct CommonErrors;
 
 /// Operations only admins (or the service role, or `METRICS_TOKEN`) may call.
-const ADMIN_OPERATIONS: [&str; 6] = [
+const ADMIN_OPERATIONS: [&str; 7] = [
     "create_machine",
     "update_machine",
     "retire_machine",
     "machine_audit",
     "stats",
     "prometheus",
+    "identification",
 ];
 
 impl Modify for CommonErrors {

@@ -14,28 +14,8 @@ use crate::db::Db;
 use crate::db::machines::MachineIndex;
 use crate::domain::cursor::CursorKey;
 use crate::error::{ApiError, ApiResult};
+use crate::identification::Identification;
 use crate::storage::Storage;
-use crate::vision::fireworks::{BreakerSettings, Fireworks};
-use crate::vision::matching::CatalogEntry;
-use crate::vision::prompt;
-
-/// The catalog as identification needs it, for one catalog version.
-pub struct VisionCatalog {
-    pub entries: Vec<CatalogEntry>,
-    pub prompt: String,
-}
-
-/// An identification answer kept for repeats of the same photo.
-#[derive(Clone)]
-pub struct CachedIdentification {
-    pub machine_id: Option<String>,
-    pub machine: String,
-    pub confidence: f32,
-    pub raw_text: Option<String>,
-    pub raw_machine: Option<String>,
-    pub match_score: Option<f32>,
-    pub candidates: serde_json::Value,
-}
 
 pub struct AppState {
     pub settings: Settings,
@@ -50,11 +30,9 @@ pub struct AppState {
     pub known_users: Cache<Uuid, ()>,
     /// Rendered catalog responses and the catalog version they belong to.
     pub catalog: CatalogCache,
-    /// `None` without `FIREWORKS_API_KEY`: identification answers "Unknown", mocked.
-    pub vision: Option<Fireworks>,
-    /// Answers by SHA-256 of the photo, for repeats within `IDENTIFY_CACHE_SECS`.
-    pub identify_cache: Cache<[u8; 32], Arc<CachedIdentification>>,
-    vision_catalog: PerVersion<VisionCatalog>,
+    /// The Fireworks client (none without `FIREWORKS_API_KEY`: answers are mocked),
+    /// callers' recent answers, the catalog's prompts.
+    pub identification: Identification,
     machines: PerVersion<MachineIndex>,
     /// Signs sync cursors; read from Postgres on first use (shared by every instance).
     cursor_key: tokio::sync::OnceCell<CursorKey>,
@@ -72,24 +50,7 @@ impl AppState {
         auth: Option<Arc<Verifier>>,
         http: reqwest::Client,
     ) -> Self {
-        let fw = &settings.fireworks;
-        let vision = fw.api_key.clone().map(|key| {
-            Fireworks::new(
-                http.clone(),
-                &fw.base_url,
-                key,
-                fw.model.clone(),
-                fw.deadline,
-                BreakerSettings {
-                    threshold: fw.breaker_threshold,
-                    cooldown: fw.breaker_cooldown,
-                },
-            )
-        });
-        let identify_cache = Cache::builder()
-            .max_capacity(10_000)
-            .time_to_live(fw.cache_ttl.max(Duration::from_secs(1)))
-            .build();
+        let identification = Identification::new(&settings.fireworks, http.clone());
         let settings_uploads = settings.uploads_in_memory;
         let auth_admin = AuthAdmin::new(
             http.clone(),
@@ -98,9 +59,7 @@ impl AppState {
         );
         AppState {
             auth_admin,
-            vision,
-            identify_cache,
-            vision_catalog: PerVersion::default(),
+            identification,
             machines: PerVersion::default(),
             catalog: CatalogCache::new(Duration::from_millis(settings.catalog_max_staleness_ms)),
             storage: settings.storage.as_ref().map(Storage::new),
@@ -132,21 +91,6 @@ impl AppState {
         self.storage
             .as_ref()
             .ok_or_else(|| ApiError::Unavailable("Storage is not configured".into()))
-    }
-
-    /// The catalog's names, synonyms and cues, and the prompt built from them; rebuilt
-    /// when the catalog version changes.
-    pub async fn vision_catalog(&self) -> ApiResult<Arc<VisionCatalog>> {
-        let version = self.catalog.version(&self.db).await?;
-        self.vision_catalog
-            .get(version, async || {
-                let entries = crate::db::identify::catalog_entries(&self.db).await?;
-                Ok(VisionCatalog {
-                    prompt: prompt::system_prompt(&entries),
-                    entries,
-                })
-            })
-            .await
     }
 
     /// Every machine (active or not) by id, as of a catalog version at most

@@ -153,6 +153,8 @@ const FASTAPI_COLUMNS: &[(&str, &[(&str, &str)])] = &[
             ("event_id", "uuid"),
             ("user_id", "uuid"),
             ("machine_selected", "text|character varying"),
+            ("correction_source", "text|character varying"),
+            ("time_to_correction_ms", "integer|bigint"),
             ("created_at", "timestamp with time zone"),
         ],
     ),

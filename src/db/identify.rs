@@ -169,6 +169,11 @@ pub struct NewEvent {
     pub prompt: Option<String>,
     pub prompt_variant: Option<String>,
     pub error: Option<String>,
+    /// Why the answer was unusable (`unparseable`, `refused`, `truncated`, `no_answer`),
+    /// or `upstream` when the model could not be asked.
+    pub failure: Option<String>,
+    pub prompt_tokens: Option<i32>,
+    pub completion_tokens: Option<i32>,
     pub latency_ms: i32,
     pub image_bytes: i32,
     pub top_candidates: Value,
@@ -176,7 +181,7 @@ pub struct NewEvent {
 
 /// Records an identification; a trace id already taken (a client reusing its trace
 /// header) gets a fresh one. Returns the trace id stored.
-pub async fn record(db: &Db, event: &NewEvent) -> Result<String, sqlx::Error> {
+pub async fn record(db: &Db, event: &NewEvent) -> Result<String, RecordError> {
     let mut trace_id = event.trace_id.clone();
     for _ in 0..2 {
         let inserted = db
@@ -184,8 +189,10 @@ pub async fn record(db: &Db, event: &NewEvent) -> Result<String, sqlx::Error> {
                 sqlx::query(
                     "insert into public.identification_events (trace_id, user_id, machine_id, machine_name, \
                        confidence, mocked, cached, raw_text, raw_machine, match_score, unmapped, model, prompt, \
-                       prompt_variant, error, latency_ms, image_bytes, top_candidates) \
-                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+                       prompt_variant, error, latency_ms, image_bytes, top_candidates, failure, prompt_tokens, \
+                       completion_tokens) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+                       $19, $20, $21) \
                      on conflict (trace_id) do nothing",
                 )
                 .bind(&trace_id)
@@ -206,6 +213,9 @@ pub async fn record(db: &Db, event: &NewEvent) -> Result<String, sqlx::Error> {
                 .bind(event.latency_ms)
                 .bind(event.image_bytes)
                 .bind(&event.top_candidates)
+                .bind(&event.failure)
+                .bind(event.prompt_tokens)
+                .bind(event.completion_tokens)
                 .persistent(db.persistent())
                 .execute(c)
                 .await
@@ -216,9 +226,27 @@ pub async fn record(db: &Db, event: &NewEvent) -> Result<String, sqlx::Error> {
         }
         trace_id = Uuid::new_v4().simple().to_string();
     }
-    Err(sqlx::Error::Protocol(
-        "could not record the identification".into(),
-    ))
+    Err(RecordError::NoFreeTraceId)
+}
+
+/// Why an identification was not recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum RecordError {
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+    /// Two fresh trace ids were taken in a row: not the database's fault (a 500, not the
+    /// 503 "Database unavailable" a protocol error would have answered).
+    #[error("no free trace id after two tries")]
+    NoFreeTraceId,
+}
+
+impl From<RecordError> for crate::error::ApiError {
+    fn from(e: RecordError) -> Self {
+        match e {
+            RecordError::Database(e) => crate::error::ApiError::Database(e),
+            other => crate::error::ApiError::Internal(anyhow::Error::new(other)),
+        }
+    }
 }
 
 /// The contract's trace, with additive fields.
@@ -240,6 +268,12 @@ pub struct Trace {
     pub prompt: Option<String>,
     pub prompt_variant: Option<String>,
     pub error: Option<String>,
+    /// Why the model's answer was unusable (`unparseable`, `refused`, `truncated`,
+    /// `no_answer`), or `upstream` when the model could not be asked.
+    pub failure: Option<String>,
+    /// What the call cost, when the model reported it.
+    pub prompt_tokens: Option<i32>,
+    pub completion_tokens: Option<i32>,
     pub latency_ms: Option<i32>,
     pub image_bytes: Option<i32>,
     #[schema(value_type = Vec<Object>)]
@@ -252,7 +286,7 @@ pub async fn trace(db: &Db, trace_id: &str) -> Result<Option<Trace>, sqlx::Error
         sqlx::query_as(
             "select trace_id, user_id, machine_name as machine, machine_id, confidence, mocked, cached, \
              raw_text, raw_machine, match_score, unmapped, model, prompt, prompt_variant, error, \
-             latency_ms, image_bytes, top_candidates, created_at \
+             failure, prompt_tokens, completion_tokens, latency_ms, image_bytes, top_candidates, created_at \
              from public.identification_events where trace_id = $1",
         )
         .bind(trace_id)
@@ -263,25 +297,56 @@ pub async fn trace(db: &Db, trace_id: &str) -> Result<Option<Trace>, sqlx::Error
     .await
 }
 
-/// Records what the user says the machine really was (once per trace; a second call
-/// replaces the first).
+/// Where in the app a user corrected an identification from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrectionSource {
+    /// The machine picker after an identification.
+    #[default]
+    Picker,
+    /// A favorite.
+    Favorites,
+    /// The history.
+    History,
+}
+
+impl CorrectionSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CorrectionSource::Picker => "picker",
+            CorrectionSource::Favorites => "favorites",
+            CorrectionSource::History => "history",
+        }
+    }
+}
+
+/// Records what the user says the machine really was, where they said it from, and how
+/// long after the identification (once per trace; a second call replaces the first).
+/// Returns that time, in milliseconds.
 pub async fn correct(
     tx: &mut super::rls::UserTx,
     trace_id: &str,
     machine_id: &str,
     note: Option<&str>,
-) -> Result<(), sqlx::Error> {
+    source: CorrectionSource,
+) -> Result<i32, sqlx::Error> {
     let persistent = tx.persistent();
-    sqlx::query(
-        "insert into public.identification_corrections (trace_id, user_id, machine_id, note) \
-         values ($1, (select auth.uid()), $2, $3) \
-         on conflict (trace_id, user_id) do update set machine_id = excluded.machine_id, note = excluded.note",
+    sqlx::query_scalar(
+        "insert into public.identification_corrections \
+           (trace_id, user_id, machine_id, note, source, time_to_correction_ms) \
+         select e.trace_id, (select auth.uid()), $2, $3, $4, \
+                greatest(0, floor(extract(epoch from now() - e.created_at) * 1000))::integer \
+           from public.identification_events e where e.trace_id = $1 \
+         on conflict (trace_id, user_id) do update set machine_id = excluded.machine_id, \
+           note = excluded.note, source = excluded.source, \
+           time_to_correction_ms = excluded.time_to_correction_ms, created_at = now() \
+         returning time_to_correction_ms",
     )
     .bind(trace_id)
     .bind(machine_id)
     .bind(note)
+    .bind(source.as_str())
     .persistent(persistent)
-    .execute(tx.conn())
-    .await?;
-    Ok(())
+    .fetch_one(tx.conn())
+    .await
 }

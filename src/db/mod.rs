@@ -12,6 +12,7 @@ pub mod machines;
 pub mod media;
 pub mod metrics;
 pub mod migrate;
+pub mod quality;
 pub mod rls;
 pub mod sync;
 pub mod users;

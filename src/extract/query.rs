@@ -63,6 +63,27 @@ impl QueryParams {
         }
     }
 
+    /// An RFC 3339 date-time (`2026-12-01T00:00:00Z`), as pydantic's `datetime`.
+    pub fn datetime(&mut self, name: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+        let raw = self.first(name)?.trim().to_owned();
+        match chrono::DateTime::parse_from_rfc3339(&raw) {
+            Ok(at) => Some(at.with_timezone(&chrono::Utc)),
+            Err(_) => {
+                self.issues.push(ValidationIssue::query(
+                    name,
+                    "datetime_parsing",
+                    "Input should be a valid datetime (RFC 3339, e.g. 2026-12-01T00:00:00Z)",
+                ));
+                None
+            }
+        }
+    }
+
+    /// Records an issue about parameter `name` found after reading it.
+    pub fn issue(&mut self, name: &str, kind: &str, msg: impl Into<String>) {
+        self.issues.push(ValidationIssue::query(name, kind, msg));
+    }
+
     /// A boolean as pydantic accepts it (`true/false`, `1/0`, `yes/no`, `on/off`).
     pub fn boolean(&mut self, name: &str, default: bool) -> bool {
         let Some(raw) = self.first(name) else {

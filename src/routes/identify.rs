@@ -1,32 +1,22 @@
-//! `POST /identify`: a photo in, the catalog machine out, through Fireworks AI.
-
-use std::sync::Arc;
-use std::time::Instant;
+//! `POST /identify` and `POST /api/v1/identify`: the HTTP side of identification (who
+//! asks, the photo, the two answer shapes); `crate::identification` does the work.
 
 use actix_multipart::Multipart;
-use actix_web::http::header::RETRY_AFTER;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
 use chrono::{Timelike, Utc};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
-use crate::auth::{AuthUser, MaybeAuthUser};
-use crate::db;
-use crate::db::identify::{NewEvent, QuotaHolder, Trace};
-use crate::db::rls::UserTx;
-use crate::domain::machine::is_machine_id;
-use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt, ValidationIssue};
-use crate::extract::ApiJson;
-use crate::extract::multipart::{declared_length, read_field};
-use crate::state::{AppState, CachedIdentification};
-use crate::telemetry::metrics;
+use crate::auth::MaybeAuthUser;
+use crate::db::identify::QuotaHolder;
+use crate::error::{ApiError, ApiResult, ErrorBody};
+use crate::extract::multipart::declared_length;
+use crate::identification::{self, Caller, Identified, Outcome, Photo};
+use crate::state::AppState;
 use crate::telemetry::request::client_ip;
 use crate::telemetry::trace_context::TraceContext;
-use crate::vision::fireworks::VisionError;
-use crate::vision::image::{self, MAX_IMAGE_BYTES};
-use crate::vision::matching::{self, Candidate};
-use crate::vision::prompt::PROMPT_VARIANT;
+use crate::vision::matching::Candidate;
 
 /// What `POST /identify` answers: exactly the four keys the shipped app's strict schema
 /// accepts (any other key makes the app discard the answer and show "Unknown machine").
@@ -96,21 +86,14 @@ enum Shape {
     Full,
 }
 
-fn retry_tomorrow() -> HttpResponse {
-    let now = Utc::now();
-    let left = 86_400 - i64::from(now.num_seconds_from_midnight());
-    let mut response = crate::error::envelope(
-        actix_web::http::StatusCode::TOO_MANY_REQUESTS,
-        "quota_exceeded",
-        crate::error::Detail::Message(
-            "Daily identification limit reached; try again tomorrow".into(),
-        ),
-    );
-    response.headers_mut().insert(
-        RETRY_AFTER,
-        actix_web::http::header::HeaderValue::from(left.max(1)),
-    );
-    response
+/// The daily allowance is spent: 429 until the next UTC day.
+fn retry_tomorrow() -> ApiError {
+    let left = 86_400 - u64::from(Utc::now().num_seconds_from_midnight());
+    ApiError::RateLimited {
+        code: "quota_exceeded",
+        detail: "Daily identification limit reached; try again tomorrow".into(),
+        retry_after_secs: left.max(1),
+    }
 }
 
 /// Who pays for this identification: the signed-in user, or the client's (hashed)
@@ -175,7 +158,7 @@ pub async fn identify(
     user: MaybeAuthUser,
     form: Multipart,
 ) -> ApiResult<HttpResponse> {
-    run(state, req, user, form, Shape::App).await
+    run(&state, req, user, form, Shape::App).await
 }
 
 /// Identify the gym machine in a photo, with the matched machine's id and the closest
@@ -200,172 +183,57 @@ pub async fn identify_full(
     user: MaybeAuthUser,
     form: Multipart,
 ) -> ApiResult<HttpResponse> {
-    run(state, req, user, form, Shape::Full).await
+    run(&state, req, user, form, Shape::Full).await
 }
 
 async fn run(
-    state: web::Data<AppState>,
+    state: &AppState,
     req: HttpRequest,
     user: MaybeAuthUser,
     form: Multipart,
     shape: Shape,
 ) -> ApiResult<HttpResponse> {
-    let started = Instant::now();
-    let (holder, limit) = quota_holder(&state, &req, &user)?;
-    let trace_id = req
-        .extensions()
-        .get::<TraceContext>()
-        .map(|t| t.trace_id.clone())
-        .unwrap_or_else(|| TraceContext::generate().trace_id);
-    let mut event = NewEvent {
-        trace_id,
+    let started = std::time::Instant::now();
+    let (holder, limit) = quota_holder(state, &req, &user)?;
+    let caller = Caller {
+        holder,
+        limit,
         user_id: user.0.as_ref().map(|u| u.id),
-        top_candidates: serde_json::json!([]),
-        ..Default::default()
+        trace_id: req
+            .extensions()
+            .get::<TraceContext>()
+            .map(|t| t.trace_id.clone())
+            .unwrap_or_else(|| TraceContext::generate().trace_id),
     };
-
-    let Some(vision) = &state.vision else {
-        // No model configured (local quick start): say so, as the original did.
-        let _slot = state.upload_slot().await?;
-        let bytes = read_field(form, "image", MAX_IMAGE_BYTES, declared_length(&req)).await?;
-        image::sniff(&bytes)?;
-        event.image_bytes = bytes.len() as i32;
-        event.machine_name = "Unknown".into();
-        event.mocked = true;
-        event.unmapped = true;
-        metrics::identification("mocked");
-        return answer(&state, event, started, Vec::new(), shape).await;
+    let photo = Photo {
+        form,
+        size_hint: declared_length(&req),
     };
-    event.model = Some(vision.model.clone());
-    event.prompt_variant = Some(PROMPT_VARIANT.into());
-
-    // The allowance first: a caller who has spent it costs no body read and no decode.
-    let Some(ticket) = db::identify::take(&state.db, &holder, limit).await? else {
-        metrics::quota_refusal(match holder {
-            QuotaHolder::User(_) => "user",
-            QuotaHolder::Address(_) => "address",
-        });
-        return Ok(retry_tomorrow());
+    let identified = match identification::identify(state, caller, photo).await? {
+        Outcome::Identified(identified) => identified,
+        Outcome::AllowanceSpent => return Err(retry_tomorrow()),
     };
-    let size_hint = declared_length(&req);
-    let outcome = identify_photo(
-        &state,
-        vision,
-        (form, size_hint),
-        &holder,
-        event,
-        started,
-        shape,
-    )
-    .await;
-    // Given back when the model was never asked: a bad photo, or the model unavailable.
-    match outcome {
-        Ok(response) => {
-            ticket.commit();
-            Ok(response)
-        }
-        Err(e) => {
-            ticket.refund().await?;
-            Err(e)
-        }
-    }
+    let upstream = identified.upstream;
+    let full = full_answer(identified);
+    let response = match shape {
+        Shape::App => HttpResponse::Ok().json(AppIdentification::from(full)),
+        Shape::Full => HttpResponse::Ok().json(full),
+    };
+    Ok(match upstream {
+        Some(upstream) => answered_after(response, started, upstream),
+        None => response,
+    })
 }
 
-/// What `run` does once the allowance is taken.
-async fn identify_photo(
-    state: &AppState,
-    vision: &crate::vision::fireworks::Fireworks,
-    (form, size_hint): (Multipart, usize),
-    holder: &QuotaHolder,
-    mut event: NewEvent,
-    started: Instant,
-    shape: Shape,
-) -> ApiResult<HttpResponse> {
-    // At most so many photos are held in memory at once (`UPLOADS_IN_MEMORY`).
-    let slot = state.upload_slot().await?;
-    let bytes = read_field(form, "image", MAX_IMAGE_BYTES, size_hint).await?;
-    let format = image::sniff(&bytes)?;
-    event.image_bytes = bytes.len() as i32;
-    // Keyed by the holder too: a repeat answered from memory is one's own photo, never a
-    // sign that someone else sent the same one.
-    let digest: [u8; 32] = Sha256::new()
-        .chain_update(holder.key().as_bytes())
-        .chain_update([0])
-        .chain_update(&bytes)
-        .finalize()
-        .into();
-
-    let hit = state.identify_cache.get(&digest).await;
-    metrics::cache_lookup(metrics::Cache::Identify, hit.is_some());
-    if let Some(hit) = hit {
-        metrics::identification("cached");
-        fill(&mut event, &hit);
-        event.cached = true;
-        let candidates = serde_json::from_value(hit.candidates.clone()).unwrap_or_default();
-        return answer(state, event, started, candidates, shape).await;
-    }
-
-    let (catalog, prepared) = tokio::join!(
-        state.vision_catalog(),
-        image::prepare_off_thread(bytes, format)
-    );
-    drop(slot);
-    let prepared = prepared.inspect_err(|_| metrics::identification("rejected"))?;
-    let catalog = catalog?;
-
-    let upstream_started = Instant::now();
-    let outcome = vision
-        .identify(&catalog.prompt, &prepared.bytes, prepared.mime)
-        .await;
-    let upstream = upstream_started.elapsed();
-    match outcome {
-        Ok(model) => {
-            let matched = matching::match_answer(&model.machine, &catalog.entries);
-            let cached = CachedIdentification {
-                machine_id: matched.best.as_ref().map(|b| b.machine_id.clone()),
-                machine: matched
-                    .best
-                    .as_ref()
-                    .map_or("Unknown".into(), |b| b.machine.clone()),
-                confidence: matching::confidence(model.confidence, matched.best.as_ref()),
-                raw_text: Some(model.raw_text),
-                raw_machine: Some(model.machine),
-                match_score: matched.candidates.first().map(|c| c.score),
-                candidates: serde_json::to_value(&matched.candidates).unwrap_or_default(),
-            };
-            state
-                .identify_cache
-                .insert(digest, Arc::new(cached.clone()))
-                .await;
-            fill(&mut event, &cached);
-            metrics::identification(if event.unmapped { "unknown" } else { "matched" });
-            answered_after(
-                answer(state, event, started, matched.candidates, shape).await,
-                started,
-                upstream,
-            )
-        }
-        Err(VisionError::BadAnswer(why)) => {
-            // The model answered, but not usefully: "Unknown", and the reason recorded.
-            event.machine_name = "Unknown".into();
-            event.unmapped = true;
-            event.error = Some(why);
-            metrics::identification("unknown");
-            answered_after(
-                answer(state, event, started, Vec::new(), shape).await,
-                started,
-                upstream,
-            )
-        }
-        Err(VisionError::Unavailable(why)) => {
-            metrics::identification("unavailable");
-            event.machine_name = "Unknown".into();
-            event.unmapped = true;
-            event.error = Some(why.clone());
-            event.latency_ms = started.elapsed().as_millis() as i32;
-            db::identify::record(&state.db, &event).await?;
-            Err(ApiError::Unavailable(why))
-        }
+fn full_answer(identified: Identified) -> Identification {
+    let answer = identified.answer;
+    Identification {
+        machine: answer.machine.clone(),
+        confidence: answer.confidence,
+        trace_id: identified.trace_id,
+        mocked: identified.mocked,
+        machine_id: answer.machine_id.clone(),
+        candidates: answer.candidates.clone(),
     }
 }
 
@@ -373,11 +241,10 @@ async fn identify_photo(
 /// Fireworks and the whole handler's, so the proxy's own share (total minus upstream)
 /// can be read by a client, a browser's developer tools or `bench/`.
 fn answered_after(
-    response: ApiResult<HttpResponse>,
-    started: Instant,
+    mut response: HttpResponse,
+    started: std::time::Instant,
     upstream: std::time::Duration,
-) -> ApiResult<HttpResponse> {
-    let mut response = response?;
+) -> HttpResponse {
     let value = format!(
         "upstream;dur={:.3}, total;dur={:.3}",
         upstream.as_secs_f64() * 1e3,
@@ -389,68 +256,7 @@ fn answered_after(
             value,
         );
     }
-    Ok(response)
-}
-
-fn fill(event: &mut NewEvent, found: &CachedIdentification) {
-    event.machine_id = found.machine_id.clone();
-    event.machine_name = found.machine.clone();
-    event.confidence = found.confidence;
-    event.raw_text = found.raw_text.clone();
-    event.raw_machine = found.raw_machine.clone();
-    event.match_score = found.match_score;
-    event.unmapped = found.machine_id.is_none();
-    event.top_candidates = found.candidates.clone();
-}
-
-async fn answer(
-    state: &AppState,
-    mut event: NewEvent,
-    started: Instant,
-    candidates: Vec<Candidate>,
-    shape: Shape,
-) -> ApiResult<HttpResponse> {
-    event.latency_ms = started.elapsed().as_millis() as i32;
-    let trace_id = db::identify::record(&state.db, &event).await?;
-    tracing::info!(
-        trace_id = %trace_id,
-        machine = %event.machine_name,
-        confidence = event.confidence,
-        cached = event.cached,
-        mocked = event.mocked,
-        latency_ms = event.latency_ms,
-        "identified"
-    );
-    let full = Identification {
-        machine: event.machine_name,
-        confidence: event.confidence,
-        trace_id,
-        mocked: event.mocked,
-        machine_id: event.machine_id,
-        candidates,
-    };
-    Ok(match shape {
-        Shape::App => HttpResponse::Ok().json(AppIdentification::from(full)),
-        Shape::Full => HttpResponse::Ok().json(full),
-    })
-}
-
-/// One identification's record, for its owner or an admin.
-#[utoipa::path(get, path = "/traces/{trace_id}", tag = "identify",
-    security(("bearer_auth" = [])),
-    params(("trace_id" = String, Path)),
-    responses((status = 200, body = Trace), (status = 404, body = ErrorBody))
-)]
-pub async fn get_trace(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    trace_id: web::Path<String>,
-) -> ApiResult<web::Json<Trace>> {
-    let trace = db::identify::trace(&state.db, &trace_id).await?;
-    match trace {
-        Some(t) if t.user_id == Some(user.id) || user.role.is_admin() => Ok(web::Json(t)),
-        _ => Err(ApiError::NotFound("Trace not found".into())),
-    }
+    response
 }
 
 #[cfg(test)]
@@ -471,61 +277,4 @@ mod tests {
         assert_eq!(address_key("::ffff:203.0.113.9"), "203.0.113.9");
         assert_eq!(address_key("203.0.113.9"), "203.0.113.9");
     }
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct Correction {
-    /// The machine the photo really showed.
-    #[schema(example = "hack_squat_machine", pattern = "^[a-z0-9][a-z0-9_]{1,62}$")]
-    pub machine_id: String,
-    /// At most 1000 characters.
-    #[serde(default)]
-    #[schema(max_length = 1000)]
-    pub note: Option<String>,
-}
-
-/// Say which machine an identification should have named.
-#[utoipa::path(post, path = "/api/v1/identifications/{trace_id}/correction", tag = "identify",
-    security(("bearer_auth" = [])),
-    params(("trace_id" = String, Path)),
-    request_body = Correction,
-    responses((status = 201, description = "Recorded"), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody))
-)]
-pub async fn correct(
-    state: web::Data<AppState>,
-    user: AuthUser,
-    trace_id: web::Path<String>,
-    body: ApiJson<Correction>,
-) -> ApiResult<HttpResponse> {
-    let body = body.into_inner();
-    if body.note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
-        return Err(ApiError::Validation(vec![ValidationIssue::new(
-            vec!["body".into(), "note".into()],
-            "string_too_long",
-            "String should have at most 1000 characters",
-        )]));
-    }
-    let owned = db::identify::trace(&state.db, &trace_id)
-        .await?
-        .is_some_and(|t| t.user_id == Some(user.id));
-    if !owned {
-        return Err(ApiError::NotFound("Trace not found".into()));
-    }
-    if !is_machine_id(&body.machine_id) {
-        return Err(ApiError::not_found("Machine"));
-    }
-    UserTx::run(&state.db, &user.claims_json, async |tx| {
-        db::identify::correct(tx, &trace_id, &body.machine_id, body.note.as_deref())
-            .await
-            .on_constraint("identification_corrections_machine_id_fkey", || {
-                ApiError::not_found("Machine")
-            })
-    })
-    .await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({
-        "trace_id": trace_id.as_str(),
-        "machine_id": body.machine_id,
-        "note": body.note,
-    })))
 }

@@ -131,3 +131,81 @@ pub async fn categories(state: web::Data<AppState>) -> ApiResult<web::Json<Categ
         timestamp: Utc::now(),
     }))
 }
+
+/// Query parameters of `GET /api/v1/metrics/identification` (documentation; parsed by
+/// [`Window`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct WindowQuery {
+    /// Start of the window (RFC 3339); default: `to` minus 7 days.
+    from: Option<DateTime<Utc>>,
+    /// End of the window, excluded (RFC 3339); default: now.
+    to: Option<DateTime<Utc>>,
+}
+
+/// A time window of at most 90 days.
+pub struct Window {
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+}
+
+impl FromRequest for Window {
+    type Error = crate::error::ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let mut q = crate::extract::QueryParams::parse(req.query_string());
+        let to = q.datetime("to").unwrap_or_else(Utc::now);
+        let from = q
+            .datetime("from")
+            .unwrap_or_else(|| to - chrono::Duration::days(7));
+        if from >= to {
+            q.issue("from", "value_error", "`from` must be before `to`");
+        } else if to - from > chrono::Duration::days(90) {
+            q.issue("from", "value_error", "The window may span at most 90 days");
+        }
+        std::future::ready(q.finish(Window { from, to }))
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct IdentificationMetrics {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// Per prompt variant and model, with its calibration.
+    pub variants: Vec<db::quality::VariantMetrics>,
+    /// The most frequent confusions (answered -> corrected), at most 20.
+    pub confusions: Vec<db::quality::Confusion>,
+}
+
+/// What each prompt variant and model earns over a window (default the last 7 days, at
+/// most 90): identifications, corrections, accuracy (also among users who correct),
+/// unknown rate, confidence, latency, upstream errors, calibration against corrections,
+/// and the most frequent confusions. Admin or service role only.
+#[utoipa::path(get, path = "/api/v1/metrics/identification", tag = "metrics",
+    security(("bearer_auth" = [])),
+    params(WindowQuery),
+    responses(
+        (status = 200, body = IdentificationMetrics),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not an admin"),
+        (status = 422, body = ErrorBody, description = "A window over 90 days, or one that ends before it starts"),
+    )
+)]
+pub async fn identification(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+    window: Window,
+) -> ApiResult<web::Json<IdentificationMetrics>> {
+    let (variants, confusions) = tokio::try_join!(
+        db::quality::by_variant(&state.db, window.from, window.to),
+        db::quality::confusions(&state.db, window.from, window.to, 20),
+    )?;
+    Ok(web::Json(IdentificationMetrics {
+        from: window.from,
+        to: window.to,
+        variants,
+        confusions,
+    }))
+}

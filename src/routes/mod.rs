@@ -10,6 +10,7 @@ pub mod machines;
 pub mod media;
 pub mod metrics;
 pub mod sync;
+pub mod traces;
 pub mod users;
 
 use actix_web::body::MessageBody;
@@ -136,12 +137,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(resource("/identify").post(identify::identify))
         .service(resource("/api/v1/identify").post(identify::identify_full))
-        .service(resource("/traces/{trace_id}").get(identify::get_trace))
-        .service(resource("/api/v1/identifications/{trace_id}/correction").post(identify::correct))
+        .service(resource("/traces/{trace_id}").get(traces::get_trace))
+        .service(resource("/api/v1/identifications/{trace_id}/correction").post(traces::correct))
         .service(resource("/api/v1/sync").get(sync::sync))
         .service(resource("/metrics").get(metrics::prometheus))
         .service(resource("/api/v1/metrics/stats").get(metrics::stats))
         .service(resource("/api/v1/metrics/categories").get(metrics::categories))
+        .service(resource("/api/v1/metrics/identification").get(metrics::identification))
         .service(resource("/docs").get(|| async {
             HttpResponse::PermanentRedirect()
                 .insert_header((header::LOCATION, "/docs/"))

@@ -31,6 +31,7 @@ pub struct Metrics {
     upstream_calls: IntCounterVec,
     upstream_duration: HistogramVec,
     identifications: IntCounterVec,
+    corrections: IntCounterVec,
     quota_refusals: IntCounterVec,
     cache_lookups: IntCounterVec,
 }
@@ -132,8 +133,22 @@ impl Metrics {
             identifications: register(
                 r,
                 IntCounterVec::new(
-                    Opts::new("identifications_total", "Identifications by outcome"),
-                    &["outcome"],
+                    Opts::new(
+                        "identifications_total",
+                        "Identifications by outcome, prompt variant and model",
+                    ),
+                    &["outcome", "variant", "model"],
+                )
+                .unwrap(),
+            ),
+            corrections: register(
+                r,
+                IntCounterVec::new(
+                    Opts::new(
+                        "identification_corrections_total",
+                        "Identifications users said were wrong, by prompt variant and model",
+                    ),
+                    &["variant", "model"],
                 )
                 .unwrap(),
             ),
@@ -242,10 +257,20 @@ pub fn cache_lookup(cache: Cache, hit: bool) {
 }
 
 /// `matched`, `unknown`, `cached`, `mocked`, `unavailable` or `rejected`.
-pub fn identification(outcome: &str) {
+/// One identification: `matched`, `unknown`, `cached`, `mocked`, `unavailable` or
+/// `rejected`, with the caller's prompt variant and the model it runs on.
+pub fn identification(outcome: &str, variant: &str, model: &str) {
     metrics()
         .identifications
-        .with_label_values(&[outcome])
+        .with_label_values(&[outcome, variant, model])
+        .inc();
+}
+
+/// A user said an identification was wrong (the variant and model that made it).
+pub fn correction(variant: &str, model: &str) {
+    metrics()
+        .corrections
+        .with_label_values(&[variant, model])
         .inc();
 }
 

@@ -17,9 +17,61 @@ pub enum VisionError {
     /// Fireworks could not answer in time or refused: a 503 for the app.
     #[error("{0}")]
     Unavailable(String),
-    /// Fireworks answered, but not with what was asked: recorded, answered as Unknown.
-    #[error("{0}")]
-    BadAnswer(String),
+    /// Fireworks answered, but not with what was asked: recorded (with why, and what
+    /// the call cost), answered as Unknown.
+    #[error("{why}")]
+    BadAnswer {
+        failure: Failure,
+        why: String,
+        usage: Usage,
+        raw_text: Option<String>,
+    },
+}
+
+/// Why a model's answer was not usable; recorded with the identification
+/// (`identification_events.failure`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// No JSON object with a machine in the text.
+    Unparseable,
+    /// The model declined (a `refusal`, or the content filter stopped it).
+    Refused,
+    /// The answer stopped at its token limit before the JSON was complete.
+    Truncated,
+    /// No choice, or an empty one.
+    NoAnswer,
+}
+
+impl Failure {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Failure::Unparseable => "unparseable",
+            Failure::Refused => "refused",
+            Failure::Truncated => "truncated",
+            Failure::NoAnswer => "no_answer",
+        }
+    }
+}
+
+/// What a call cost, when the model reports it (OpenAI's `usage`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+pub struct Usage {
+    #[serde(default)]
+    pub prompt_tokens: Option<u32>,
+    #[serde(default)]
+    pub completion_tokens: Option<u32>,
+    /// The image's share of `prompt_tokens`, where the provider breaks it down.
+    #[serde(default)]
+    pub image_tokens: Option<u32>,
+}
+
+/// What one identification asks: the variant's prompts, its token budget and model.
+pub struct Ask<'a> {
+    pub system: &'a str,
+    pub question: &'a str,
+    pub max_tokens: u32,
+    /// `None`: the deployment's model.
+    pub model: Option<&'a str>,
 }
 
 /// What the model said.
@@ -28,6 +80,7 @@ pub struct ModelAnswer {
     pub raw_text: String,
     pub machine: String,
     pub confidence: f32,
+    pub usage: Usage,
 }
 
 pub struct BreakerSettings {
@@ -92,17 +145,39 @@ pub struct Fireworks {
 struct Completion {
     #[serde(default)]
     choices: Vec<Choice>,
+    #[serde(default)]
+    usage: Option<RawUsage>,
+}
+
+#[derive(Deserialize)]
+struct RawUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u32>,
+    #[serde(default)]
+    completion_tokens: Option<u32>,
+    #[serde(default)]
+    prompt_tokens_details: Option<PromptDetails>,
+}
+
+#[derive(Deserialize)]
+struct PromptDetails {
+    #[serde(default)]
+    image_tokens: Option<u32>,
 }
 
 #[derive(Deserialize)]
 struct Choice {
     message: Message,
+    #[serde(default)]
+    finish_reason: Option<String>,
 }
 
 #[derive(Deserialize)]
 struct Message {
     #[serde(default)]
     content: Option<String>,
+    #[serde(default)]
+    refusal: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -112,22 +187,19 @@ struct Verdict {
     confidence: Option<f64>,
 }
 
-/// The JSON object in a model's text, even with prose or code fences around it.
-pub fn parse_verdict(text: &str) -> Result<(String, f32), VisionError> {
+/// The JSON object in a model's text, even with prose or code fences around it; or why
+/// there is none.
+pub fn parse_verdict(text: &str) -> Result<(String, f32), String> {
     let start = text.find('{');
     let end = text.rfind('}');
     let (Some(start), Some(end)) = (start, end) else {
-        return Err(VisionError::BadAnswer(
-            "the answer holds no JSON object".into(),
-        ));
+        return Err("the answer holds no JSON object".into());
     };
     if end < start {
-        return Err(VisionError::BadAnswer(
-            "the answer holds no JSON object".into(),
-        ));
+        return Err("the answer holds no JSON object".into());
     }
     let verdict: Verdict = serde_json::from_str(&text[start..=end])
-        .map_err(|e| VisionError::BadAnswer(format!("the answer's JSON is malformed: {e}")))?;
+        .map_err(|e| format!("the answer's JSON is malformed: {e}"))?;
     let confidence = verdict.confidence.unwrap_or(0.0);
     let confidence = if confidence.is_finite() {
         confidence.clamp(0.0, 1.0)
@@ -135,6 +207,63 @@ pub fn parse_verdict(text: &str) -> Result<(String, f32), VisionError> {
         0.0
     };
     Ok((verdict.machine.trim().to_owned(), confidence as f32))
+}
+
+/// The verdict in a completion, or why it has none.
+fn answer_of(completion: Completion) -> Result<ModelAnswer, VisionError> {
+    let usage = completion.usage.map_or(Usage::default(), |u| Usage {
+        prompt_tokens: u.prompt_tokens,
+        completion_tokens: u.completion_tokens,
+        image_tokens: u.prompt_tokens_details.and_then(|d| d.image_tokens),
+    });
+    let bad = |failure, why: String, raw_text: Option<String>| VisionError::BadAnswer {
+        failure,
+        why,
+        usage,
+        raw_text,
+    };
+    let Some(choice) = completion.choices.into_iter().next() else {
+        return Err(bad(
+            Failure::NoAnswer,
+            "the completion has no choices".into(),
+            None,
+        ));
+    };
+    if let Some(refusal) = choice.message.refusal.filter(|r| !r.trim().is_empty()) {
+        return Err(bad(
+            Failure::Refused,
+            "the model declined".into(),
+            Some(refusal),
+        ));
+    }
+    let finish = choice.finish_reason.unwrap_or_default();
+    let Some(text) = choice.message.content.filter(|t| !t.trim().is_empty()) else {
+        return Err(if finish == "content_filter" {
+            bad(
+                Failure::Refused,
+                "the content filter stopped the answer".into(),
+                None,
+            )
+        } else {
+            bad(Failure::NoAnswer, "the completion is empty".into(), None)
+        });
+    };
+    match parse_verdict(&text) {
+        Ok((machine, confidence)) => Ok(ModelAnswer {
+            raw_text: text,
+            machine,
+            confidence,
+            usage,
+        }),
+        Err(why) => {
+            let failure = match finish.as_str() {
+                "length" => Failure::Truncated,
+                "content_filter" => Failure::Refused,
+                _ => Failure::Unparseable,
+            };
+            Err(bad(failure, why, Some(text)))
+        }
+    }
 }
 
 /// Full jitter: a random wait up to `base * 2^attempt`, at most 2 s.
@@ -174,10 +303,20 @@ impl Fireworks {
         }
     }
 
+    /// The model a call with `ask` runs on.
+    pub fn model_for<'a>(&'a self, ask: &Ask<'a>) -> &'a str {
+        ask.model.unwrap_or(&self.model)
+    }
+
+    /// The model `variant` runs on: its own, or the deployment's.
+    pub fn model_for_variant<'a>(&'a self, variant: &'a super::variants::Variant) -> &'a str {
+        variant.model.as_deref().unwrap_or(&self.model)
+    }
+
     /// Asks the model which machine the photo shows.
     pub async fn identify(
         &self,
-        prompt: &str,
+        ask: &Ask<'_>,
         image: &[u8],
         mime: &str,
     ) -> Result<ModelAnswer, VisionError> {
@@ -186,7 +325,7 @@ impl Fireworks {
                 "Identification is temporarily unavailable; try again shortly".into(),
             ));
         }
-        let result = self.call(prompt, image, mime).await;
+        let result = self.call(ask, image, mime).await;
         self.breaker
             .record(!matches!(result, Err(VisionError::Unavailable(_))));
         result
@@ -194,7 +333,7 @@ impl Fireworks {
 
     async fn call(
         &self,
-        prompt: &str,
+        ask: &Ask<'_>,
         image: &[u8],
         mime: &str,
     ) -> Result<ModelAnswer, VisionError> {
@@ -203,14 +342,14 @@ impl Fireworks {
             base64::engine::general_purpose::STANDARD.encode(image)
         );
         let body = json!({
-            "model": self.model,
+            "model": self.model_for(ask),
             "temperature": 0,
-            "max_tokens": 200,
+            "max_tokens": ask.max_tokens,
             "response_format": {"type": "json_object"},
             "messages": [
-                {"role": "system", "content": prompt},
+                {"role": "system", "content": ask.system},
                 {"role": "user", "content": [
-                    {"type": "text", "text": "Which gym machine is in this photo?"},
+                    {"type": "text", "text": ask.question},
                     {"type": "image_url", "image_url": {"url": data_uri}}
                 ]}
             ]
@@ -238,23 +377,14 @@ impl Fireworks {
             );
             let retry_after = match sent {
                 Ok(response) if response.status().is_success() => {
-                    let completion: Completion = response.json().await.map_err(|e| {
-                        VisionError::BadAnswer(format!("the response is not a completion: {e}"))
-                    })?;
-                    let text = completion
-                        .choices
-                        .into_iter()
-                        .next()
-                        .and_then(|c| c.message.content)
-                        .ok_or_else(|| {
-                            VisionError::BadAnswer("the completion has no choices".into())
+                    let completion: Completion =
+                        response.json().await.map_err(|e| VisionError::BadAnswer {
+                            failure: Failure::NoAnswer,
+                            why: format!("the response is not a completion: {e}"),
+                            usage: Usage::default(),
+                            raw_text: None,
                         })?;
-                    let (machine, confidence) = parse_verdict(&text)?;
-                    return Ok(ModelAnswer {
-                        raw_text: text,
-                        machine,
-                        confidence,
-                    });
+                    return answer_of(completion);
                 }
                 Ok(response)
                     if response.status().as_u16() == 429 || response.status().is_server_error() =>
@@ -313,14 +443,54 @@ mod tests {
                 .1,
             1.0
         );
-        assert!(matches!(
-            parse_verdict("no idea"),
-            Err(VisionError::BadAnswer(_))
-        ));
-        assert!(matches!(
-            parse_verdict("{machine: leg press}"),
-            Err(VisionError::BadAnswer(_))
-        ));
+        assert!(parse_verdict("no idea").is_err());
+        assert!(parse_verdict("{machine: leg press}").is_err());
+    }
+
+    fn completion(value: serde_json::Value) -> Completion {
+        serde_json::from_value(value).unwrap()
+    }
+
+    #[test]
+    fn unusable_answers_say_why_and_what_they_cost() {
+        let usage = json!({"prompt_tokens": 1200, "completion_tokens": 30,
+                           "prompt_tokens_details": {"image_tokens": 800}});
+        let ok = answer_of(completion(json!({"choices": [{"message": {"content": "{\"machine\": \"Treadmill\", \"confidence\": 0.8}"}, "finish_reason": "stop"}], "usage": usage}))).unwrap();
+        assert_eq!(
+            ok.usage,
+            Usage {
+                prompt_tokens: Some(1200),
+                completion_tokens: Some(30),
+                image_tokens: Some(800)
+            }
+        );
+        let failure = |value| match answer_of(completion(value)) {
+            Err(VisionError::BadAnswer { failure, .. }) => failure,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(failure(json!({"choices": []})), Failure::NoAnswer);
+        assert_eq!(
+            failure(json!({"choices": [{"message": {"refusal": "I can't help with that."}}]})),
+            Failure::Refused
+        );
+        assert_eq!(
+            failure(
+                json!({"choices": [{"message": {"content": ""}, "finish_reason": "content_filter"}]})
+            ),
+            Failure::Refused
+        );
+        assert_eq!(
+            failure(
+                json!({"choices": [{"message": {"content": "{\"machine\": \"Tre"}, "finish_reason": "length"}]})
+            ),
+            Failure::Truncated
+        );
+        assert_eq!(
+            failure(
+                json!({"choices": [{"message": {"content": "It is a treadmill."}, "finish_reason": "stop"}]})
+            ),
+            Failure::Unparseable
+        );
     }
 
     #[test]

@@ -155,11 +155,15 @@ begin
   -- archive. A selection that names no machine is kept as the note.
   if to_regclass('fastapi_legacy.identification_corrections') is not null then
     insert into public.identification_corrections (id, trace_id, user_id, machine_id, note,
-      created_at)
+      source, time_to_correction_ms, created_at)
     select distinct on (e.trace_id, c.user_id)
            c.id, e.trace_id, c.user_id, pg_temp.machine_for(c.machine_selected),
            case when pg_temp.machine_for(c.machine_selected) is null
                 then left('FastAPI selection: ' || c.machine_selected, 1000) end,
+           case when c.correction_source in ('favorites', 'history') then c.correction_source
+                else 'picker' end,  -- the old `manual_picker`, and anything unknown
+           greatest(0, coalesce(c.time_to_correction_ms,
+             floor(extract(epoch from c.created_at - e.created_at) * 1000)::integer)),
            coalesce(c.created_at, now())
     from fastapi_legacy.identification_corrections c
     join fastapi_legacy.identification_events e on e.id = c.event_id

@@ -22,6 +22,28 @@ pub enum Reply {
     Hang,
     /// A good answer, after a while.
     Slow(Duration, String),
+    /// The model declines (OpenAI's `refusal`).
+    Refusal(String),
+}
+
+/// Decides each answer from the request (the prompt, the model), instead of the queue.
+pub type Responder = Arc<dyn Fn(&Value) -> Reply + Send + Sync>;
+
+/// The prompt variant a request was built with, told by its system prompt (see
+/// `vision::variants`).
+pub fn variant_of(request: &Value) -> &'static str {
+    let system = request["messages"][0]["content"]
+        .as_str()
+        .unwrap_or_default();
+    if system.contains("Worked example") {
+        "cues-v1"
+    } else if system.contains("First look") {
+        "describe-v1"
+    } else if system.contains("what to look for") {
+        "catalog-v1"
+    } else {
+        "catalog-v2"
+    }
 }
 
 pub fn says(machine: &str, confidence: f64) -> Reply {
@@ -31,6 +53,7 @@ pub fn says(machine: &str, confidence: f64) -> Reply {
 struct Script {
     replies: Mutex<VecDeque<Reply>>,
     fallback: Mutex<Reply>,
+    responder: Mutex<Option<Responder>>,
     calls: AtomicUsize,
     last_request: Mutex<Option<Value>>,
 }
@@ -46,6 +69,7 @@ impl FireworksServer {
         let script = Arc::new(Script {
             replies: Mutex::new(replies.into()),
             fallback: Mutex::new(fallback),
+            responder: Mutex::new(None),
             calls: AtomicUsize::new(0),
             last_request: Mutex::new(None),
         });
@@ -83,6 +107,11 @@ impl FireworksServer {
             .expect("a request arrived")
     }
 
+    /// Answers every request with what `responder` says of it from now on.
+    pub fn set_responder(&self, responder: impl Fn(&Value) -> Reply + Send + Sync + 'static) {
+        *self.script.responder.lock().unwrap() = Some(Arc::new(responder));
+    }
+
     pub fn set_fallback(&self, reply: Reply) {
         *self.script.fallback.lock().unwrap() = reply;
     }
@@ -111,19 +140,39 @@ async fn complete(
             .and_then(|v| v.to_str().ok()),
         Some("Bearer fw-test-key")
     );
-    *script.last_request.lock().unwrap() = Some(body.into_inner());
-    let reply = script
-        .replies
-        .lock()
-        .unwrap()
-        .pop_front()
-        .unwrap_or_else(|| script.fallback.lock().unwrap().clone());
+    let request = body.into_inner();
+    let responder = script.responder.lock().unwrap().clone();
+    let reply = match responder {
+        Some(responder) => responder(&request),
+        None => script
+            .replies
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| script.fallback.lock().unwrap().clone()),
+    };
+    // Usage as Fireworks reports it: the prompt's tokens (about four characters each)
+    // plus the image's.
+    let system = request["messages"][0]["content"]
+        .as_str()
+        .unwrap_or_default();
+    let prompt_tokens = 850 + system.len() / 4;
+    let model = request["model"].clone();
+    *script.last_request.lock().unwrap() = Some(request);
     match reply {
         Reply::Content(text) => HttpResponse::Ok().json(json!({
             "id": "cmpl-test", "object": "chat.completion", "created": 0,
-            "model": "accounts/fireworks/models/test-vision",
+            "model": model,
             "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": text}}],
-            "usage": {"prompt_tokens": 900, "completion_tokens": 12, "total_tokens": 912}
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 12,
+                      "total_tokens": prompt_tokens + 12,
+                      "prompt_tokens_details": {"image_tokens": 850}}
+        })),
+        Reply::Refusal(text) => HttpResponse::Ok().json(json!({
+            "id": "cmpl-test", "object": "chat.completion", "created": 0, "model": model,
+            "choices": [{"index": 0, "finish_reason": "stop",
+                         "message": {"role": "assistant", "content": null, "refusal": text}}],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": 9}
         })),
         Reply::NoChoices => HttpResponse::Ok().json(json!({"id": "cmpl-test", "object": "chat.completion", "choices": []})),
         Reply::Status(429) => HttpResponse::TooManyRequests()

@@ -423,13 +423,13 @@ async fn the_same_photo_again_is_answered_from_the_cache_and_still_recorded() {
     assert!(
         metric_value(
             &metrics,
-            r#"machinemate_identifications_total{outcome="cached"}"#
+            r#"machinemate_identifications_total{model="accounts/fireworks/models/test-vision",outcome="cached",variant="catalog-v1"}"#
         ) >= 1.0
     );
     assert!(
         metric_value(
             &metrics,
-            r#"machinemate_identifications_total{outcome="matched"}"#
+            r#"machinemate_identifications_total{model="accounts/fireworks/models/test-vision",outcome="matched",variant="catalog-v1"}"#
         ) >= 1.0
     );
 }

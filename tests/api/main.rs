@@ -26,6 +26,7 @@ mod observability;
 mod openapi;
 mod pinning;
 mod pooler;
+mod quality;
 mod raw_http;
 mod rls;
 mod scale;

@@ -108,7 +108,10 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** Say which machine an identification should have named. */
+        /**
+         * Say which machine an identification should have named. One correction per
+         *     identification and user: a second replaces the first.
+         */
         post: operations["correct"];
         delete?: never;
         options?: never;
@@ -370,6 +373,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/metrics/identification": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What each prompt variant and model earns over a window (default the last 7 days, at
+         *     most 90): identifications, corrections, accuracy (also among users who correct),
+         *     unknown rate, confidence, latency, upstream errors, calibration against corrections,
+         *     and the most frequent confusions. Admin or service role only.
+         */
+        get: operations["identification"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/metrics/stats": {
         parameters: {
             query?: never;
@@ -620,6 +645,20 @@ export interface components {
             id: number;
             machine_id: string;
         };
+        /**
+         * @description One bucket of confidence (0.1 wide) against the share of answers nobody corrected:
+         *     a well-calibrated variant's share is about its confidence.
+         */
+        CalibrationBucket: {
+            /** Format: int64 */
+            identifications: number;
+            /** Format: double */
+            lower: number;
+            /** Format: double */
+            uncorrected_share: number;
+            /** Format: double */
+            upper: number;
+        };
         Candidate: {
             machine: string;
             machine_id: string;
@@ -641,6 +680,14 @@ export interface components {
             timestamp: string;
             total_categories: number;
         };
+        /** @description What was answered, and what the user said it was. */
+        Confusion: {
+            corrected: string;
+            /** Format: int64 */
+            count: number;
+            /** @description The machine id answered, or `unknown`. */
+            predicted: string;
+        };
         Correction: {
             /**
              * @description The machine the photo really showed.
@@ -649,7 +696,26 @@ export interface components {
             machine_id: string;
             /** @description At most 1000 characters. */
             note?: string | null;
+            /** @description Where in the app the user corrected from (default `picker`). */
+            source?: components["schemas"]["CorrectionSource"];
         };
+        /** @description A correction as recorded. */
+        CorrectionRecorded: {
+            machine_id: string;
+            note?: string | null;
+            source: components["schemas"]["CorrectionSource"];
+            /**
+             * Format: int32
+             * @description From the identification to this correction.
+             */
+            time_to_correction_ms: number;
+            trace_id: string;
+        };
+        /**
+         * @description Where in the app a user corrected an identification from.
+         * @enum {string}
+         */
+        CorrectionSource: "picker" | "favorites" | "history";
         DatabaseHealth: {
             connected: boolean;
         };
@@ -838,6 +904,16 @@ export interface components {
             /** @description True when no vision model is configured (local quick start). */
             mocked: boolean;
             trace_id: string;
+        };
+        IdentificationMetrics: {
+            /** @description The most frequent confusions (answered -> corrected), at most 20. */
+            confusions: components["schemas"]["Confusion"][];
+            /** Format: date-time */
+            from: string;
+            /** Format: date-time */
+            to: string;
+            /** @description Per prompt variant and model, with its calibration. */
+            variants: components["schemas"]["VariantMetrics"][];
         };
         /** @description One part of an issue's location: a key (`"query"`, `"page_size"`) or a list index. */
         LocItem: string | number;
@@ -1041,11 +1117,18 @@ export interface components {
         /** @description The contract's trace, with additive fields. */
         Trace: {
             cached: boolean;
+            /** Format: int32 */
+            completion_tokens?: number | null;
             /** Format: float */
             confidence: number;
             /** Format: date-time */
             created_at: string;
             error?: string | null;
+            /**
+             * @description Why the model's answer was unusable (`unparseable`, `refused`, `truncated`,
+             *     `no_answer`), or `upstream` when the model could not be asked.
+             */
+            failure?: string | null;
             /** Format: int32 */
             image_bytes?: number | null;
             /** Format: int32 */
@@ -1057,6 +1140,11 @@ export interface components {
             mocked: boolean;
             model?: string | null;
             prompt?: string | null;
+            /**
+             * Format: int32
+             * @description What the call cost, when the model reported it.
+             */
+            prompt_tokens?: number | null;
             prompt_variant?: string | null;
             raw_machine?: string | null;
             raw_text?: string | null;
@@ -1146,6 +1234,66 @@ export interface components {
             msg: string;
             /** @description What is wrong, for programs: `missing`, `int_parsing`, `less_than_equal`... */
             type: string;
+        };
+        VariantMetrics: {
+            /**
+             * Format: double
+             * @description `1 - corrections / identifications`.
+             */
+            accuracy?: number | null;
+            /**
+             * Format: double
+             * @description Accuracy over the identifications of users who corrected anything.
+             */
+            accuracy_among_correcting_users?: number | null;
+            calibration: components["schemas"]["CalibrationBucket"][];
+            /** Format: int64 */
+            completion_tokens?: number | null;
+            /** Format: double */
+            confidence_mean?: number | null;
+            /** Format: double */
+            confidence_median?: number | null;
+            /**
+             * Format: int64
+             * @description Users who corrected at least one of their identifications.
+             */
+            correcting_users: number;
+            /** Format: int64 */
+            corrections: number;
+            /** Format: int64 */
+            identifications: number;
+            /**
+             * Format: double
+             * @description Time to answer, identifications the model was asked (not cached).
+             */
+            latency_p50_ms?: number | null;
+            /** Format: double */
+            latency_p95_ms?: number | null;
+            model: string;
+            /** Format: int64 */
+            prompt_tokens?: number | null;
+            /** @example catalog-v1 */
+            prompt_variant: string;
+            /**
+             * Format: double
+             * @description Share answered "Unknown" (nothing in the catalog matched, or the answer was unusable).
+             */
+            unknown_rate?: number | null;
+            /**
+             * Format: int64
+             * @description Unusable model answers (`unparseable`, `refused`, `truncated`, `no_answer`).
+             */
+            unusable_answers: number;
+            /**
+             * Format: int64
+             * @description Requests the model could not answer (timeouts, refusals, circuit open).
+             */
+            upstream_errors: number;
+            /**
+             * Format: int64
+             * @description Signed-in users who identified.
+             */
+            users: number;
         };
     };
     responses: never;
@@ -2065,12 +2213,13 @@ export interface operations {
             };
         };
         responses: {
-            /** @description Recorded */
             201: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["CorrectionRecorded"];
+                };
             };
             /** @description A request the HTTP layer cannot read (malformed path, header or multipart body) */
             400: {
@@ -3311,6 +3460,74 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CategoryStats"];
+                };
+            };
+            /** @description The database or an upstream service is unavailable, or the request ran past its deadline; retry later */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    identification: {
+        parameters: {
+            query?: {
+                /** @description Start of the window (RFC 3339); default: `to` minus 7 days. */
+                from?: string;
+                /** @description End of the window, excluded (RFC 3339); default: now. */
+                to?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IdentificationMetrics"];
+                };
+            };
+            /** @description A request the HTTP layer cannot read (malformed path, header or multipart body) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Not an admin */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description A window over 90 days, or one that ends before it starts */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
                 };
             };
             /** @description The database or an upstream service is unavailable, or the request ran past its deadline; retry later */

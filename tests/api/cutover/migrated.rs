@@ -229,6 +229,14 @@ async fn every_fastapi_row_is_readable_by_its_owner_with_the_same_values() {
             &json!("leg_press")
         )
     );
+    assert_eq!(
+        (
+            &corrections[0]["source"],
+            &corrections[0]["time_to_correction_ms"]
+        ),
+        (&json!("picker"), &json!(5400)),
+        "the old `manual_picker` is the picker; the time is carried"
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,313 @@
+//! Prompt variants under test: named, versioned prompt builders (each optionally with a
+//! model of its own), the weights configuration gives them, and which one a caller gets.
+//!
+//! `IDENTIFY_PROMPT_VARIANTS=catalog-v2:80,cues-v1@accounts/fireworks/models/other:20`
+//! puts two variants in play, 80/20, the second on another Fireworks model. Assignment is
+//! deterministic: a hash of the experiment name (`IDENTIFY_EXPERIMENT`) and the caller's
+//! key (their user id, or an anonymous caller's hashed address), so one person sees one
+//! behaviour for the whole experiment, and renaming the experiment deals again.
+
+use sha2::{Digest, Sha256};
+
+use super::matching::CatalogEntry;
+
+/// One builder: the system prompt from the catalog, the user's question, and how long
+/// an answer may be.
+pub struct Builder {
+    pub name: &'static str,
+    /// What it tries (README's table of variants).
+    pub summary: &'static str,
+    system: fn(&[CatalogEntry]) -> String,
+    pub question: &'static str,
+    pub max_tokens: u32,
+}
+
+impl Builder {
+    pub fn system_prompt(&self, catalog: &[CatalogEntry]) -> String {
+        (self.system)(catalog)
+    }
+}
+
+const ANSWER: &str = "Answer with JSON only: {\"machine\": \"<name from the list, or Unknown>\", \
+                      \"confidence\": <0 to 1>}. Use exactly one name from the list; answer \
+                      \"Unknown\" when the photo shows none of them or no gym machine.";
+
+/// Every variant this build knows, by name.
+pub const BUILDERS: [Builder; 4] = [
+    Builder {
+        name: "catalog-v1",
+        summary: "names, other names and visual cues of every machine (the first prompt)",
+        system: catalog_v1,
+        question: "Which gym machine is in this photo?",
+        max_tokens: 200,
+    },
+    Builder {
+        name: "catalog-v2",
+        summary: "names and other names only: the shortest prompt, the fewest tokens",
+        system: catalog_v2,
+        question: "Which gym machine is in this photo?",
+        max_tokens: 100,
+    },
+    Builder {
+        name: "cues-v1",
+        summary: "names, other names and visual cues, with a worked example of telling two look-alikes apart",
+        system: cues_v1,
+        question: "Which gym machine is in this photo? Compare what you see with the cues first.",
+        max_tokens: 200,
+    },
+    Builder {
+        name: "describe-v1",
+        summary: "describe-then-answer: the model lists what it sees before it names the machine",
+        system: describe_v1,
+        question: "Describe the equipment in this photo, then say which machine it is.",
+        max_tokens: 400,
+    },
+];
+
+pub fn builder(name: &str) -> Option<&'static Builder> {
+    BUILDERS.iter().find(|b| b.name == name)
+}
+
+fn machine_lines(catalog: &[CatalogEntry], cues: bool) -> String {
+    let mut lines = String::new();
+    for entry in catalog {
+        lines.push_str("- ");
+        lines.push_str(&entry.name);
+        if !entry.synonyms.is_empty() {
+            lines.push_str(": ");
+            lines.push_str(&entry.synonyms.join(", "));
+        }
+        if cues && !entry.visual_cues.is_empty() {
+            lines.push_str("; ");
+            lines.push_str(&entry.visual_cues.join("; "));
+        }
+        lines.push('\n');
+    }
+    lines
+}
+
+fn catalog_v1(catalog: &[CatalogEntry]) -> String {
+    format!(
+        "You identify gym machines in photos. {ANSWER}\n\nMachines (name: other names; what to look for):\n{}",
+        machine_lines(catalog, true)
+    )
+}
+
+fn catalog_v2(catalog: &[CatalogEntry]) -> String {
+    format!(
+        "You identify gym machines in photos. {ANSWER}\n\nMachines (name: other names):\n{}",
+        machine_lines(catalog, false)
+    )
+}
+
+fn cues_v1(catalog: &[CatalogEntry]) -> String {
+    format!(
+        "You identify gym machines in photos by what sets each apart. {ANSWER}\n\n\
+         Worked example. A photo shows a padded seat, a platform for the feet in front of it \
+         and a weight sled on angled rails. Both a leg press and a hack squat have a sled on \
+         rails; on a hack squat the user stands with shoulder pads on top of them, on a leg \
+         press the user sits and pushes the platform away. Seat and platform, no shoulder \
+         pads: {{\"machine\": \"Seated Leg Press\", \"confidence\": 0.85}}.\n\n\
+         Machines (name: other names; what to look for):\n{}",
+        machine_lines(catalog, true)
+    )
+}
+
+fn describe_v1(catalog: &[CatalogEntry]) -> String {
+    format!(
+        "You identify gym machines in photos. First look: write down what you see that tells \
+         machines apart (seat, pads, handles, cables, weight stack or plates, rails, how the \
+         user is placed). Then choose. Answer with JSON only: {{\"observations\": \"<what you \
+         see, one sentence>\", \"machine\": \"<name from the list, or Unknown>\", \
+         \"confidence\": <0 to 1>}}. Use exactly one name from the list; answer \"Unknown\" \
+         when the photo shows none of them or no gym machine.\n\n\
+         Machines (name: other names; what to look for):\n{}",
+        machine_lines(catalog, true)
+    )
+}
+
+/// A variant in play: its builder, the model it runs on, and its share of callers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Variant {
+    pub name: &'static str,
+    /// `None`: the deployment's `FIREWORKS_MODEL`.
+    pub model: Option<String>,
+    pub weight: u32,
+}
+
+/// Parses `name[@model]:weight,...`: known names, each once, weights adding up to 100.
+pub fn parse(spec: &str) -> Result<Vec<Variant>, String> {
+    let mut variants = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (head, weight) = match part.rsplit_once(':') {
+            Some((head, weight)) => (head, weight),
+            None => (part, "100"),
+        };
+        let weight: u32 = weight
+            .trim()
+            .parse()
+            .map_err(|_| format!("`{part}`: the weight must be a whole number"))?;
+        let (name, model) = match head.split_once('@') {
+            Some((name, model)) if !model.trim().is_empty() => {
+                (name.trim(), Some(model.trim().to_owned()))
+            }
+            Some(_) => return Err(format!("`{part}`: a model must follow `@`")),
+            None => (head.trim(), None),
+        };
+        let builder = builder(name).ok_or_else(|| {
+            let known: Vec<&str> = BUILDERS.iter().map(|b| b.name).collect();
+            format!("`{name}` is not a variant (known: {})", known.join(", "))
+        })?;
+        if variants
+            .iter()
+            .any(|v: &Variant| v.name == builder.name && v.model == model)
+        {
+            return Err(format!("`{part}` is listed twice"));
+        }
+        variants.push(Variant {
+            name: builder.name,
+            model,
+            weight,
+        });
+    }
+    let total: u32 = variants.iter().map(|v| v.weight).sum();
+    if variants.is_empty() {
+        return Err("names no variant".into());
+    }
+    if total != 100 {
+        return Err(format!("weights add up to {total}, not 100"));
+    }
+    Ok(variants)
+}
+
+/// The variant `key` (a user id or an address key) gets in `experiment`: the same one
+/// every time, whatever instance answers.
+/// Parses `name[@model],...` for a run that tries every listed variant on every photo
+/// (`eval --variants`): weights, if given, are ignored and each gets an equal share.
+pub fn parse_unweighted(spec: &str) -> Result<Vec<Variant>, String> {
+    let heads: Vec<&str> = spec
+        .split(',')
+        .map(|part| part.trim().split(':').next().unwrap_or_default())
+        .filter(|head| !head.is_empty())
+        .collect();
+    let share = 100 / heads.len().max(1);
+    let weighted: Vec<String> = heads
+        .iter()
+        .enumerate()
+        .map(|(i, head)| {
+            let rest = 100 - share * (heads.len() - 1);
+            format!("{head}:{}", if i == 0 { rest } else { share })
+        })
+        .collect();
+    parse(&weighted.join(","))
+}
+
+pub fn assign<'a>(experiment: &str, key: &str, variants: &'a [Variant]) -> &'a Variant {
+    let digest = Sha256::new()
+        .chain_update(experiment.as_bytes())
+        .chain_update([0])
+        .chain_update(key.as_bytes())
+        .finalize();
+    let bucket = (u64::from_be_bytes(digest[..8].try_into().expect("8 bytes")) % 100) as u32;
+    let mut upto = 0;
+    for variant in variants {
+        upto += variant.weight;
+        if bucket < upto {
+            return variant;
+        }
+    }
+    variants.last().expect("parse refuses an empty list")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_evaluation_lists_variants_without_weights() {
+        let variants =
+            parse_unweighted("catalog-v2, cues-v1@accounts/x/models/y:7, describe-v1").unwrap();
+        let got: Vec<_> = variants
+            .iter()
+            .map(|v| (v.name, v.model.as_deref(), v.weight))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("catalog-v2", None, 34),
+                ("cues-v1", Some("accounts/x/models/y"), 33),
+                ("describe-v1", None, 33)
+            ]
+        );
+        assert!(parse_unweighted("nope").unwrap_err().contains("`nope`"));
+    }
+
+    fn catalog() -> Vec<CatalogEntry> {
+        vec![CatalogEntry {
+            id: "leg_press".into(),
+            name: "Seated Leg Press".into(),
+            synonyms: vec!["sled press".into()],
+            visual_cues: vec!["angled sled".into()],
+        }]
+    }
+
+    #[test]
+    fn every_builder_lists_the_catalog_and_asks_for_json() {
+        for b in &BUILDERS {
+            let prompt = b.system_prompt(&catalog());
+            assert!(
+                prompt.contains("Seated Leg Press: sled press"),
+                "{}",
+                b.name
+            );
+            assert!(prompt.contains("\"machine\""), "{}", b.name);
+            assert_eq!(
+                prompt.contains("angled sled"),
+                b.name != "catalog-v2",
+                "{}",
+                b.name
+            );
+        }
+    }
+
+    #[test]
+    fn specs_name_known_variants_once_with_weights_of_100() {
+        let v = parse("catalog-v2:80, cues-v1@accounts/fireworks/models/other:20").unwrap();
+        assert_eq!(
+            v[1].model.as_deref(),
+            Some("accounts/fireworks/models/other")
+        );
+        assert_eq!(parse("describe-v1").unwrap()[0].weight, 100);
+        for bad in [
+            "",
+            "nope:100",
+            "catalog-v2:50",
+            "catalog-v2:x",
+            "cues-v1@:100",
+            "catalog-v2:50,catalog-v2:50",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn assignment_is_deterministic_and_follows_the_weights() {
+        let variants = parse("catalog-v2:80,cues-v1:20").unwrap();
+        let mut counts = [0; 2];
+        for i in 0..10_000 {
+            let key = format!("user-{i}");
+            let first = assign("exp", &key, &variants);
+            assert_eq!(first, assign("exp", &key, &variants));
+            counts[usize::from(first.name == "cues-v1")] += 1;
+        }
+        assert!((7_600..=8_400).contains(&counts[0]), "{counts:?}");
+        // Another experiment deals again.
+        let moved = (0..1000)
+            .filter(|i| {
+                let key = format!("user-{i}");
+                assign("exp", &key, &variants) != assign("exp-2", &key, &variants)
+            })
+            .count();
+        assert!(moved > 100, "{moved}");
+    }
+}
