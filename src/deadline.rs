@@ -6,21 +6,20 @@
 //! dropped and answered 503 in the envelope, or 408 when the client had not finished
 //! sending its body (then the client is the slow one).
 //!
-//! Routes that also call storage or Fireworks are left to those calls' own deadlines
-//! (storage 20 s, `FIREWORKS_DEADLINE_MS`), and their bodies to
-//! `extract::BODY_IDLE_TIMEOUT`.
+//! The routing table (`routes::configure`) says which routes it binds: those whose only
+//! upstream is Postgres. Routes that also call storage, Fireworks or Supabase Auth are
+//! left to those calls' own deadlines (storage 20 s, `FIREWORKS_DEADLINE_MS`), and their
+//! bodies to `extract::BODY_IDLE_TIMEOUT`.
 
 use std::cell::Cell;
 use std::pin::Pin;
 use std::rc::Rc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::error::PayloadError;
-use actix_web::http::Method;
 use actix_web::http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use actix_web::middleware::Next;
 use actix_web::web::Bytes;
@@ -28,54 +27,10 @@ use actix_web::{Error, HttpMessage, ResponseError, web};
 use futures_util::Stream;
 
 use crate::error::ApiError;
-use crate::state::AppState;
 
-/// How long pooled connections stay suspect after one stopped answering.
-const SUSPECT_FOR: Duration = Duration::from_secs(30);
-static SUSPECT_UNTIL_MS: AtomicU64 = AtomicU64::new(0);
-
-fn now_ms() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// Records that a database connection stopped answering (a request ran past its
-/// deadline, or the readiness probe past its bound): for a while, the pool checks each
-/// connection, with a bound, as it hands it out and takes it back (`db::connect_lazy`),
-/// so connections left dead by the incident are closed instead of failing requests.
-pub fn mark_connections_suspect() {
-    SUSPECT_UNTIL_MS.fetch_max(now_ms() + SUSPECT_FOR.as_millis() as u64, Ordering::Relaxed);
-}
-
-/// Whether a connection stopped answering recently (see [`mark_connections_suspect`]).
-/// One atomic load: the pool asks on every acquire and release.
-pub fn connections_suspect() -> bool {
-    SUSPECT_UNTIL_MS.load(Ordering::Relaxed) > now_ms()
-}
-
-/// Route templates that call storage or Fireworks too, with the methods concerned, and
-/// the operators' identification metrics, which scan up to 90 days of events under a
-/// statement timeout of their own (`db::quality`).
-const OTHER_UPSTREAMS: [(&str, Option<Method>); 7] = [
-    ("/api/v1/metrics/identification", None),
-    ("/identify", None),
-    ("/api/v1/identify", None),
-    ("/api/v1/media/upload", None),
-    ("/api/v1/media/{asset_id}/complete", None),
-    ("/api/v1/media/delete/{file_path:.*}", None),
-    ("/api/v1/users/me", Some(Method::DELETE)),
-];
-
-/// The deadline for this request, if its route is bound by one.
-fn deadline_for(req: &ServiceRequest) -> Option<Duration> {
-    let state = req.app_data::<web::Data<AppState>>()?;
-    let pattern = req.match_pattern();
-    let exempt = OTHER_UPSTREAMS.iter().any(|(route, method)| {
-        pattern.as_deref() == Some(*route) && method.as_ref().is_none_or(|m| m == req.method())
-    });
-    (!exempt).then_some(state.settings.request_deadline)
-}
+/// `REQUEST_DEADLINE_MS`, registered as app data for [`request_deadline`].
+#[derive(Clone, Copy, Debug)]
+pub struct RequestDeadline(pub Duration);
 
 /// Whether the request announces a body.
 fn has_body(req: &ServiceRequest) -> bool {
@@ -110,7 +65,7 @@ pub async fn request_deadline<B: MessageBody + 'static>(
     mut req: ServiceRequest,
     next: Next<B>,
 ) -> Result<ServiceResponse<EitherBody<B>>, Error> {
-    let Some(deadline) = deadline_for(&req) else {
+    let Some(deadline) = req.app_data::<web::Data<RequestDeadline>>().map(|d| d.0) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
     let body_read = Rc::new(Cell::new(true));
@@ -137,7 +92,7 @@ pub async fn request_deadline<B: MessageBody + 'static>(
             let ms = deadline.as_millis();
             let error = if body_read.get() {
                 tracing::error!(deadline_ms = ms as u64, "request deadline exceeded");
-                mark_connections_suspect();
+                crate::db::mark_connections_suspect();
                 ApiError::Unavailable(format!("The request took longer than {ms} ms; try again"))
             } else {
                 tracing::warn!(deadline_ms = ms as u64, "request body not received in time");

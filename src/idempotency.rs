@@ -4,6 +4,7 @@
 //! Postgres (`idempotency_keys`, owner-only under RLS) for 24 hours, so this holds
 //! across instances and restarts.
 
+use crate::db::query::Statements;
 use std::future::{Ready, ready};
 
 use actix_web::http::{Method, StatusCode};
@@ -67,24 +68,22 @@ fn fingerprint(method: &Method, path: &str, request: &impl Serialize) -> ApiResu
 }
 
 async fn lookup(tx: &mut UserTx, key: &str) -> Result<Option<Stored>, sqlx::Error> {
-    let persistent = tx.persistent();
     // An expired record is forgotten first, so its key can be used again.
-    sqlx::query(
+    tx.query(
         "delete from public.idempotency_keys where user_id = (select auth.uid()) \
          and key = $1 and created_at < now() - interval '24 hours'",
     )
     .bind(key)
-    .persistent(persistent)
     .execute(tx.conn())
     .await?;
-    let row: Option<(String, i16, Option<Value>)> = sqlx::query_as(
-        "select request_hash, status_code, response_body from public.idempotency_keys \
+    let row: Option<(String, i16, Option<Value>)> = tx
+        .query_as(
+            "select request_hash, status_code, response_body from public.idempotency_keys \
          where user_id = (select auth.uid()) and key = $1",
-    )
-    .bind(key)
-    .persistent(persistent)
-    .fetch_optional(tx.conn())
-    .await?;
+        )
+        .bind(key)
+        .fetch_optional(tx.conn())
+        .await?;
     Ok(
         row.map(|(request_hash, status_code, response_body)| Stored {
             request_hash,
@@ -136,8 +135,7 @@ pub async fn respond<T: Serialize>(
     let outcome = async {
         let value = work(&mut tx).await?;
         let body = serde_json::to_value(&value).map_err(anyhow::Error::from)?;
-        let persistent = tx.persistent();
-        sqlx::query(
+        tx.query(
             "insert into public.idempotency_keys \
                (user_id, key, method, path, request_hash, status_code, response_body) \
              values ((select auth.uid()), $1, $2, $3, $4, $5, $6)",
@@ -148,7 +146,6 @@ pub async fn respond<T: Serialize>(
         .bind(&request_hash)
         .bind(status.as_u16() as i16)
         .bind(&body)
-        .persistent(persistent)
         .execute(tx.conn())
         .await?;
         Ok::<_, ApiError>(body)

@@ -1,7 +1,7 @@
 //! MachineMate API: the backend of the MachineMate app.
 
 pub mod auth;
-pub mod catalog_cache;
+pub mod catalog;
 pub mod config;
 pub mod db;
 pub mod deadline;

@@ -12,10 +12,11 @@ use actix_web::middleware::from_fn;
 use actix_web::{App, HttpServer, http, web};
 use anyhow::Context;
 
-use crate::auth::Verifier;
 use crate::auth::dev::DevKey;
+use crate::auth::{Authenticator, Verifier};
 use crate::config::Settings;
 use crate::db::Db;
+use crate::deadline::RequestDeadline;
 use crate::extract::JsonLimit;
 use crate::extract::json::DEFAULT_JSON_LIMIT;
 use crate::routes::{self, fallback};
@@ -64,13 +65,17 @@ impl Application {
                 "no SUPABASE_URL, JWKS URL or JWT secret: authenticated routes answer 503"
             );
         }
-        let state = web::Data::new(AppState::new(settings, db, auth, http));
+        let deadline = web::Data::new(RequestDeadline(settings.request_deadline));
+        let authenticator = web::Data::new(Authenticator::new(auth, db.clone()));
+        let state = web::Data::new(AppState::new(settings, db, http));
         let openapi_json = openapi::render_document().context("rendering the OpenAPI document")?;
 
         let server =
             HttpServer::new(move || {
                 App::new()
                     .app_data(state.clone())
+                    .app_data(deadline.clone())
+                    .app_data(authenticator.clone())
                     .app_data(JsonLimit(DEFAULT_JSON_LIMIT))
                     .app_data(web::PathConfig::default().error_handler(|err, _| {
                         error::ApiError::BadRequest(err.to_string()).into()

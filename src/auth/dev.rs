@@ -3,6 +3,7 @@
 //! `LOCAL_AUTH_KEY_FILE` is set, which configuration refuses outside development),
 //! and `machinemate-api dev-token` signs Supabase-shaped tokens with it.
 
+use crate::db::query::Statements;
 use std::path::Path;
 
 use anyhow::Context;
@@ -134,7 +135,7 @@ pub async fn issue_token(
         .as_deref()
         .context("SUPABASE_URL or SUPABASE_JWT_ISSUER must be set")?;
     let key = DevKey::load_or_create(path)?;
-    db.with_conn(async |c| sqlx::query(
+    db.with_conn(async |c| db.query(
         "insert into auth.users (id, aud, role, email, raw_app_meta_data, raw_user_meta_data, is_anonymous) \
          values ($1, $2, 'authenticated', $3, $4, '{}'::jsonb, $5) \
          on conflict (id) do update set email = excluded.email, \

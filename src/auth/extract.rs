@@ -9,11 +9,9 @@ use std::sync::Arc;
 use actix_web::http::header::AUTHORIZATION;
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
+use super::authenticator::Authenticator;
 use super::identity::Identity;
-use super::verify::AuthError;
-use crate::db;
 use crate::error::ApiError;
-use crate::state::AppState;
 
 #[derive(Debug, Clone)]
 pub struct AuthUser(pub Arc<Identity>);
@@ -63,33 +61,19 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
 
 /// Verifies the request's token, if any, and makes sure the caller has a profile row.
 async fn identify(
-    state: web::Data<AppState>,
+    authenticator: Option<web::Data<Authenticator>>,
     token: Option<String>,
 ) -> Result<Option<Arc<Identity>>, ApiError> {
     let Some(token) = token else {
         return Ok(None);
     };
-    let verifier = state
-        .auth
-        .as_ref()
+    let authenticator = authenticator
         .ok_or_else(|| ApiError::Unavailable("Authentication is not configured".into()))?;
-    let identity = verifier.verify(&token).await.map_err(|e| match e {
-        AuthError::Invalid(why) => ApiError::Unauthorized(why.into()),
-        AuthError::Unavailable => ApiError::Unavailable(e.to_string()),
-    })?;
-    tracing::Span::current().record("user_id", tracing::field::display(identity.id));
-    if state.known_users.get(&identity.id).await.is_none() {
-        // The sign-up trigger creates the row; this covers users it missed.
-        db::users::ensure_profile(&state.db, identity.id).await?;
-        state.known_users.insert(identity.id, ()).await;
-    }
-    Ok(Some(identity))
+    authenticator.identify(&token).await.map(Some)
 }
 
-fn state_of(req: &HttpRequest) -> web::Data<AppState> {
-    req.app_data::<web::Data<AppState>>()
-        .cloned()
-        .expect("AppState is registered")
+fn authenticator(req: &HttpRequest) -> Option<web::Data<Authenticator>> {
+    req.app_data::<web::Data<Authenticator>>().cloned()
 }
 
 impl FromRequest for MaybeAuthUser {
@@ -98,8 +82,8 @@ impl FromRequest for MaybeAuthUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
-        let state = state_of(req);
-        Box::pin(async move { Ok(MaybeAuthUser(identify(state, token?).await?)) })
+        let authenticator = authenticator(req);
+        Box::pin(async move { Ok(MaybeAuthUser(identify(authenticator, token?).await?)) })
     }
 }
 
@@ -109,9 +93,9 @@ impl FromRequest for AuthUser {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
-        let state = state_of(req);
+        let authenticator = authenticator(req);
         Box::pin(async move {
-            identify(state, token?)
+            identify(authenticator, token?)
                 .await?
                 .map(AuthUser)
                 .ok_or_else(|| ApiError::Unauthorized("Not authenticated".into()))

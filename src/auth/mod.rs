@@ -3,12 +3,14 @@
 //! deletion).
 
 pub mod admin;
+mod authenticator;
 pub mod dev;
 pub mod extract;
 pub mod identity;
 pub mod jwks;
 pub mod verify;
 
+pub use authenticator::Authenticator;
 pub use extract::{AdminUser, AuthUser, MaybeAuthUser};
 pub use identity::{Claims, Identity, Role};
 pub use verify::{AuthError, Verifier};

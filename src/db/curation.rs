@@ -1,6 +1,7 @@
 //! Catalog writes by admins, each in one transaction with its audit record. Runs as the
 //! service's own role: only it may write the catalog (RLS lets everyone else read).
 
+use super::query::Statements;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -35,17 +36,16 @@ pub struct AuditEntry {
 /// The machine as admins edit it, locked for the rest of the transaction.
 pub async fn lock(
     conn: &mut PgConnection,
-    persistent: bool,
+    db: &Db,
     id: &str,
 ) -> Result<Option<MachineRecord>, sqlx::Error> {
-    sqlx::query_as(
+    db.query_as(
         "select id, name, category, difficulty, equipment_type, primary_muscles, \
          secondary_muscles, setup_steps, how_to_steps, common_mistakes, safety_tips, beginner_tips, \
          tags, synonyms, visual_cues, thumbnail_url, image_url, video_url, muscle_diagram_url, \
          metadata, is_active from public.machines where id = $1 for update",
     )
     .bind(id)
-    .persistent(persistent)
     .fetch_optional(conn)
     .await
 }
@@ -54,7 +54,7 @@ pub async fn lock(
 /// create when the id or name is taken, and `machines_name_key` on a rename to a taken name.
 pub async fn write(
     conn: &mut PgConnection,
-    persistent: bool,
+    db: &Db,
     m: &MachineRecord,
     create: bool,
 ) -> Result<(), sqlx::Error> {
@@ -72,7 +72,7 @@ pub async fn write(
            muscle_diagram_url = $19, metadata = $20, is_active = $21 \
          where id = $1"
     };
-    sqlx::query(sql)
+    db.query(sql)
         .bind(&m.id)
         .bind(&m.name)
         .bind(&m.category)
@@ -94,7 +94,6 @@ pub async fn write(
         .bind(&m.muscle_diagram_url)
         .bind(&m.metadata)
         .bind(m.is_active)
-        .persistent(persistent)
         .execute(conn)
         .await?;
     Ok(())
@@ -102,14 +101,14 @@ pub async fn write(
 
 pub async fn audit(
     conn: &mut PgConnection,
-    persistent: bool,
+    db: &Db,
     actor: &Actor,
     action: &str,
     before: Option<&MachineRecord>,
     after: &MachineRecord,
 ) -> Result<(), sqlx::Error> {
     let to_json = |m: &MachineRecord| serde_json::to_value(m).unwrap_or(Value::Null);
-    sqlx::query(
+    db.query(
         "insert into public.machine_audit (machine_id, action, actor_id, actor_role, before, after) \
          values ($1, $2, $3, $4, $5, $6)",
     )
@@ -119,7 +118,6 @@ pub async fn audit(
     .bind(actor.role)
     .bind(before.map(to_json))
     .bind(to_json(after))
-    .persistent(persistent)
     .execute(conn)
     .await?;
     Ok(())
@@ -127,11 +125,10 @@ pub async fn audit(
 
 /// The machine's changes, newest first.
 pub async fn history(db: &Db, machine_id: &str) -> Result<Vec<AuditEntry>, sqlx::Error> {
-    db.with_conn(async |c| sqlx::query_as(
+    db.with_conn(async |c| db.query_as(
         "select id, machine_id, action, actor_id, actor_role, before, after, changed_at \
          from public.machine_audit where machine_id = $1 order by changed_at desc, id desc limit 200",
     )
     .bind(machine_id)
-    .persistent(db.persistent())
     .fetch_all(c).await).await
 }

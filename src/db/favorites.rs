@@ -1,5 +1,7 @@
 //! Favorites, always inside the caller's RLS transaction (and scoped by `auth.uid()`
-//! explicitly as well: the policies are the second wall, not the only one).
+//! explicitly as well: the policies are the second wall, not the only one). Every
+//! favorite is built the same way: its own columns, then its machine from the catalog's
+//! index ([`super::embed`]).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -8,36 +10,21 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::Db;
-use super::machines::{MachineIndex, attach, machine_columns};
+use super::embed::{MachineIndex, attach, attach_in};
+use super::query::Statements;
 use super::rls::{ReadQuery, UserTx};
+use crate::catalog::Catalog;
 use crate::domain::machine::Machine;
+use crate::error::ApiResult;
 
 /// A favorite with its machine embedded, as the app shows it.
-#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct Favorite {
-    #[sqlx(rename = "fav_machine_id")]
     pub machine_id: String,
-    #[sqlx(rename = "fav_created_at")]
     pub created_at: DateTime<Utc>,
-    #[sqlx(rename = "fav_notes")]
     pub notes: Option<String>,
-    #[sqlx(rename = "fav_updated_at")]
     pub updated_at: DateTime<Utc>,
-    #[sqlx(flatten)]
     pub machine: Machine,
-}
-
-macro_rules! favorite_select {
-    ($from:literal) => {
-        concat!(
-            "select f.machine_id as fav_machine_id, f.created_at as fav_created_at, \
-             f.notes as fav_notes, f.updated_at as fav_updated_at, ",
-            machine_columns!(),
-            " from ",
-            $from,
-            " f join public.machines m on m.id = f.machine_id"
-        )
-    };
 }
 
 /// A favorite's own columns, before its machine is attached.
@@ -49,14 +36,40 @@ struct FavoriteRow {
     updated_at: DateTime<Utc>,
 }
 
-/// The caller's favorites, newest first; machines come from `machines` (see
-/// [`super::machines::attach`]).
-#[tracing::instrument(skip_all)]
-pub async fn list(
-    db: &Db,
-    claims: &Value,
+/// The columns of [`FavoriteRow`].
+macro_rules! columns {
+    () => {
+        "machine_id, created_at, notes, updated_at"
+    };
+}
+
+impl Favorite {
+    fn new((row, machine): (FavoriteRow, Machine)) -> Self {
+        Favorite {
+            machine_id: row.machine_id,
+            created_at: row.created_at,
+            notes: row.notes,
+            updated_at: row.updated_at,
+            machine,
+        }
+    }
+}
+
+/// The one favorite `row` (if any) with its machine, inside the transaction.
+async fn with_machine(
+    tx: &mut UserTx,
     machines: &MachineIndex,
-) -> Result<Vec<Favorite>, sqlx::Error> {
+    row: Option<FavoriteRow>,
+) -> Result<Option<Favorite>, sqlx::Error> {
+    let paired = attach_in(tx, machines, row.into_iter().collect(), |r| &r.machine_id).await?;
+    Ok(paired.into_iter().next().map(Favorite::new))
+}
+
+/// The caller's favorites, newest first. The catalog is read first, before the
+/// caller's transaction: it may take a pooled connection of its own.
+#[tracing::instrument(skip_all)]
+pub async fn list(db: &Db, claims: &Value, catalog: &Catalog) -> ApiResult<Vec<Favorite>> {
+    let machines = catalog.machines().await?;
     let rows: Vec<FavoriteRow> = UserTx::read(
         db,
         claims,
@@ -66,92 +79,91 @@ pub async fn list(
         ),
     )
     .await?;
-    Ok(attach(db, machines, rows, |row| &row.machine_id)
-        .await?
-        .into_iter()
-        .map(|(row, machine)| Favorite {
-            machine_id: row.machine_id,
-            created_at: row.created_at,
-            notes: row.notes,
-            updated_at: row.updated_at,
-            machine,
-        })
-        .collect())
+    let paired = attach(db, &machines, rows, |row| &row.machine_id).await?;
+    Ok(paired.into_iter().map(Favorite::new).collect())
 }
 
-#[tracing::instrument(skip(tx))]
-pub async fn get(tx: &mut UserTx, machine_id: &str) -> Result<Option<Favorite>, sqlx::Error> {
-    let persistent = tx.persistent();
-    sqlx::query_as(concat!(
-        favorite_select!("public.favorites"),
-        " where f.user_id = (select auth.uid()) and f.machine_id = $1"
-    ))
-    .bind(machine_id)
-    .persistent(persistent)
-    .fetch_optional(tx.conn())
-    .await
+#[tracing::instrument(skip(tx, machines))]
+pub async fn get(
+    tx: &mut UserTx,
+    machines: &MachineIndex,
+    machine_id: &str,
+) -> Result<Option<Favorite>, sqlx::Error> {
+    let row = tx
+        .query_as(concat!(
+            "select ",
+            columns!(),
+            " from public.favorites where user_id = (select auth.uid()) and machine_id = $1"
+        ))
+        .bind(machine_id)
+        .fetch_optional(tx.conn())
+        .await?;
+    with_machine(tx, machines, row).await
 }
 
 /// Adds a favorite. Violates `favorites_pkey` when it exists, and
 /// `favorites_machine_id_fkey` when the machine does not.
-#[tracing::instrument(skip(tx, notes))]
+#[tracing::instrument(skip(tx, machines, notes))]
 pub async fn add(
     tx: &mut UserTx,
+    machines: &MachineIndex,
     machine_id: &str,
     notes: Option<&str>,
 ) -> Result<Favorite, sqlx::Error> {
-    let persistent = tx.persistent();
-    sqlx::query_as(concat!(
-        "with inserted as (insert into public.favorites (user_id, machine_id, notes) \
-         values ((select auth.uid()), $1, $2) returning *) ",
-        favorite_select!("inserted")
-    ))
-    .bind(machine_id)
-    .bind(notes)
-    .persistent(persistent)
-    .fetch_one(tx.conn())
-    .await
+    let row = tx
+        .query_as(concat!(
+            "insert into public.favorites (user_id, machine_id, notes) \
+             values ((select auth.uid()), $1, $2) returning ",
+            columns!()
+        ))
+        .bind(machine_id)
+        .bind(notes)
+        .fetch_one(tx.conn())
+        .await?;
+    // The foreign key has just seen the machine, so it is there to embed.
+    with_machine(tx, machines, Some(row))
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
 }
 
 /// Sets (or with `None`, clears) the notes of a favorite.
-#[tracing::instrument(skip(tx, notes))]
+#[tracing::instrument(skip(tx, machines, notes))]
 pub async fn set_notes(
     tx: &mut UserTx,
+    machines: &MachineIndex,
     machine_id: &str,
     notes: Option<&str>,
 ) -> Result<Option<Favorite>, sqlx::Error> {
-    let persistent = tx.persistent();
-    sqlx::query_as(concat!(
-        "with updated as (update public.favorites set notes = $2 \
-         where user_id = (select auth.uid()) and machine_id = $1 returning *) ",
-        favorite_select!("updated")
-    ))
-    .bind(machine_id)
-    .bind(notes)
-    .persistent(persistent)
-    .fetch_optional(tx.conn())
-    .await
+    let row = tx
+        .query_as(concat!(
+            "update public.favorites set notes = $2 \
+             where user_id = (select auth.uid()) and machine_id = $1 returning ",
+            columns!()
+        ))
+        .bind(machine_id)
+        .bind(notes)
+        .fetch_optional(tx.conn())
+        .await?;
+    with_machine(tx, machines, row).await
 }
 
 /// Removes one favorite; false when there was none.
 #[tracing::instrument(skip(tx))]
 pub async fn remove(tx: &mut UserTx, machine_id: &str) -> Result<bool, sqlx::Error> {
-    let persistent = tx.persistent();
-    let result = sqlx::query(
-        "delete from public.favorites where user_id = (select auth.uid()) and machine_id = $1",
-    )
-    .bind(machine_id)
-    .persistent(persistent)
-    .execute(tx.conn())
-    .await?;
+    let result = tx
+        .query(
+            "delete from public.favorites where user_id = (select auth.uid()) and machine_id = $1",
+        )
+        .bind(machine_id)
+        .execute(tx.conn())
+        .await?;
     Ok(result.rows_affected() > 0)
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn clear(tx: &mut UserTx) -> Result<u64, sqlx::Error> {
-    let persistent = tx.persistent();
-    let result = sqlx::query("delete from public.favorites where user_id = (select auth.uid())")
-        .persistent(persistent)
+    let result = tx
+        .query("delete from public.favorites where user_id = (select auth.uid())")
         .execute(tx.conn())
         .await?;
     Ok(result.rows_affected())

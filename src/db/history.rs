@@ -1,6 +1,7 @@
 //! Identification history, inside the caller's RLS transaction (and scoped by
 //! `auth.uid()` explicitly too).
 
+use super::query::Statements;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -9,27 +10,25 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Db;
-use super::machines::{MachineIndex, attach, machine_columns};
+use super::embed::{MachineIndex, attach, attach_in};
 use super::rls::{ReadQuery, UserTx};
+use crate::catalog::Catalog;
 use crate::domain::machine::Machine;
 use crate::domain::pagination::PageRequest;
+use crate::error::ApiResult;
 
 /// One identification in the caller's history, with its machine.
-#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
+#[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct HistoryEntry {
-    #[sqlx(rename = "h_id")]
     pub id: Uuid,
-    #[sqlx(rename = "h_machine_id")]
     pub machine_id: String,
     /// 0 to 1, when the entry came from an identification.
     pub confidence: Option<f32>,
     #[schema(example = "backend_api")]
     pub source: String,
     pub taken_at: DateTime<Utc>,
-    #[sqlx(rename = "h_created_at")]
     pub created_at: DateTime<Utc>,
     pub photo_uri: Option<String>,
-    #[sqlx(flatten)]
     pub machine: Machine,
 }
 
@@ -44,16 +43,10 @@ pub struct NewEntry {
     pub taken_at: Option<DateTime<Utc>>,
 }
 
-macro_rules! history_select {
-    ($from:literal) => {
-        concat!(
-            "select h.id as h_id, h.machine_id as h_machine_id, h.confidence, h.source, h.taken_at, \
-             h.created_at as h_created_at, h.photo_uri, ",
-            machine_columns!(),
-            " from ",
-            $from,
-            " h join public.machines m on m.id = h.machine_id"
-        )
+/// The columns of [`EntryRow`] but `total`.
+macro_rules! columns {
+    () => {
+        "id, machine_id, confidence, source, taken_at, created_at, photo_uri"
     };
 }
 
@@ -67,7 +60,34 @@ struct EntryRow {
     taken_at: DateTime<Utc>,
     created_at: DateTime<Utc>,
     photo_uri: Option<String>,
+    /// How many entries match in all (on list pages; 0 elsewhere).
+    #[sqlx(default)]
     total: i64,
+}
+
+impl HistoryEntry {
+    fn new((row, machine): (EntryRow, Machine)) -> Self {
+        HistoryEntry {
+            id: row.id,
+            machine_id: row.machine_id,
+            confidence: row.confidence,
+            source: row.source,
+            taken_at: row.taken_at,
+            created_at: row.created_at,
+            photo_uri: row.photo_uri,
+            machine,
+        }
+    }
+}
+
+/// The one entry `row` (if any) with its machine, inside the transaction.
+async fn with_machine(
+    tx: &mut UserTx,
+    machines: &MachineIndex,
+    row: Option<EntryRow>,
+) -> Result<Option<HistoryEntry>, sqlx::Error> {
+    let paired = attach_in(tx, machines, row.into_iter().collect(), |r| &r.machine_id).await?;
+    Ok(paired.into_iter().next().map(HistoryEntry::new))
 }
 
 /// `query` followed by `h.machine_id = <id>` when the page is filtered by machine, else
@@ -79,17 +99,18 @@ fn machine_filter(query: ReadQuery, machine_id: Option<&str>) -> ReadQuery {
     }
 }
 
-/// A page of entries, newest `taken_at` first, and how many there are in all. Machines
-/// come from `machines` (see [`super::machines::attach`]), not from a join: a page of
-/// twenty entries would otherwise decode twenty full catalog rows.
-#[tracing::instrument(skip(db, claims, machines))]
+/// A page of entries, newest `taken_at` first, and how many there are in all. The
+/// catalog is read first, before the caller's transaction: it may take a pooled
+/// connection of its own.
+#[tracing::instrument(skip(db, claims, catalog))]
 pub async fn list(
     db: &Db,
     claims: &Value,
-    machines: &MachineIndex,
+    catalog: &Catalog,
     page: PageRequest,
     machine_id: Option<&str>,
-) -> Result<(Vec<HistoryEntry>, i64), sqlx::Error> {
+) -> ApiResult<(Vec<HistoryEntry>, i64)> {
+    let machines = catalog.machines().await?;
     let rows: Vec<EntryRow> = UserTx::read(
         db,
         claims,
@@ -127,48 +148,47 @@ pub async fn list(
         }
         None => 0,
     };
-    let entries = attach(db, machines, rows, |row| &row.machine_id)
+    let entries = attach(db, &machines, rows, |row| &row.machine_id)
         .await?
         .into_iter()
-        .map(|(row, machine)| HistoryEntry {
-            id: row.id,
-            machine_id: row.machine_id,
-            confidence: row.confidence,
-            source: row.source,
-            taken_at: row.taken_at,
-            created_at: row.created_at,
-            photo_uri: row.photo_uri,
-            machine,
-        })
+        .map(HistoryEntry::new)
         .collect();
     Ok((entries, total))
 }
 
-#[tracing::instrument(skip(tx))]
-pub async fn get(tx: &mut UserTx, id: Uuid) -> Result<Option<HistoryEntry>, sqlx::Error> {
-    let persistent = tx.persistent();
-    sqlx::query_as(concat!(
-        history_select!("public.history"),
-        " where h.user_id = (select auth.uid()) and h.id = $1"
-    ))
-    .bind(id)
-    .persistent(persistent)
-    .fetch_optional(tx.conn())
-    .await
+#[tracing::instrument(skip(tx, machines))]
+pub async fn get(
+    tx: &mut UserTx,
+    machines: &MachineIndex,
+    id: Uuid,
+) -> Result<Option<HistoryEntry>, sqlx::Error> {
+    let row = tx
+        .query_as(concat!(
+            "select ",
+            columns!(),
+            " from public.history where user_id = (select auth.uid()) and id = $1"
+        ))
+        .bind(id)
+        .fetch_optional(tx.conn())
+        .await?;
+    with_machine(tx, machines, row).await
 }
 
 /// Records an entry. With a client-chosen `id` that already exists, nothing is
 /// written and the existing entry is returned (offline uploads may be repeated).
 /// Violates `history_machine_id_fkey` when the machine does not exist.
 #[tracing::instrument(skip_all)]
-pub async fn add(tx: &mut UserTx, entry: &NewEntry) -> Result<HistoryEntry, sqlx::Error> {
-    let persistent = tx.persistent();
-    let inserted: Option<HistoryEntry> = sqlx::query_as(concat!(
-        "with inserted as (insert into public.history \
+pub async fn add(
+    tx: &mut UserTx,
+    machines: &MachineIndex,
+    entry: &NewEntry,
+) -> Result<HistoryEntry, sqlx::Error> {
+    let inserted: Option<EntryRow> = tx.query_as(concat!(
+        "insert into public.history \
            (id, user_id, machine_id, confidence, source, photo_uri, taken_at) \
          values (coalesce($1, gen_random_uuid()), (select auth.uid()), $2, $3, $4, $5, coalesce($6, now())) \
-         on conflict (id) do nothing returning *) ",
-        history_select!("inserted")
+         on conflict (id) do nothing returning ",
+        columns!()
     ))
     .bind(entry.id)
     .bind(&entry.machine_id)
@@ -176,46 +196,41 @@ pub async fn add(tx: &mut UserTx, entry: &NewEntry) -> Result<HistoryEntry, sqlx
     .bind(&entry.source)
     .bind(&entry.photo_uri)
     .bind(entry.taken_at)
-    .persistent(persistent)
     .fetch_optional(tx.conn())
     .await?;
-    match (inserted, entry.id) {
-        (Some(row), _) => Ok(row),
-        (None, Some(id)) => get(tx, id).await?.ok_or(sqlx::Error::RowNotFound),
-        (None, None) => Err(sqlx::Error::RowNotFound),
-    }
+    let added = match (inserted, entry.id) {
+        (Some(row), _) => with_machine(tx, machines, Some(row)).await?,
+        (None, Some(id)) => get(tx, machines, id).await?,
+        (None, None) => None,
+    };
+    added.ok_or(sqlx::Error::RowNotFound)
 }
 
 /// The ids among `ids` that name no machine.
 pub async fn unknown_machines(tx: &mut UserTx, ids: &[String]) -> Result<Vec<String>, sqlx::Error> {
-    let persistent = tx.persistent();
-    sqlx::query_scalar(
+    tx.query_scalar(
         "select x from unnest($1::text[]) as x \
          where not exists (select 1 from public.machines m where m.id = x)",
     )
     .bind(ids)
-    .persistent(persistent)
     .fetch_all(tx.conn())
     .await
 }
 
 #[tracing::instrument(skip(tx))]
 pub async fn remove(tx: &mut UserTx, id: Uuid) -> Result<bool, sqlx::Error> {
-    let persistent = tx.persistent();
-    let result =
-        sqlx::query("delete from public.history where user_id = (select auth.uid()) and id = $1")
-            .bind(id)
-            .persistent(persistent)
-            .execute(tx.conn())
-            .await?;
+    let result = tx
+        .query("delete from public.history where user_id = (select auth.uid()) and id = $1")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
     Ok(result.rows_affected() > 0)
 }
 
 #[tracing::instrument(skip_all)]
 pub async fn clear(tx: &mut UserTx) -> Result<u64, sqlx::Error> {
-    let persistent = tx.persistent();
-    let result = sqlx::query("delete from public.history where user_id = (select auth.uid())")
-        .persistent(persistent)
+    let result = tx
+        .query("delete from public.history where user_id = (select auth.uid())")
         .execute(tx.conn())
         .await?;
     Ok(result.rows_affected())

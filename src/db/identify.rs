@@ -1,6 +1,7 @@
 //! Identification records, quotas and the catalog as identification sees it. Events
 //! and quotas are written as the service role (users only read their own).
 
+use super::query::Statements;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -14,10 +15,9 @@ use crate::vision::matching::CatalogEntry;
 pub async fn catalog_entries(db: &Db) -> Result<Vec<CatalogEntry>, sqlx::Error> {
     let rows: Vec<(String, String, Vec<String>, Vec<String>)> = db
         .with_conn(async |c| {
-            sqlx::query_as(
+            db.query_as(
                 "select id, name, synonyms, visual_cues from public.machines where is_active order by name",
             )
-            .persistent(db.persistent())
             .fetch_all(c)
             .await
         })
@@ -121,10 +121,9 @@ pub async fn take(
     };
     let used: Option<i32> = db
         .with_conn(async |c| {
-            sqlx::query_scalar(sql)
+            db.query_scalar(sql)
                 .bind(holder.key())
                 .bind(limit)
-                .persistent(db.persistent())
                 .fetch_optional(c)
                 .await
         })
@@ -141,14 +140,8 @@ async fn refund(db: &Db, holder: &QuotaHolder) -> Result<(), sqlx::Error> {
         QuotaHolder::User(_) => REFUND_USER,
         QuotaHolder::Address(_) => REFUND_ADDRESS,
     };
-    db.with_conn(async |c| {
-        sqlx::query(sql)
-            .bind(holder.key())
-            .persistent(db.persistent())
-            .execute(c)
-            .await
-    })
-    .await?;
+    db.with_conn(async |c| db.query(sql).bind(holder.key()).execute(c).await)
+        .await?;
     Ok(())
 }
 
@@ -186,7 +179,7 @@ pub async fn record(db: &Db, event: &NewEvent) -> Result<String, RecordError> {
     for _ in 0..2 {
         let inserted = db
             .with_conn(async |c| {
-                sqlx::query(
+                db.query(
                     "insert into public.identification_events (trace_id, user_id, machine_id, machine_name, \
                        confidence, mocked, cached, raw_text, raw_machine, match_score, unmapped, model, prompt, \
                        prompt_variant, error, latency_ms, image_bytes, top_candidates, failure, prompt_tokens, \
@@ -216,7 +209,6 @@ pub async fn record(db: &Db, event: &NewEvent) -> Result<String, RecordError> {
                 .bind(&event.failure)
                 .bind(event.prompt_tokens)
                 .bind(event.completion_tokens)
-                .persistent(db.persistent())
                 .execute(c)
                 .await
             })
@@ -283,14 +275,13 @@ pub struct Trace {
 
 pub async fn trace(db: &Db, trace_id: &str) -> Result<Option<Trace>, sqlx::Error> {
     db.with_conn(async |c| {
-        sqlx::query_as(
+        db.query_as(
             "select trace_id, user_id, machine_name as machine, machine_id, confidence, mocked, cached, \
              raw_text, raw_machine, match_score, unmapped, model, prompt, prompt_variant, error, \
              failure, prompt_tokens, completion_tokens, latency_ms, image_bytes, top_candidates, created_at \
              from public.identification_events where trace_id = $1",
         )
         .bind(trace_id)
-        .persistent(db.persistent())
         .fetch_optional(c)
         .await
     })
@@ -330,8 +321,7 @@ pub async fn correct(
     note: Option<&str>,
     source: CorrectionSource,
 ) -> Result<i32, sqlx::Error> {
-    let persistent = tx.persistent();
-    sqlx::query_scalar(
+    tx.query_scalar(
         "insert into public.identification_corrections \
            (trace_id, user_id, machine_id, note, source, time_to_correction_ms) \
          select e.trace_id, (select auth.uid()), $2, $3, $4, \
@@ -346,7 +336,6 @@ pub async fn correct(
     .bind(machine_id)
     .bind(note)
     .bind(source.as_str())
-    .persistent(persistent)
     .fetch_one(tx.conn())
     .await
 }

@@ -2,6 +2,7 @@
 //! 20261204010000): a fixed window per route family, taken atomically in Postgres like the
 //! identification quota, so the limit holds across instances.
 
+use super::query::Statements;
 use std::time::Duration;
 
 use uuid::Uuid;
@@ -41,7 +42,7 @@ pub async fn take(db: &Db, user: Uuid, limit: &RateLimit) -> Result<Option<u64>,
     let window = limit.window.as_secs().max(1) as i64;
     let row: Option<i32> = db
         .with_conn(async |c| {
-            sqlx::query_scalar(
+            db.query_scalar(
                 "insert into public.rate_limits as r (user_id, bucket, window_start, used) \
                  values ($1, $2, to_timestamp(floor(extract(epoch from now()) / $3) * $3), 1) \
                  on conflict (user_id, bucket) do update \
@@ -54,7 +55,6 @@ pub async fn take(db: &Db, user: Uuid, limit: &RateLimit) -> Result<Option<u64>,
             .bind(limit.bucket)
             .bind(window)
             .bind(limit.max)
-            .persistent(db.persistent())
             .fetch_optional(c)
             .await
         })

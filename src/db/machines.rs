@@ -1,8 +1,7 @@
 //! Catalog reads.
 
-use std::collections::HashMap;
-
-use sqlx::{FromRow, PgConnection};
+use super::query::Statements;
+use sqlx::FromRow;
 
 use super::Db;
 use crate::domain::machine::{Machine, MachineFilter};
@@ -77,7 +76,7 @@ pub async fn list(db: &Db, filter: &MachineFilter) -> Result<(Vec<Machine>, i64)
     let search_like = search.map(like_literal);
     let rows: Vec<MachineWithTotal> = db
         .with_conn(async |c| {
-            sqlx::query_as(concat!(
+            db.query_as(concat!(
                 "select ",
                 machine_columns!(),
                 ", count(*) over () as total",
@@ -93,7 +92,6 @@ pub async fn list(db: &Db, filter: &MachineFilter) -> Result<(Vec<Machine>, i64)
             .bind(&search_like)
             .bind(filter.page.limit())
             .bind(filter.page.offset())
-            .persistent(db.persistent())
             .fetch_all(c)
             .await
         })
@@ -104,14 +102,13 @@ pub async fn list(db: &Db, filter: &MachineFilter) -> Result<(Vec<Machine>, i64)
         // A page past the end has no rows to carry the total: count separately.
         None if filter.page.offset() > 0 => {
             db.with_conn(async |c| {
-                sqlx::query_scalar(concat!("select count(*)", list_where!()))
+                db.query_scalar(concat!("select count(*)", list_where!()))
                     .bind(filter.is_active)
                     .bind(filter.category)
                     .bind(filter.difficulty)
                     .bind(search)
                     .bind(&filter.tags)
                     .bind(&search_like)
-                    .persistent(db.persistent())
                     .fetch_one(c)
                     .await
             })
@@ -125,13 +122,12 @@ pub async fn list(db: &Db, filter: &MachineFilter) -> Result<(Vec<Machine>, i64)
 #[tracing::instrument(skip(db))]
 pub async fn get(db: &Db, id: &str) -> Result<Option<Machine>, sqlx::Error> {
     db.with_conn(async |c| {
-        sqlx::query_as(concat!(
+        db.query_as(concat!(
             "select ",
             machine_columns!(),
             " from public.machines m where m.id = $1"
         ))
         .bind(id)
-        .persistent(db.persistent())
         .fetch_optional(c)
         .await
     })
@@ -142,10 +138,9 @@ pub async fn get(db: &Db, id: &str) -> Result<Option<Machine>, sqlx::Error> {
 #[tracing::instrument(skip(db))]
 pub async fn categories(db: &Db) -> Result<Vec<String>, sqlx::Error> {
     db.with_conn(async |c| {
-        sqlx::query_scalar(
+        db.query_scalar(
             "select distinct category from public.machines where is_active order by category",
         )
-        .persistent(db.persistent())
         .fetch_all(c)
         .await
     })
@@ -156,80 +151,20 @@ pub async fn categories(db: &Db) -> Result<Vec<String>, sqlx::Error> {
 #[tracing::instrument(skip(db))]
 pub async fn difficulties(db: &Db) -> Result<Vec<String>, sqlx::Error> {
     db.with_conn(async |c| {
-        sqlx::query_scalar(
+        db.query_scalar(
             "select difficulty from public.machines where is_active group by difficulty \
          order by array_position(array['Beginner', 'Intermediate', 'Advanced'], difficulty)",
         )
-        .persistent(db.persistent())
         .fetch_all(c)
         .await
     })
     .await
 }
 
-/// Every machine, active or not, by id.
-pub type MachineIndex = HashMap<String, Machine>;
-
-/// Machines keyed by id: all of them (`ids` None), or those `ids` names.
-async fn keyed(
-    conn: &mut PgConnection,
-    persistent: bool,
-    ids: Option<&[&str]>,
-) -> Result<MachineIndex, sqlx::Error> {
-    let machines: Vec<Machine> = sqlx::query_as(concat!(
-        "select ",
-        machine_columns!(),
-        " from public.machines m where $1::text[] is null or m.id = any($1)"
-    ))
-    .bind(ids)
-    .persistent(persistent)
-    .fetch_all(conn)
-    .await?;
-    Ok(machines.into_iter().map(|m| (m.id.clone(), m)).collect())
-}
-
-/// All machines (the catalog is small: tens to a few hundred rows).
-#[tracing::instrument(skip(db))]
-pub async fn index(db: &Db) -> Result<MachineIndex, sqlx::Error> {
-    db.with_conn(async |c| keyed(c, db.persistent(), None).await)
-        .await
-}
-
-/// Pairs each row with its machine, taken from `index`; machines it lacks (created
-/// after the index's catalog version was read) are read from the catalog. A row whose
-/// machine no longer exists is left out, as an inner join would.
-pub async fn attach<R>(
-    db: &Db,
-    index: &MachineIndex,
-    rows: Vec<R>,
-    machine_id: impl Fn(&R) -> &str,
-) -> Result<Vec<(R, Machine)>, sqlx::Error> {
-    let missing: Vec<&str> = rows
-        .iter()
-        .map(&machine_id)
-        .filter(|id| !index.contains_key(*id))
-        .collect();
-    let fetched = if missing.is_empty() {
-        MachineIndex::new()
-    } else {
-        db.with_conn(async |c| keyed(c, db.persistent(), Some(&missing)).await)
-            .await?
-    };
-    Ok(rows
-        .into_iter()
-        .filter_map(|row| {
-            let id = machine_id(&row);
-            let machine = index.get(id).or_else(|| fetched.get(id))?.clone();
-            Some((row, machine))
-        })
-        .collect())
-}
-
 /// The catalog's current version (bumped by every machine change).
 pub async fn catalog_version(db: &Db) -> Result<i64, sqlx::Error> {
     db.with_conn(async |c| {
-        sqlx::query_scalar("select version from public.catalog_state")
-            .persistent(db.persistent())
+        db.query_scalar("select version from public.catalog_state")
             .fetch_one(c)
             .await
     })

@@ -1,6 +1,7 @@
 //! Media records (`media_assets`). User calls run in the caller's RLS transaction, which
 //! shows their own assets and system assets (no owner).
 
+use super::query::Statements;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::FromRow;
@@ -47,8 +48,7 @@ pub struct NewAsset<'a> {
 }
 
 pub async fn insert(tx: &mut UserTx, asset: &NewAsset<'_>) -> Result<MediaAsset, sqlx::Error> {
-    let persistent = tx.persistent();
-    sqlx::query_as(
+    tx.query_as(
         concat!("insert into public.media_assets (id, owner_id, bucket, path, asset_type, content_type, size_bytes, status) \
          values ($1, (select auth.uid()), $2, $3, $4, $5, $6, case when $7 then 'ready' else 'pending' end) \
          returning ", media_columns!()),
@@ -60,20 +60,17 @@ pub async fn insert(tx: &mut UserTx, asset: &NewAsset<'_>) -> Result<MediaAsset,
     .bind(asset.content_type)
     .bind(asset.size_bytes)
     .bind(asset.ready)
-    .persistent(persistent)
     .fetch_one(tx.conn())
     .await
 }
 
 /// An asset the caller may see: their own, or a system asset.
 pub async fn get(tx: &mut UserTx, id: Uuid) -> Result<Option<MediaAsset>, sqlx::Error> {
-    let persistent = tx.persistent();
-    sqlx::query_as(
+    tx.query_as(
         concat!("select ", media_columns!(), " \
          from public.media_assets where id = $1 and (owner_id is null or owner_id = (select auth.uid()))"),
     )
     .bind(id)
-    .persistent(persistent)
     .fetch_optional(tx.conn())
     .await
 }
@@ -83,14 +80,12 @@ pub async fn by_path(
     bucket: &str,
     path: &str,
 ) -> Result<Option<MediaAsset>, sqlx::Error> {
-    let persistent = tx.persistent();
-    sqlx::query_as(
+    tx.query_as(
         concat!("select ", media_columns!(), " \
          from public.media_assets where bucket = $1 and path = $2 and owner_id = (select auth.uid())"),
     )
     .bind(bucket)
     .bind(path)
-    .persistent(persistent)
     .fetch_optional(tx.conn())
     .await
 }
@@ -101,8 +96,7 @@ pub async fn mark_ready(
     id: Uuid,
     size: i64,
 ) -> Result<Option<MediaAsset>, sqlx::Error> {
-    let persistent = tx.persistent();
-    sqlx::query_as(concat!(
+    tx.query_as(concat!(
         "update public.media_assets set status = 'ready', size_bytes = $2 \
          where id = $1 and owner_id = (select auth.uid()) \
          returning ",
@@ -110,20 +104,16 @@ pub async fn mark_ready(
     ))
     .bind(id)
     .bind(size)
-    .persistent(persistent)
     .fetch_optional(tx.conn())
     .await
 }
 
 pub async fn delete(tx: &mut UserTx, id: Uuid) -> Result<bool, sqlx::Error> {
-    let persistent = tx.persistent();
-    let result = sqlx::query(
-        "delete from public.media_assets where id = $1 and owner_id = (select auth.uid())",
-    )
-    .bind(id)
-    .persistent(persistent)
-    .execute(tx.conn())
-    .await?;
+    let result = tx
+        .query("delete from public.media_assets where id = $1 and owner_id = (select auth.uid())")
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
     Ok(result.rows_affected() > 0)
 }
 
@@ -132,38 +122,36 @@ pub async fn list_own(
     tx: &mut UserTx,
     page: PageRequest,
 ) -> Result<(Vec<MediaAsset>, i64), sqlx::Error> {
-    let persistent = tx.persistent();
-    let assets = sqlx::query_as(concat!(
-        "select ",
-        media_columns!(),
-        " \
+    let assets = tx
+        .query_as(concat!(
+            "select ",
+            media_columns!(),
+            " \
          from public.media_assets where owner_id = (select auth.uid()) \
          order by created_at desc, id limit $1 offset $2"
-    ))
-    .bind(page.limit())
-    .bind(page.offset())
-    .persistent(persistent)
-    .fetch_all(tx.conn())
-    .await?;
-    let total = sqlx::query_scalar(
-        "select count(*) from public.media_assets where owner_id = (select auth.uid())",
-    )
-    .persistent(persistent)
-    .fetch_one(tx.conn())
-    .await?;
+        ))
+        .bind(page.limit())
+        .bind(page.offset())
+        .fetch_all(tx.conn())
+        .await?;
+    let total = tx
+        .query_scalar(
+            "select count(*) from public.media_assets where owner_id = (select auth.uid())",
+        )
+        .fetch_one(tx.conn())
+        .await?;
     Ok((assets, total))
 }
 
 /// A machine's ready system assets.
 pub async fn for_machine(db: &Db, machine_id: &str) -> Result<Vec<MediaAsset>, sqlx::Error> {
     db.with_conn(async |c| {
-        sqlx::query_as(
+        db.query_as(
             concat!("select ", media_columns!(), " \
              from public.media_assets where machine_id = $1 and owner_id is null and status = 'ready' \
              order by asset_type, created_at"),
         )
         .bind(machine_id)
-        .persistent(db.persistent())
         .fetch_all(c)
         .await
     })

@@ -1,5 +1,6 @@
 //! Service-wide counts for operators (runs as the service role: totals cross users).
 
+use super::query::Statements;
 use sqlx::FromRow;
 
 use super::Db;
@@ -16,7 +17,7 @@ pub struct Totals {
 #[tracing::instrument(skip_all)]
 pub async fn totals(db: &Db) -> Result<Totals, sqlx::Error> {
     db.with_conn(async |c| {
-        sqlx::query_as(
+        db.query_as(
             "select (select count(*) from public.users) as users, \
                 (select count(*) from public.machines where is_active) as machines, \
                 (select count(*) from public.identification_events) as identifications, \
@@ -24,7 +25,6 @@ pub async fn totals(db: &Db) -> Result<Totals, sqlx::Error> {
                 (select count(*) from public.identification_events \
                   where created_at > now() - interval '7 days') as identifications_last_7_days",
         )
-        .persistent(db.persistent())
         .fetch_one(c)
         .await
     })
@@ -35,11 +35,10 @@ pub async fn totals(db: &Db) -> Result<Totals, sqlx::Error> {
 #[tracing::instrument(skip_all)]
 pub async fn categories(db: &Db) -> Result<Vec<(String, i64)>, sqlx::Error> {
     db.with_conn(async |c| {
-        sqlx::query_as(
+        db.query_as(
             "select category, count(*) from public.machines where is_active \
          group by category order by count(*) desc, category",
         )
-        .persistent(db.persistent())
         .fetch_all(c)
         .await
     })

@@ -8,6 +8,7 @@
 //! is the same over those users' identifications alone (users who never correct make
 //! the plain figure look better than it is).
 
+use super::query::Statements;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::FromRow;
@@ -83,7 +84,7 @@ pub async fn by_variant(
     )
     .execute(&mut *tx)
     .await?;
-    let rows = sqlx::query_as(
+    let rows = db.query_as(
         "with ev as materialized ( \
            select coalesce(e.prompt_variant, 'none') as prompt_variant, \
                   coalesce(e.model, 'none') as model, e.user_id, e.confidence, e.unmapped, \
@@ -144,7 +145,6 @@ pub async fn by_variant(
     )
     .bind(from)
     .bind(to)
-    .persistent(db.persistent())
     .fetch_all(&mut *tx)
     .await?;
     tx.commit().await?;
@@ -160,7 +160,7 @@ pub async fn confusions(
     limit: i64,
 ) -> Result<Vec<Confusion>, sqlx::Error> {
     db.with_conn(async |c| {
-        sqlx::query_as(
+        db.query_as(
             "select coalesce(e.machine_id, 'unknown') as predicted, \
                     coalesce(c.machine_id, 'unknown') as corrected, count(*) as count \
                from public.identification_events e \
@@ -172,7 +172,6 @@ pub async fn confusions(
         .bind(from)
         .bind(to)
         .bind(limit)
-        .persistent(db.persistent())
         .fetch_all(c)
         .await
     })

@@ -14,6 +14,13 @@ use sqlx::postgres::PgRow;
 use sqlx::{FromRow, Postgres, Transaction};
 
 use super::Db;
+use super::query::Statements;
+
+impl Statements for UserTx {
+    fn persistent(&self) -> bool {
+        self.persistent
+    }
+}
 
 /// An open transaction scoped to one user. Commit it, or it rolls back on drop.
 pub struct UserTx {
@@ -118,10 +125,6 @@ impl UserTx {
     /// The connection, for queries inside the transaction.
     pub fn conn(&mut self) -> &mut sqlx::PgConnection {
         &mut self.tx
-    }
-
-    pub fn persistent(&self) -> bool {
-        self.persistent
     }
 
     pub async fn commit(self) -> Result<(), sqlx::Error> {

@@ -1,6 +1,8 @@
 //! What changed for the caller since a sync position: favorites and history upserts
 //! and deletions (in change-version order) and catalog changes.
 
+use super::query::Statements;
+use crate::domain::cursor::CursorKey;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
@@ -36,8 +38,7 @@ pub async fn user_changes(
     since: i64,
     limit: i64,
 ) -> Result<Vec<UserChange>, sqlx::Error> {
-    let persistent = tx.persistent();
-    sqlx::query_as(
+    tx.query_as(
         "select * from ( \
            select 'favorite' as kind, f.sync_version as version, false as deleted, \
                   f.machine_id as entity_id, f.machine_id, f.notes, null::real as confidence, \
@@ -59,7 +60,6 @@ pub async fn user_changes(
     )
     .bind(since)
     .bind(limit)
-    .persistent(persistent)
     .fetch_all(tx.conn())
     .await
 }
@@ -79,7 +79,7 @@ pub async fn catalog_changes(
     limit: i64,
 ) -> Result<Vec<MachineChange>, sqlx::Error> {
     db.with_conn(async |c| {
-        sqlx::query_as(concat!(
+        db.query_as(concat!(
             "select ",
             machine_columns!(),
             ", m.catalog_version from public.machines m where m.catalog_version > $1 \
@@ -87,20 +87,31 @@ pub async fn catalog_changes(
         ))
         .bind(since)
         .bind(limit)
-        .persistent(db.persistent())
         .fetch_all(c)
         .await
     })
     .await
 }
 
-/// The shared secret that signs sync cursors (created by a migration).
-pub async fn cursor_secret(db: &Db) -> Result<Vec<u8>, sqlx::Error> {
-    db.with_conn(async |c| {
-        sqlx::query_scalar("select value from public.app_secrets where name = 'sync_cursor'")
-            .persistent(db.persistent())
-            .fetch_one(c)
+/// The key that signs sync cursors, read from Postgres on first use (one secret shared
+/// by every instance, created by a migration).
+#[derive(Default)]
+pub struct CursorKeys(tokio::sync::OnceCell<CursorKey>);
+
+impl CursorKeys {
+    pub async fn get(&self, db: &Db) -> Result<&CursorKey, sqlx::Error> {
+        self.0
+            .get_or_try_init(|| async {
+                db.with_conn(async |c| {
+                    db.query_scalar::<Vec<u8>>(
+                        "select value from public.app_secrets where name = 'sync_cursor'",
+                    )
+                    .fetch_one(c)
+                    .await
+                })
+                .await
+                .map(|secret| CursorKey::new(&secret))
+            })
             .await
-    })
-    .await
+    }
 }

@@ -1,6 +1,7 @@
 //! Profiles and account-wide operations. Everything except `ensure_profile` runs in
 //! the caller's RLS transaction, so only the caller's rows are ever reachable.
 
+use super::query::Statements;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::FromRow;
@@ -33,12 +34,11 @@ pub struct ProfileChanges {
 #[tracing::instrument(skip(db))]
 pub async fn ensure_profile(db: &Db, id: Uuid) -> Result<(), sqlx::Error> {
     db.with_conn(async |c| {
-        sqlx::query(
+        db.query(
             "insert into public.users (id, email) select id, email from auth.users where id = $1 \
          on conflict (id) do nothing",
         )
         .bind(id)
-        .persistent(db.persistent())
         .execute(c)
         .await
     })
@@ -48,12 +48,10 @@ pub async fn ensure_profile(db: &Db, id: Uuid) -> Result<(), sqlx::Error> {
 
 #[tracing::instrument(skip_all)]
 pub async fn get_profile(tx: &mut UserTx) -> Result<Option<Profile>, sqlx::Error> {
-    let persistent = tx.persistent();
-    sqlx::query_as(
+    tx.query_as(
         "select id, email, display_name, avatar_url, preferences, created_at, updated_at \
          from public.users where id = (select auth.uid())",
     )
-    .persistent(persistent)
     .fetch_optional(tx.conn())
     .await
 }
@@ -63,8 +61,7 @@ pub async fn update_profile(
     tx: &mut UserTx,
     changes: &ProfileChanges,
 ) -> Result<Option<Profile>, sqlx::Error> {
-    let persistent = tx.persistent();
-    sqlx::query_as(
+    tx.query_as(
         "update public.users set \
            display_name = case when $1 then $2 else display_name end, \
            avatar_url = case when $3 then $4 else avatar_url end, \
@@ -77,7 +74,6 @@ pub async fn update_profile(
     .bind(changes.avatar_url.is_some())
     .bind(changes.avatar_url.clone().flatten())
     .bind(&changes.preferences)
-    .persistent(persistent)
     .fetch_optional(tx.conn())
     .await
 }
@@ -86,9 +82,8 @@ pub async fn update_profile(
 /// records go with it (foreign keys cascade). Returns whether a profile existed.
 #[tracing::instrument(skip_all)]
 pub async fn delete_account(tx: &mut UserTx) -> Result<bool, sqlx::Error> {
-    let persistent = tx.persistent();
-    let result = sqlx::query("delete from public.users where id = (select auth.uid())")
-        .persistent(persistent)
+    let result = tx
+        .query("delete from public.users where id = (select auth.uid())")
         .execute(tx.conn())
         .await?;
     Ok(result.rows_affected() > 0)
@@ -101,17 +96,16 @@ pub async fn delete_account(tx: &mut UserTx) -> Result<bool, sqlx::Error> {
 #[tracing::instrument(skip(db))]
 pub async fn forget_archived(db: &Db, id: Uuid) -> Result<u64, sqlx::Error> {
     db.with_conn(async |c| {
-        let archived: bool =
-            sqlx::query_scalar("select to_regclass('fastapi_legacy.users') is not null")
-                .persistent(db.persistent())
-                .fetch_one(&mut *c)
-                .await?;
+        let archived: bool = db
+            .query_scalar("select to_regclass('fastapi_legacy.users') is not null")
+            .fetch_one(&mut *c)
+            .await?;
         if !archived {
             return Ok(0);
         }
-        let result = sqlx::query("delete from fastapi_legacy.users where id = $1")
+        let result = db
+            .query("delete from fastapi_legacy.users where id = $1")
             .bind(id)
-            .persistent(db.persistent())
             .execute(&mut *c)
             .await?;
         Ok(result.rows_affected())

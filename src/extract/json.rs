@@ -16,8 +16,12 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
-use super::BODY_IDLE_TIMEOUT;
 use crate::error::{ApiError, LocItem, ValidationIssue, nul_issue};
+
+/// How long a request body may stall (no byte arriving) before the request is answered
+/// 408. Bodies are read by the handlers' extractors, after actix's own 5 s deadline for
+/// the request head, so without this a client could hold a request open for ever.
+pub const BODY_IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The largest JSON body accepted unless a route sets [`JsonLimit`].
 pub const DEFAULT_JSON_LIMIT: usize = 256 * 1024;

@@ -16,6 +16,30 @@ pub const MAX_PARTS: usize = 16;
 /// Bytes allowed for fields other than the wanted one, beyond its own limit.
 const OTHER_FIELDS_BYTES: usize = 64 * 1024;
 
+/// How long a photo waits for its turn to be read before a 503.
+const TURN_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Turns to hold a photo in memory (`UPLOADS_IN_MEMORY`). At most so many bodies of up
+/// to 10 MB are held at once (the others wait unread, their bytes in the socket, for up
+/// to 10 s, then get a 503), so memory stays bounded whatever the concurrency.
+pub struct UploadSlots(tokio::sync::Semaphore);
+
+impl UploadSlots {
+    pub fn new(slots: usize) -> Self {
+        UploadSlots(tokio::sync::Semaphore::new(slots))
+    }
+
+    /// A turn to read a photo into memory, held until dropped.
+    pub async fn turn(&self) -> ApiResult<tokio::sync::SemaphorePermit<'_>> {
+        match tokio::time::timeout(TURN_WAIT, self.0.acquire()).await {
+            Ok(Ok(permit)) => Ok(permit),
+            _ => Err(ApiError::Unavailable(
+                "Too many photos are arriving right now; try again in a moment".into(),
+            )),
+        }
+    }
+}
+
 fn malformed(e: impl std::fmt::Display) -> ApiError {
     ApiError::BadRequest(format!("Malformed multipart body: {e}"))
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Answer, VisionCatalog};
+use super::answer::{Answer, VisionCatalog};
 use crate::vision::fireworks::{Ask, Fireworks, VisionError};
 use crate::vision::image::Prepared;
 use crate::vision::matching;

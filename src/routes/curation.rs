@@ -30,8 +30,7 @@ async fn save(
     after: &MachineRecord,
     mut tx: sqlx::Transaction<'static, sqlx::Postgres>,
 ) -> ApiResult<Machine> {
-    let persistent = state.db.persistent();
-    db::curation::write(&mut tx, persistent, after, before.is_none())
+    db::curation::write(&mut tx, &state.db, after, before.is_none())
         .await
         .on_constraint("machines_pkey", || {
             ApiError::Conflict("A machine with this id exists".into())
@@ -39,7 +38,7 @@ async fn save(
         .on_constraint("machines_name_key", || {
             ApiError::Conflict("A machine with this name exists".into())
         })?;
-    db::curation::audit(&mut tx, persistent, &actor(admin), action, before, after).await?;
+    db::curation::audit(&mut tx, &state.db, &actor(admin), action, before, after).await?;
     tx.commit().await?;
     // This instance shows the change at once; others within the staleness bound.
     state.catalog.invalidate();
@@ -102,7 +101,7 @@ pub async fn update_machine(
 ) -> ApiResult<web::Json<Machine>> {
     checked_id(&machine_id)?;
     let mut tx = state.db.begin().await?;
-    let before = db::curation::lock(&mut tx, state.db.persistent(), &machine_id)
+    let before = db::curation::lock(&mut tx, &state.db, &machine_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Machine"))?;
     let after = body
@@ -132,7 +131,7 @@ pub async fn retire_machine(
 ) -> ApiResult<web::Json<Machine>> {
     checked_id(&machine_id)?;
     let mut tx = state.db.begin().await?;
-    let before = db::curation::lock(&mut tx, state.db.persistent(), &machine_id)
+    let before = db::curation::lock(&mut tx, &state.db, &machine_id)
         .await?
         .ok_or_else(|| ApiError::not_found("Machine"))?;
     if !before.is_active {

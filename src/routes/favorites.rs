@@ -5,6 +5,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::shared::Deleted;
 use crate::auth::AuthUser;
 use crate::db::favorites::{self, Favorite};
 use crate::db::rls::UserTx;
@@ -12,7 +13,6 @@ use crate::domain::machine::is_machine_id;
 use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt, ValidationIssue};
 use crate::extract::ApiJson;
 use crate::idempotency::{self, IdempotencyKey};
-use crate::routes::Deleted;
 use crate::state::AppState;
 
 const MAX_NOTES_CHARS: usize = 1000;
@@ -70,9 +70,7 @@ pub async fn list_favorites(
     state: web::Data<AppState>,
     user: AuthUser,
 ) -> ApiResult<web::Json<FavoriteList>> {
-    // Before the transaction: reading the catalog may take a connection of its own.
-    let machines = state.machines().await?;
-    let favorites = favorites::list(&state.db, &user.claims_json, &machines).await?;
+    let favorites = favorites::list(&state.db, &user.claims_json, &state.catalog).await?;
     Ok(web::Json(FavoriteList {
         total: favorites.len(),
         favorites,
@@ -103,6 +101,7 @@ pub async fn add_favorite(
     if !is_machine_id(&body.machine_id) {
         return Err(ApiError::not_found("Machine"));
     }
+    let machines = state.catalog.machines().await?;
     idempotency::respond(
         &state.db,
         &user,
@@ -111,7 +110,7 @@ pub async fn add_favorite(
         &body,
         StatusCode::CREATED,
         async |tx| {
-            favorites::add(tx, &body.machine_id, notes)
+            favorites::add(tx, &machines, &body.machine_id, notes)
                 .await
                 .on_constraint("favorites_pkey", || {
                     ApiError::Conflict("Machine already in favorites".into())
@@ -135,8 +134,9 @@ pub async fn get_favorite(
     user: AuthUser,
     machine_id: web::Path<String>,
 ) -> ApiResult<web::Json<Favorite>> {
+    let machines = state.catalog.machines().await?;
     let favorite = UserTx::run(&state.db, &user.claims_json, async |tx| {
-        favorites::get(tx, &machine_id).await
+        favorites::get(tx, &machines, &machine_id).await
     })
     .await?;
     favorite.map(web::Json).ok_or_else(favorite_not_found)
@@ -156,8 +156,9 @@ pub async fn update_favorite(
     body: ApiJson<FavoriteUpdate>,
 ) -> ApiResult<web::Json<Favorite>> {
     let notes = checked_notes(body.notes.as_deref())?;
+    let machines = state.catalog.machines().await?;
     let favorite = UserTx::run(&state.db, &user.claims_json, async |tx| {
-        favorites::set_notes(tx, &machine_id, notes).await
+        favorites::set_notes(tx, &machines, &machine_id, notes).await
     })
     .await?;
     favorite.map(web::Json).ok_or_else(favorite_not_found)

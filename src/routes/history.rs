@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::shared::{Deleted, within_rate};
 use crate::auth::AuthUser;
+use crate::db::embed::MachineIndex;
 use crate::db::history::{self, HistoryEntry, NewEntry};
 use crate::db::limits;
 use crate::db::rls::UserTx;
@@ -18,7 +20,6 @@ use crate::domain::pagination::PageRequest;
 use crate::error::{ApiError, ApiResult, ErrorBody, LocItem, ResultExt, ValidationIssue};
 use crate::extract::{ApiJson, QueryParams};
 use crate::idempotency::{self, IdempotencyKey};
-use crate::routes::{Deleted, within_rate};
 use crate::state::AppState;
 
 /// Most entries one batch may carry.
@@ -192,8 +193,12 @@ fn entry_id(raw: &str) -> ApiResult<Uuid> {
 
 /// Records one entry, mapping an unknown machine to 404 and a client id that is
 /// already someone else's (invisible under RLS) to 409.
-async fn add_entry(tx: &mut UserTx, entry: &NewEntry) -> ApiResult<HistoryEntry> {
-    history::add(tx, entry)
+async fn add_entry(
+    tx: &mut UserTx,
+    machines: &MachineIndex,
+    entry: &NewEntry,
+) -> ApiResult<HistoryEntry> {
+    history::add(tx, machines, entry)
         .await
         .on_constraint("history_machine_id_fkey", || ApiError::not_found("Machine"))
         .map_err(|e| match e {
@@ -219,12 +224,10 @@ pub async fn list_history(
     user: AuthUser,
     filter: HistoryFilter,
 ) -> ApiResult<web::Json<HistoryPage>> {
-    // Before the transaction: reading the catalog may take a connection of its own.
-    let machines = state.machines().await?;
     let (history, total) = history::list(
         &state.db,
         &user.claims_json,
-        &machines,
+        &state.catalog,
         filter.page,
         filter.machine_id.as_deref(),
     )
@@ -264,6 +267,7 @@ pub async fn add_history(
     if !is_machine_id(&entry.machine_id) {
         return Err(ApiError::not_found("Machine"));
     }
+    let machines = state.catalog.machines().await?;
     idempotency::respond(
         &state.db,
         &user,
@@ -271,7 +275,7 @@ pub async fn add_history(
         &req,
         &body,
         StatusCode::CREATED,
-        async |tx| add_entry(tx, &entry).await,
+        async |tx| add_entry(tx, &machines, &entry).await,
     )
     .await
 }
@@ -317,6 +321,7 @@ pub async fn add_history_batch(
         })
         .collect();
     validated(issues)?;
+    let machines = state.catalog.machines().await?;
     idempotency::respond(
         &state.db,
         &user,
@@ -349,7 +354,7 @@ pub async fn add_history_batch(
             }
             let mut history = Vec::with_capacity(entries.len());
             for entry in &entries {
-                history.push(add_entry(tx, entry).await?);
+                history.push(add_entry(tx, &machines, entry).await?);
             }
             Ok(HistoryBatchResult {
                 total: history.len(),
@@ -372,8 +377,9 @@ pub async fn get_history(
     history_id: web::Path<String>,
 ) -> ApiResult<web::Json<HistoryEntry>> {
     let id = entry_id(&history_id)?;
+    let machines = state.catalog.machines().await?;
     let entry = UserTx::run(&state.db, &user.claims_json, async |tx| {
-        history::get(tx, id).await
+        history::get(tx, &machines, id).await
     })
     .await?;
     entry.map(web::Json).ok_or_else(entry_not_found)

@@ -209,7 +209,19 @@ async fn run(
         form,
         size_hint: declared_length(&req),
     };
-    let identified = match identification::identify(state, caller, photo).await? {
+    let identified = match state
+        .identification
+        .identify(
+            identification::Around {
+                db: &state.db,
+                catalog: &state.catalog,
+                uploads: &state.uploads,
+            },
+            caller,
+            photo,
+        )
+        .await?
+    {
         Outcome::Identified(identified) => identified,
         Outcome::AllowanceSpent => return Err(retry_tomorrow()),
     };

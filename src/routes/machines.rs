@@ -36,7 +36,7 @@ pub async fn list_machines(
     let key = format!("list|{filter:?}");
     state
         .catalog
-        .respond(&state.db, &req, &key, async || {
+        .respond(&req, &key, async || {
             let (machines, total) = db::machines::list(&state.db, &filter).await?;
             Ok(MachineList {
                 machines,
@@ -59,7 +59,7 @@ pub async fn list_categories(
 ) -> ApiResult<HttpResponse> {
     state
         .catalog
-        .respond(&state.db, &req, "categories", async || {
+        .respond(&req, "categories", async || {
             Ok(db::machines::categories(&state.db).await?)
         })
         .await
@@ -76,7 +76,7 @@ pub async fn list_difficulties(
 ) -> ApiResult<HttpResponse> {
     state
         .catalog
-        .respond(&state.db, &req, "difficulties", async || {
+        .respond(&req, "difficulties", async || {
             Ok(db::machines::difficulties(&state.db).await?)
         })
         .await
@@ -102,7 +102,7 @@ pub async fn get_machine(
     }
     state
         .catalog
-        .respond(&state.db, &req, &format!("machine|{id}"), async || {
+        .respond(&req, &format!("machine|{id}"), async || {
             db::machines::get(&state.db, &id)
                 .await?
                 .ok_or_else(|| ApiError::not_found("Machine"))

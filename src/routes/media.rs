@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
+use super::shared::Deleted;
 use crate::auth::{AuthUser, MaybeAuthUser};
 use crate::db;
 use crate::db::media::{MediaAsset, NewAsset};
@@ -20,7 +21,6 @@ use crate::domain::pagination::PageRequest;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
 use crate::extract::multipart::{declared_length, read_field};
 use crate::extract::{ApiJson, QueryParams};
-use crate::routes::Deleted;
 use crate::state::AppState;
 use crate::storage::{self, BucketRules, USER_UPLOADS, sniff_image};
 
@@ -396,7 +396,7 @@ pub async fn upload_file(
     form: Multipart,
 ) -> ApiResult<HttpResponse> {
     let storage = state.storage()?;
-    let _slot = state.upload_slot().await?;
+    let _slot = state.uploads.turn().await?;
     let data = read_field(
         form,
         "file",

@@ -94,7 +94,7 @@ pub async fn prometheus(state: web::Data<AppState>, req: HttpRequest) -> ApiResu
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(telemetry::metrics::render(&state.db)))
+        .body(telemetry::metrics::render(state.db.pool())))
 }
 
 /// Compares digests, so the comparison's timing says nothing about the token.

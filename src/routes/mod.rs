@@ -9,6 +9,7 @@ pub mod identify;
 pub mod machines;
 pub mod media;
 pub mod metrics;
+pub mod shared;
 pub mod sync;
 pub mod traces;
 pub mod users;
@@ -16,53 +17,13 @@ pub mod users;
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::middleware::from_fn;
-use actix_web::{HttpResponse, Resource, http::header, web};
-
-use serde::Serialize;
-use utoipa::ToSchema;
+use actix_web::{HttpResponse, Resource, Route, http::header, web};
 
 use crate::deadline::request_deadline;
 
-/// What every DELETE answers: 200 with how many records it removed. Never a 204: the
-/// shipped app parses every 2xx body as JSON, so an empty body makes it report a deletion
-/// that happened as failed and roll its screen back.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Deleted {
-    /// Records removed (0 when a repeated call found nothing left to remove).
-    #[schema(example = 1)]
-    pub deleted: u64,
-}
-
-/// Takes one call of `limit` from the caller's allowance; a 429 with `Retry-After` when
-/// it is spent.
-pub async fn within_rate(
-    db: &crate::db::Db,
-    user: uuid::Uuid,
-    limit: &crate::db::limits::RateLimit,
-) -> crate::error::ApiResult<()> {
-    match crate::db::limits::take(db, user, limit).await? {
-        None => Ok(()),
-        Some(retry_after_secs) => Err(crate::error::ApiError::RateLimited {
-            code: "rate_limited",
-            detail: format!(
-                "At most {} of these per {} s; try again in {retry_after_secs} s",
-                limit.max,
-                limit.window.as_secs()
-            ),
-            retry_after_secs,
-        }),
-    }
-}
-
-impl Deleted {
-    pub fn response(deleted: u64) -> HttpResponse {
-        HttpResponse::Ok().json(Deleted { deleted })
-    }
-}
-
-/// A resource whose requests are bound by the request deadline (`crate::deadline`). It is
-/// applied per resource, after routing, so a timed-out request can still be answered
-/// with its own `HttpRequest`.
+/// A resource whose only upstream is Postgres: its requests are bound by the request
+/// deadline (`crate::deadline`). It is applied per resource, after routing, so a
+/// timed-out request can still be answered with its own `HttpRequest`.
 fn resource(
     path: &str,
 ) -> Resource<
@@ -75,6 +36,18 @@ fn resource(
     >,
 > {
     web::resource(path).wrap(from_fn(request_deadline))
+}
+
+/// A resource that calls storage, Fireworks or Supabase Auth as well, or scans up to 90
+/// days of events under a statement timeout of its own (`db::quality`): those calls
+/// carry their own deadlines, and the request deadline does not apply.
+fn with_own_deadlines(path: &str) -> Resource {
+    web::resource(path)
+}
+
+/// One route of a [`with_own_deadlines`] resource that only reaches Postgres.
+fn bounded(route: Route) -> Route {
+    route.wrap(from_fn(request_deadline))
 }
 
 /// Registers every route. Each path is one resource with a route per method, so a
@@ -100,14 +73,18 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/machines/{machine_id}/media").get(media::machine_media))
         .service(resource("/api/v1/media").get(media::list_media))
         .service(resource("/api/v1/media/upload-url").post(media::upload_url))
-        .service(resource("/api/v1/media/upload").post(media::upload_file))
-        .service(resource("/api/v1/media/delete/{file_path:.*}").delete(media::delete_file))
-        .service(resource("/api/v1/media/{asset_id}/complete").post(media::complete_upload))
+        .service(with_own_deadlines("/api/v1/media/upload").post(media::upload_file))
+        .service(
+            with_own_deadlines("/api/v1/media/delete/{file_path:.*}").delete(media::delete_file),
+        )
+        .service(
+            with_own_deadlines("/api/v1/media/{asset_id}/complete").post(media::complete_upload),
+        )
         .service(resource("/api/v1/media/{asset_id}/url").get(media::media_url))
         .service(
-            resource("/api/v1/users/me")
-                .get(users::get_me)
-                .patch(users::update_me)
+            with_own_deadlines("/api/v1/users/me")
+                .route(bounded(web::get().to(users::get_me)))
+                .route(bounded(web::patch().to(users::update_me)))
                 .delete(users::delete_me),
         )
         .service(resource("/api/v1/users/me/export").get(users::export_me))
@@ -135,15 +112,15 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                 .get(history::get_history)
                 .delete(history::delete_history),
         )
-        .service(resource("/identify").post(identify::identify))
-        .service(resource("/api/v1/identify").post(identify::identify_full))
+        .service(with_own_deadlines("/identify").post(identify::identify))
+        .service(with_own_deadlines("/api/v1/identify").post(identify::identify_full))
         .service(resource("/traces/{trace_id}").get(traces::get_trace))
         .service(resource("/api/v1/identifications/{trace_id}/correction").post(traces::correct))
         .service(resource("/api/v1/sync").get(sync::sync))
         .service(resource("/metrics").get(metrics::prometheus))
         .service(resource("/api/v1/metrics/stats").get(metrics::stats))
         .service(resource("/api/v1/metrics/categories").get(metrics::categories))
-        .service(resource("/api/v1/metrics/identification").get(metrics::identification))
+        .service(with_own_deadlines("/api/v1/metrics/identification").get(metrics::identification))
         .service(resource("/docs").get(|| async {
             HttpResponse::PermanentRedirect()
                 .insert_header((header::LOCATION, "/docs/"))

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use utoipa::{IntoParams, ToSchema};
 
+use super::shared::within_rate;
 use crate::auth::AuthUser;
 use crate::db;
 use crate::db::rls::UserTx;
@@ -15,7 +16,6 @@ use crate::domain::cursor::SyncPosition;
 use crate::domain::machine::Machine;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
 use crate::extract::QueryParams;
-use crate::routes::within_rate;
 use crate::state::AppState;
 
 /// Most user changes and machines in one answer (`has_more` says when to call again).
@@ -148,7 +148,7 @@ pub async fn sync(
     if since.0.is_none() {
         within_rate(&state.db, user.id, &crate::db::limits::FULL_SYNC).await?;
     }
-    let key = state.cursor_key().await?;
+    let key = state.cursor_keys.get(&state.db).await?;
     let since = match since.0 {
         None => SyncPosition {
             user_version: 0,
@@ -169,7 +169,7 @@ pub async fn sync(
     // every catalog answer is): nothing to read when the cursor is already there, as it
     // is on almost every incremental sync. A change newer than that is not skipped: the
     // cursor stays where it was, and the next sync reads it.
-    let mut machines = if since.catalog_version < state.catalog.version(&state.db).await? {
+    let mut machines = if since.catalog_version < state.catalog.version().await? {
         db::sync::catalog_changes(
             &state.db,
             since.catalog_version,

@@ -7,13 +7,13 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::{AuthUser, Role};
+use super::shared::within_rate;
+use crate::auth::{AuthUser, Authenticator, Role};
 use crate::db::rls::UserTx;
 use crate::db::users::{self, Profile, ProfileChanges};
 use crate::db::{export, limits};
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
 use crate::extract::ApiJson;
-use crate::routes::within_rate;
 use crate::state::AppState;
 
 const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
@@ -210,7 +210,11 @@ pub struct AccountDeleted {
         (status = 503, body = ErrorBody, description = "Storage, the database or Supabase Auth is unavailable: nothing is half done that a repeat does not finish"),
     )
 )]
-pub async fn delete_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+pub async fn delete_me(
+    state: web::Data<AppState>,
+    authenticator: web::Data<Authenticator>,
+    user: AuthUser,
+) -> ApiResult<HttpResponse> {
     // Files first: if storage is down the account stays whole and the call can be repeated.
     if let Some(storage) = &state.storage {
         let removed = storage
@@ -224,7 +228,7 @@ pub async fn delete_me(state: web::Data<AppState>, user: AuthUser) -> ApiResult<
     .await?;
     // After a cutover, the FastAPI backend's copy of the account goes too.
     let archived = users::forget_archived(&state.db, user.id).await?;
-    state.known_users.invalidate(&user.id).await;
+    authenticator.forget(user.id).await;
     tracing::info!(user_id = %user.id, archived, "account data deleted");
     // The sign-in last: a user who can still sign in can still repeat the call.
     let auth_user_deleted = match &state.auth_admin {

@@ -11,8 +11,6 @@ use prometheus::{
     Registry, TextEncoder,
 };
 
-use crate::db::Db;
-
 /// Request latencies: 1 ms to the app's 30 s timeout.
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
@@ -280,9 +278,8 @@ pub fn quota_refusal(holder: &str) {
 }
 
 /// The exposition text, with the pool's gauges read now.
-pub fn render(db: &Db) -> String {
+pub fn render(pool: &sqlx::PgPool) -> String {
     let m = metrics();
-    let pool = db.pool();
     let size = i64::from(pool.size());
     let idle = pool.num_idle() as i64;
     m.pool_connections.with_label_values(&["idle"]).set(idle);

@@ -376,7 +376,7 @@ async fn the_daily_quota_holds_under_concurrency_and_answers_429() {
     assert!((1..=86_400).contains(&retry_after));
     assert_eq!(r.fireworks.calls(), 5);
     // Operators see the refusals (the registry is the process's: at least these 15).
-    let metrics = machinemate_api::telemetry::metrics::render(&r.app.app_db());
+    let metrics = machinemate_api::telemetry::metrics::render(r.app.app_db().pool());
     assert!(
         metric_value(
             &metrics,
@@ -413,7 +413,7 @@ async fn the_same_photo_again_is_answered_from_the_cache_and_still_recorded() {
     .await
     .unwrap();
     assert_eq!(used, 2);
-    let metrics = machinemate_api::telemetry::metrics::render(&r.app.app_db());
+    let metrics = machinemate_api::telemetry::metrics::render(r.app.app_db().pool());
     assert!(
         metric_value(
             &metrics,

@@ -1,5 +1,8 @@
 //! Black-box HTTP tests against the app on a random port, each on a fresh database.
 
+// The tests read and arrange the database directly, outside the service's pool.
+#![allow(clippy::disallowed_methods)]
+
 mod access;
 mod app_compat;
 mod auth;

@@ -342,7 +342,7 @@ async fn each_variant_earns_its_own_accuracy_and_the_metrics_say_so() {
     assert_eq!(confusions[0]["corrected"], "hack_squat_machine");
 
     // Prometheus: identifications and corrections by variant and model.
-    let text = machinemate_api::telemetry::metrics::render(&r.app.app_db());
+    let text = machinemate_api::telemetry::metrics::render(r.app.app_db().pool());
     let model = "accounts/fireworks/models/test-vision";
     let cues = &expected["cues-v1"];
     assert!(

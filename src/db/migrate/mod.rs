@@ -1,28 +1,26 @@
-//! Schema migrations (`supabase/migrations/`, embedded at build time), the local
-//! Supabase bootstrap, and the catalog seed.
+//! Schema migrations (`supabase/migrations/`, embedded at build time, [`migrator`]),
+//! the cutover from the FastAPI backend's database ([`cutover`], recognising the
+//! shapes in [`shapes`]), the local Supabase bootstrap, and the catalog seed.
+
+// Migrations need a session-mode connection (advisory locks), never a pooler: their
+// statements are built directly.
+#![allow(clippy::disallowed_methods)]
 
 use anyhow::Context;
 use sqlx::PgPool;
-use sqlx::migrate::Migrator;
 
-use super::cutover::{self, Shape};
+mod cutover;
+mod migrator;
+mod shapes;
+
+pub use migrator::migrator;
+
+use cutover::Shape;
 
 /// The local stand-in for what Supabase provides (roles, `auth`, `storage`).
-pub const LOCAL_BOOTSTRAP_SQL: &str = include_str!("../../supabase/local/bootstrap.sql");
+pub const LOCAL_BOOTSTRAP_SQL: &str = include_str!("../../../supabase/local/bootstrap.sql");
 /// The catalog (Supabase CLI seed file); idempotent.
-pub const SEED_SQL: &str = include_str!("../../supabase/seed.sql");
-
-/// Where sqlx records applied migrations. Kept out of `public`, which Supabase exposes
-/// through its Data API, next to the Supabase CLI's own `schema_migrations`.
-const MIGRATIONS_SCHEMA: &str = "supabase_migrations";
-const MIGRATIONS_TABLE: &str = "supabase_migrations.sqlx_migrations";
-
-pub fn migrator() -> Migrator {
-    let mut migrator = sqlx::migrate!("./supabase/migrations");
-    migrator.create_schema(MIGRATIONS_SCHEMA);
-    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
-    migrator
-}
+pub const SEED_SQL: &str = include_str!("../../../supabase/seed.sql");
 
 /// Serialises `migrate` runs on one database (a Cloud Run job retried while the first
 /// attempt still runs, say), so the shape seen is the shape changed.

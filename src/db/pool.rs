@@ -1,0 +1,269 @@
+//! The pool: how connections are opened, checked and handed out, and the time each
+//! statement is given.
+
+use std::sync::LazyLock;
+use std::time::{Duration, Instant};
+
+use secrecy::ExposeSecret;
+use sqlx::pool::PoolConnection;
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::{PgConnection, Postgres, SqlSafeStr, Transaction};
+use tokio::runtime::{Handle, Runtime};
+
+use super::health::{IDLE_BEFORE_PING, answers, connections_suspect, mark_connections_suspect};
+use super::query::Statements;
+use crate::config::{DatabaseSettings, PoolMode};
+use crate::telemetry::metrics::{Upstream, pool_wait, upstream_call};
+
+/// The runtime that opens every pooled connection and hands it out.
+///
+/// A tokio socket belongs to the runtime it was opened on and stops working when that
+/// runtime stops. Actix serves each worker on a runtime of its own, and after SIGTERM
+/// a worker with nothing in flight stops at once while the others finish their
+/// requests. A connection a stopped worker had opened then failed on first use ("A
+/// Tokio 1.x context was found, but it is being shutdown") in whichever request took
+/// it next. This runtime is never stopped (a static is never dropped), so connections
+/// opened here serve any worker for the life of the process. Its one thread waits in
+/// the pool's queue, opens connections and relays their sockets' readiness; the
+/// queries themselves are still written and read by the requests' own tasks.
+static CONNECTIONS: LazyLock<std::io::Result<Runtime>> = LazyLock::new(|| {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .thread_name("db-connections")
+        .enable_all()
+        .build()
+});
+
+tokio::task_local! {
+    /// When the request being served must be answered (`crate::deadline`).
+    static REQUEST_DEADLINE: Instant;
+}
+
+/// Runs `f` (a request's handling) knowing its deadline: every statement it sends is
+/// given only the time left, so a request answered 503 at its deadline leaves no query
+/// running behind it (Postgres cancels it), and one user cannot pin the pool.
+pub async fn within_deadline<F: Future>(deadline: Instant, f: F) -> F::Output {
+    REQUEST_DEADLINE.scope(deadline, f).await
+}
+
+/// The pool plus what queries must know about how it reaches Postgres.
+#[derive(Clone, Debug)]
+pub struct Db {
+    pool: PgPool,
+    persistent: bool,
+    /// [`CONNECTIONS`]' handle: every checkout runs there.
+    connections: Handle,
+    /// The longest any statement may run (the request deadline when serving; none for
+    /// migrations and the other commands).
+    statement_timeout: Option<Duration>,
+}
+
+impl Db {
+    /// Builds the pool without connecting: the service starts (and reports not-ready)
+    /// while Postgres is down, and connects as soon as it is up. No statement timeout
+    /// (migrations, seeding, tests' own queries): see [`Db::serving`].
+    pub fn connect_lazy(settings: &DatabaseSettings) -> Result<Self, sqlx::Error> {
+        Self::build(settings, None)
+    }
+
+    /// The pool the service serves requests with: no statement runs longer than
+    /// `statement_timeout`, nor past the deadline of the request that sent it
+    /// ([`within_deadline`]).
+    pub fn serving(
+        settings: &DatabaseSettings,
+        statement_timeout: Duration,
+    ) -> Result<Self, sqlx::Error> {
+        Self::build(settings, Some(statement_timeout))
+    }
+
+    fn build(
+        settings: &DatabaseSettings,
+        statement_timeout: Option<Duration>,
+    ) -> Result<Self, sqlx::Error> {
+        let connections = match &*CONNECTIONS {
+            Ok(runtime) => runtime.handle().clone(),
+            Err(e) => {
+                return Err(sqlx::Error::Io(std::io::Error::new(
+                    e.kind(),
+                    e.to_string(),
+                )));
+            }
+        };
+        let options: PgConnectOptions = settings.url.expose_secret().parse()?;
+        let options = options.application_name("machinemate-api");
+        let transaction_mode = settings.pool_mode == PoolMode::Transaction;
+        let options = if transaction_mode {
+            // A transaction-mode pooler hands each transaction any server connection, so
+            // named prepared statements cannot be kept between them.
+            options.statement_cache_capacity(0)
+        } else {
+            options
+        };
+        let pool = PgPoolOptions::new()
+            // sqlx's default pings every connection on every acquire: a round trip per
+            // request. Only connections idle for a while (the ones a restart or a
+            // network blip may have broken) are checked.
+            // While connections are suspect (one stopped answering in the last 30 s, see
+            // `health::mark_connections_suspect`), every connection is checked as it
+            // is handed out and as it comes back, and the silent ones are closed instead
+            // of failing requests or wedging the pool; otherwise that costs one atomic
+            // load.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    let check = meta.idle_for > IDLE_BEFORE_PING || connections_suspect();
+                    Ok(!check || answers(conn).await)
+                })
+            })
+            .after_release(|conn, _meta| {
+                Box::pin(async move { Ok(!connections_suspect() || answers(conn).await) })
+            })
+            // A session's own connection (session mode) holds the ceiling as its default;
+            // behind a transaction pooler every transaction sets it (`begin`).
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if let (Some(limit), false) = (statement_timeout, transaction_mode) {
+                        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                            "SET statement_timeout = {}",
+                            limit.as_millis().max(1)
+                        )))
+                        .execute(conn)
+                        .await?;
+                    }
+                    Ok(())
+                })
+            })
+            .max_connections(settings.max_connections)
+            .min_connections(0)
+            .acquire_timeout(settings.acquire_timeout)
+            .idle_timeout(Some(Duration::from_secs(300)))
+            .max_lifetime(Some(Duration::from_secs(30 * 60)))
+            .connect_lazy_with(options);
+        Ok(Db {
+            pool,
+            persistent: !transaction_mode,
+            connections,
+            statement_timeout,
+        })
+    }
+
+    /// How long the next statement may run: what is left of the current request's
+    /// deadline, within the pool's ceiling (at least a millisecond, so a request already
+    /// past its deadline fails at once); `None` when statements have no timeout.
+    pub fn statement_budget(&self) -> Option<Duration> {
+        let ceiling = self.statement_timeout?;
+        let left = REQUEST_DEADLINE
+            .try_with(|deadline| deadline.saturating_duration_since(Instant::now()))
+            .unwrap_or(ceiling);
+        Some(left.min(ceiling).max(Duration::from_millis(1)))
+    }
+
+    /// `SET LOCAL statement_timeout = <budget>` for a transaction's first message, or
+    /// nothing.
+    fn local_timeout(&self) -> String {
+        self.statement_budget()
+            .map(|t| format!("SET LOCAL statement_timeout = {}; ", t.as_millis()))
+            .unwrap_or_default()
+    }
+
+    /// The pool itself, for migrations and the pool's gauges. Requests check
+    /// connections out through [`Db::acquire`], [`Db::begin`] and [`Db::with_conn`].
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// A pooled connection, opened (when the pool opens one) on [`CONNECTIONS`].
+    pub async fn acquire(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        self.checkout(self.pool.acquire()).await
+    }
+
+    /// A transaction on a pooled connection (commit it, or it rolls back on drop); its
+    /// statements get the request's time left ([`Db::statement_budget`]).
+    pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let timeout = self.local_timeout();
+        if timeout.is_empty() {
+            let pool = self.pool.clone();
+            return self.checkout(async move { pool.begin().await }).await;
+        }
+        self.begin_with(sqlx::AssertSqlSafe(format!("BEGIN; {timeout}")))
+            .await
+    }
+
+    /// A transaction opened with `statement` instead of a bare `BEGIN`, in the same
+    /// round trip.
+    pub async fn begin_with(
+        &self,
+        statement: impl SqlSafeStr + Send + 'static,
+    ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+        let pool = self.pool.clone();
+        self.checkout(async move { pool.begin_with(statement).await })
+            .await
+    }
+
+    /// Runs a checkout on [`CONNECTIONS`]. When the caller gives up waiting (its
+    /// request was cancelled), the checkout still ends there, within the pool's acquire
+    /// timeout, and its connection goes straight back to the pool.
+    async fn checkout<T: Send + 'static>(
+        &self,
+        checkout: impl Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+    ) -> Result<T, sqlx::Error> {
+        match self.connections.spawn(checkout).await {
+            Ok(result) => result,
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            // Only a stopping runtime cancels its tasks, and this one never stops.
+            Err(_) => Err(sqlx::Error::PoolClosed),
+        }
+    }
+
+    /// Runs `f` on a pooled connection. Behind a transaction-mode pooler the extended
+    /// protocol's two round trips (prepare, then execute) may otherwise land on two
+    /// different server connections, so there `f` runs inside a transaction, which pins
+    /// one server connection until commit.
+    pub async fn with_conn<T>(
+        &self,
+        f: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
+    ) -> Result<T, sqlx::Error> {
+        let started = Instant::now();
+        let result = if self.persistent {
+            let conn = self.acquire().await;
+            pool_wait(started);
+            match conn {
+                Ok(mut conn) => f(&mut conn).await,
+                Err(e) => Err(e),
+            }
+        } else {
+            let tx = self.begin().await;
+            pool_wait(started);
+            match tx {
+                Ok(mut tx) => match f(&mut tx).await {
+                    Ok(value) => tx.commit().await.map(|()| value),
+                    Err(e) => Err(e),
+                },
+                Err(e) => Err(e),
+            }
+        };
+        upstream_call(Upstream::Postgres, started, result.is_ok());
+        result
+    }
+
+    /// True when Postgres answers `select 1` within `bound` (one simple query, which
+    /// any pooler passes through). A failure marks pooled connections suspect, so the
+    /// pool weeds out the dead ones.
+    pub async fn ping(&self, bound: Duration) -> bool {
+        let probe = async {
+            let mut conn = self.acquire().await?;
+            sqlx::raw_sql("select 1").execute(&mut *conn).await
+        };
+        let answered = matches!(tokio::time::timeout(bound, probe).await, Ok(Ok(_)));
+        if !answered {
+            mark_connections_suspect();
+        }
+        answered
+    }
+}
+
+impl Statements for Db {
+    fn persistent(&self) -> bool {
+        self.persistent
+    }
+}
