@@ -6,7 +6,8 @@ use serde_json::Value;
 use utoipa::ToSchema;
 use utoipa::openapi::schema::{Object, ObjectBuilder, SchemaType, Type};
 
-use super::machine::{CATEGORIES, DIFFICULTIES, canonical, is_machine_id};
+use super::machine::{CATEGORIES, DIFFICULTIES, canonical};
+use super::machine_id::is_machine_id;
 use crate::error::{LocItem, ValidationIssue};
 
 pub const EQUIPMENT_TYPES: [&str; 7] = [

@@ -135,22 +135,6 @@ impl FromRequest for MachineFilter {
     }
 }
 
-/// What [`is_machine_id`] accepts, as the OpenAPI document states it. utoipa takes only
-/// a literal for `pattern`, so request schemas repeat this string;
-/// `tests/api/openapi.rs::machine_ids_are_documented_as_the_service_checks_them` holds
-/// them, and this function, to it.
-pub const MACHINE_ID_PATTERN: &str = "^[a-z0-9][a-z0-9_]{1,62}$";
-
-/// Whether `id` could be a machine id at all (saves a query for junk paths).
-pub fn is_machine_id(id: &str) -> bool {
-    let bytes = id.as_bytes();
-    (2..=63).contains(&bytes.len())
-        && (bytes[0].is_ascii_lowercase() || bytes[0].is_ascii_digit())
-        && bytes
-            .iter()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'_')
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,14 +160,5 @@ mod tests {
             panic!("expected a validation error");
         };
         assert_eq!(issues.len(), 3);
-    }
-
-    #[test]
-    fn machine_ids_are_slugs() {
-        assert!(is_machine_id("leg_press"));
-        assert!(!is_machine_id("Leg Press"));
-        assert!(!is_machine_id("_x"));
-        assert!(!is_machine_id("a"));
-        assert!(!is_machine_id("../etc"));
     }
 }

@@ -3,6 +3,7 @@
 pub mod curation;
 pub mod cursor;
 pub mod machine;
+pub mod machine_id;
 pub mod pagination;
 
 /// Longest URL a client may store (thumbnails, avatars): counted in characters, as the

@@ -99,7 +99,7 @@ pub fn labelled_photos(
             None => name.split(['-', '.']).next().map(str::to_owned),
         };
         match truth {
-            Some(truth) if crate::domain::machine::is_machine_id(&truth) => {
+            Some(truth) if crate::domain::machine_id::is_machine_id(&truth) => {
                 photos.push((path, truth))
             }
             _ => bail!(

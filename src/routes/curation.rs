@@ -6,7 +6,8 @@ use crate::auth::{AdminUser, Role};
 use crate::db;
 use crate::db::curation::{Actor, AuditEntry};
 use crate::domain::curation::{MachineFields, MachineRecord};
-use crate::domain::machine::{Machine, is_machine_id};
+use crate::domain::machine::Machine;
+use crate::domain::machine_id::MachineId;
 use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -46,14 +47,6 @@ async fn save(
     db::machines::get(&state.db, &after.id)
         .await?
         .ok_or_else(|| ApiError::not_found("Machine"))
-}
-
-fn checked_id(id: &str) -> ApiResult<()> {
-    if is_machine_id(id) {
-        Ok(())
-    } else {
-        Err(ApiError::not_found("Machine"))
-    }
 }
 
 /// Add a machine to the catalog (admin).
@@ -96,10 +89,9 @@ pub async fn create_machine(
 pub async fn update_machine(
     state: web::Data<AppState>,
     admin: AdminUser,
-    machine_id: web::Path<String>,
+    machine_id: web::Path<MachineId>,
     body: ApiJson<MachineFields>,
 ) -> ApiResult<web::Json<Machine>> {
-    checked_id(&machine_id)?;
     let mut tx = state.db.begin().await?;
     let before = db::curation::lock(&mut tx, &state.db, &machine_id)
         .await?
@@ -127,9 +119,8 @@ pub async fn update_machine(
 pub async fn retire_machine(
     state: web::Data<AppState>,
     admin: AdminUser,
-    machine_id: web::Path<String>,
+    machine_id: web::Path<MachineId>,
 ) -> ApiResult<web::Json<Machine>> {
-    checked_id(&machine_id)?;
     let mut tx = state.db.begin().await?;
     let before = db::curation::lock(&mut tx, &state.db, &machine_id)
         .await?
@@ -159,9 +150,8 @@ pub async fn retire_machine(
 pub async fn machine_audit(
     state: web::Data<AppState>,
     _admin: AdminUser,
-    machine_id: web::Path<String>,
+    machine_id: web::Path<MachineId>,
 ) -> ApiResult<web::Json<Vec<AuditEntry>>> {
-    checked_id(&machine_id)?;
     Ok(web::Json(
         db::curation::history(&state.db, &machine_id).await?,
     ))

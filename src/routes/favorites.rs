@@ -9,7 +9,7 @@ use super::shared::Deleted;
 use crate::auth::AuthUser;
 use crate::db::favorites::{self, Favorite};
 use crate::db::rls::UserTx;
-use crate::domain::machine::is_machine_id;
+use crate::domain::machine_id::MachineId;
 use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt, ValidationIssue};
 use crate::extract::ApiJson;
 use crate::idempotency::{self, IdempotencyKey};
@@ -27,8 +27,8 @@ pub struct FavoriteList {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewFavorite {
-    #[schema(example = "leg_press", pattern = "^[a-z0-9][a-z0-9_]{1,62}$")]
-    pub machine_id: String,
+    #[schema(value_type = String, example = "leg_press", pattern = "^[a-z0-9][a-z0-9_]{1,62}$")]
+    pub machine_id: MachineId,
     /// At most 1000 characters.
     #[serde(default)]
     #[schema(max_length = 1000)]
@@ -98,9 +98,6 @@ pub async fn add_favorite(
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let notes = checked_notes(body.notes.as_deref())?;
-    if !is_machine_id(&body.machine_id) {
-        return Err(ApiError::not_found("Machine"));
-    }
     let machines = state.catalog.machines().await?;
     idempotency::respond(
         &state.db,
@@ -132,7 +129,7 @@ pub async fn add_favorite(
 pub async fn get_favorite(
     state: web::Data<AppState>,
     user: AuthUser,
-    machine_id: web::Path<String>,
+    machine_id: web::Path<MachineId>,
 ) -> ApiResult<web::Json<Favorite>> {
     let machines = state.catalog.machines().await?;
     let favorite = UserTx::run(&state.db, &user.claims_json, async |tx| {
@@ -152,7 +149,7 @@ pub async fn get_favorite(
 pub async fn update_favorite(
     state: web::Data<AppState>,
     user: AuthUser,
-    machine_id: web::Path<String>,
+    machine_id: web::Path<MachineId>,
     body: ApiJson<FavoriteUpdate>,
 ) -> ApiResult<web::Json<Favorite>> {
     let notes = checked_notes(body.notes.as_deref())?;
@@ -173,7 +170,7 @@ pub async fn update_favorite(
 pub async fn delete_favorite(
     state: web::Data<AppState>,
     user: AuthUser,
-    machine_id: web::Path<String>,
+    machine_id: web::Path<MachineId>,
 ) -> ApiResult<HttpResponse> {
     let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
         favorites::remove(tx, &machine_id).await

@@ -15,7 +15,7 @@ use crate::db::embed::MachineIndex;
 use crate::db::history::{self, HistoryEntry, NewEntry};
 use crate::db::limits;
 use crate::db::rls::UserTx;
-use crate::domain::machine::is_machine_id;
+use crate::domain::machine_id::MachineId;
 use crate::domain::pagination::PageRequest;
 use crate::error::{ApiError, ApiResult, ErrorBody, LocItem, ResultExt, ValidationIssue};
 use crate::extract::{ApiJson, QueryParams};
@@ -53,8 +53,8 @@ pub struct HistoryCreate {
     /// records nothing new.
     #[serde(default)]
     pub id: Option<Uuid>,
-    #[schema(example = "leg_press", pattern = "^[a-z0-9][a-z0-9_]{1,62}$")]
-    pub machine_id: String,
+    #[schema(value_type = String, example = "leg_press", pattern = "^[a-z0-9][a-z0-9_]{1,62}$")]
+    pub machine_id: MachineId,
     /// 0 to 1.
     #[serde(default)]
     #[schema(minimum = 0.0, maximum = 1.0)]
@@ -132,7 +132,7 @@ impl HistoryCreate {
         }
         NewEntry {
             id: self.id,
-            machine_id: self.machine_id.clone(),
+            machine_id: self.machine_id.to_string(),
             confidence: self.confidence.map(|c| c as f32),
             source: source.to_owned(),
             photo_uri: self.photo_uri.clone(),
@@ -264,9 +264,6 @@ pub async fn add_history(
     let mut issues = Vec::new();
     let entry = body.validate(&["body".into()], &mut issues);
     validated(issues)?;
-    if !is_machine_id(&entry.machine_id) {
-        return Err(ApiError::not_found("Machine"));
-    }
     let machines = state.catalog.machines().await?;
     idempotency::respond(
         &state.db,

@@ -5,7 +5,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db;
-use crate::domain::machine::{Machine, MachineFilter, MachineListQuery, is_machine_id};
+use crate::domain::machine::{Machine, MachineFilter, MachineListQuery};
+use crate::domain::machine_id::MachineId;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::state::AppState;
 
@@ -94,12 +95,9 @@ pub async fn list_difficulties(
 pub async fn get_machine(
     state: web::Data<AppState>,
     req: HttpRequest,
-    machine_id: web::Path<String>,
+    machine_id: web::Path<MachineId>,
 ) -> ApiResult<HttpResponse> {
     let id = machine_id.into_inner();
-    if !is_machine_id(&id) {
-        return Err(ApiError::not_found("Machine"));
-    }
     state
         .catalog
         .respond(&req, &format!("machine|{id}"), async || {

@@ -16,7 +16,7 @@ use crate::auth::{AuthUser, MaybeAuthUser};
 use crate::db;
 use crate::db::media::{MediaAsset, NewAsset};
 use crate::db::rls::UserTx;
-use crate::domain::machine::is_machine_id;
+use crate::domain::machine_id::MachineId;
 use crate::domain::pagination::PageRequest;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
 use crate::extract::multipart::{declared_length, read_field};
@@ -356,9 +356,9 @@ pub async fn list_media(
 pub async fn machine_media(
     state: web::Data<AppState>,
     user: MaybeAuthUser,
-    machine_id: web::Path<String>,
+    machine_id: web::Path<MachineId>,
 ) -> ApiResult<web::Json<Vec<MediaWithUrl>>> {
-    if !is_machine_id(&machine_id) || db::machines::get(&state.db, &machine_id).await?.is_none() {
+    if db::machines::get(&state.db, &machine_id).await?.is_none() {
         return Err(ApiError::not_found("Machine"));
     }
     let mut out = Vec::new();

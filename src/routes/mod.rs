@@ -20,6 +20,7 @@ use actix_web::middleware::from_fn;
 use actix_web::{HttpResponse, Resource, Route, http::header, web};
 
 use crate::deadline::request_deadline;
+use crate::error::ApiError;
 
 /// A resource whose only upstream is Postgres: its requests are bound by the request
 /// deadline (`crate::deadline`). It is applied per resource, after routing, so a
@@ -50,6 +51,13 @@ fn bounded(route: Route) -> Route {
     route.wrap(from_fn(request_deadline))
 }
 
+/// For resources whose path holds a `{machine_id}`: an id that cannot be a machine's
+/// ([`MachineId`](crate::domain::machine_id::MachineId)) names nothing, so it is answered 404 `"{what} not found"`, as an id
+/// that names no machine is.
+fn machine_path(what: &'static str) -> web::PathConfig {
+    web::PathConfig::default().error_handler(move |_, _| ApiError::not_found(what).into())
+}
+
 /// Registers every route. Each path is one resource with a route per method, so a
 /// wrong method answers 405 (not 404). Literal paths come before `{machine_id}`.
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -65,12 +73,21 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/v1/machines/difficulties/list").get(machines::list_difficulties))
         .service(
             resource("/api/v1/machines/{machine_id}")
+                .app_data(machine_path("Machine"))
                 .get(machines::get_machine)
                 .patch(curation::update_machine)
                 .delete(curation::retire_machine),
         )
-        .service(resource("/api/v1/machines/{machine_id}/audit").get(curation::machine_audit))
-        .service(resource("/api/v1/machines/{machine_id}/media").get(media::machine_media))
+        .service(
+            resource("/api/v1/machines/{machine_id}/audit")
+                .app_data(machine_path("Machine"))
+                .get(curation::machine_audit),
+        )
+        .service(
+            resource("/api/v1/machines/{machine_id}/media")
+                .app_data(machine_path("Machine"))
+                .get(media::machine_media),
+        )
         .service(resource("/api/v1/media").get(media::list_media))
         .service(resource("/api/v1/media/upload-url").post(media::upload_url))
         .service(with_own_deadlines("/api/v1/media/upload").post(media::upload_file))
@@ -96,6 +113,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         )
         .service(
             resource("/api/v1/favorites/{machine_id}")
+                .app_data(machine_path("Favorite"))
                 .get(favorites::get_favorite)
                 .patch(favorites::update_favorite)
                 .delete(favorites::delete_favorite),

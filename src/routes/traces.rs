@@ -9,7 +9,7 @@ use crate::auth::AuthUser;
 use crate::db;
 use crate::db::identify::{CorrectionSource, Trace};
 use crate::db::rls::UserTx;
-use crate::domain::machine::is_machine_id;
+use crate::domain::machine_id::MachineId;
 use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt, ValidationIssue};
 use crate::extract::ApiJson;
 use crate::state::AppState;
@@ -37,8 +37,8 @@ pub async fn get_trace(
 #[serde(deny_unknown_fields)]
 pub struct Correction {
     /// The machine the photo really showed.
-    #[schema(example = "hack_squat_machine", pattern = "^[a-z0-9][a-z0-9_]{1,62}$")]
-    pub machine_id: String,
+    #[schema(value_type = String, example = "hack_squat_machine", pattern = "^[a-z0-9][a-z0-9_]{1,62}$")]
+    pub machine_id: MachineId,
     /// At most 1000 characters.
     #[serde(default)]
     #[schema(max_length = 1000)]
@@ -85,9 +85,6 @@ pub async fn correct(
         .await?
         .filter(|t| t.user_id == Some(user.id))
         .ok_or_else(|| ApiError::NotFound("Trace not found".into()))?;
-    if !is_machine_id(&body.machine_id) {
-        return Err(ApiError::not_found("Machine"));
-    }
     let time_to_correction_ms = UserTx::run(&state.db, &user.claims_json, async |tx| {
         db::identify::correct(
             tx,
@@ -108,7 +105,7 @@ pub async fn correct(
     );
     Ok(HttpResponse::Created().json(CorrectionRecorded {
         trace_id: trace_id.into_inner(),
-        machine_id: body.machine_id,
+        machine_id: body.machine_id.into(),
         note: body.note,
         source: body.source,
         time_to_correction_ms,

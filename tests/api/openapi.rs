@@ -63,7 +63,7 @@ async fn the_docs_explorer_is_served_from_the_binary() {
 /// checks, so generated clients and fuzzers send what the service accepts.
 #[tokio::test]
 async fn machine_ids_are_documented_as_the_service_checks_them() {
-    use machinemate_api::domain::machine::{MACHINE_ID_PATTERN, is_machine_id};
+    use machinemate_api::domain::machine_id::{MACHINE_ID_PATTERN, is_machine_id};
 
     let app = spawn_app().await;
     let doc = app.get_json("/openapi.json", 200).await;
