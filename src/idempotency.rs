@@ -12,6 +12,9 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload};
 use serde::Serialize;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
+use utoipa::openapi::Required;
+use utoipa::openapi::path::{Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 
 use crate::auth::Identity;
 use crate::db::Db;
@@ -47,6 +50,28 @@ impl FromRequest for IdempotencyKey {
                 "Idempotency-Key must be 1 to 255 visible ASCII characters",
             )]))
         })
+    }
+}
+
+/// How the OpenAPI document states the header, once, for every route that takes it
+/// (`params(IdempotencyKey)`).
+impl utoipa::IntoParams for IdempotencyKey {
+    fn into_params(_: impl Fn() -> Option<ParameterIn>) -> Vec<Parameter> {
+        vec![
+            ParameterBuilder::new()
+                .name("Idempotency-Key")
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "Makes a retry return the first response: 1 to 255 visible ASCII characters",
+                ))
+                .schema(Some(
+                    ObjectBuilder::new()
+                        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+                        .pattern(Some("^[!-~]{1,255}$")),
+                ))
+                .build(),
+        ]
     }
 }
 

@@ -89,19 +89,6 @@ pub fn own_upload_key(
         .find(|key| key == recorded)
 }
 
-/// The type of an image from its first bytes (never from the client's header).
-pub fn sniff_image(bytes: &[u8]) -> Option<&'static str> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Some("image/jpeg")
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Some("image/png")
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Some("image/webp")
-    } else {
-        None
-    }
-}
-
 pub struct PresignedUrl {
     pub url: String,
     pub headers: Vec<(String, String)>,
@@ -360,21 +347,5 @@ mod tests {
             own_upload_key(user, asset, "video/mp4", &format!("{user}/{asset}.mp4")),
             None
         );
-    }
-
-    #[test]
-    fn images_are_recognised_by_their_bytes() {
-        assert_eq!(
-            sniff_image(&[0xFF, 0xD8, 0xFF, 0xE0, 0, 0]),
-            Some("image/jpeg")
-        );
-        assert_eq!(sniff_image(b"\x89PNG\r\n\x1a\n...."), Some("image/png"));
-        assert_eq!(
-            sniff_image(b"RIFF\x10\x00\x00\x00WEBPVP8 "),
-            Some("image/webp")
-        );
-        assert_eq!(sniff_image(b"GIF89a"), None);
-        assert_eq!(sniff_image(b"<svg"), None);
-        assert_eq!(sniff_image(b""), None);
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod curation;
 pub mod cursor;
+pub mod image_kind;
 pub mod machine;
 pub mod machine_id;
 pub mod pagination;

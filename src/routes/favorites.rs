@@ -80,7 +80,7 @@ pub async fn list_favorites(
 /// Add a machine to the caller's favorites. Safe to retry with `Idempotency-Key`.
 #[utoipa::path(post, path = "/api/v1/favorites", tag = "favorites",
     security(("bearer_auth" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response: 1 to 255 visible ASCII characters", pattern = "^[!-~]{1,255}$")),
+    params(IdempotencyKey),
     request_body = NewFavorite,
     responses(
         (status = 201, body = Favorite),

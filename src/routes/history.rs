@@ -244,7 +244,7 @@ pub async fn list_history(
 /// `Idempotency-Key` (or a client-chosen `id`).
 #[utoipa::path(post, path = "/api/v1/history", tag = "history",
     security(("bearer_auth" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response: 1 to 255 visible ASCII characters", pattern = "^[!-~]{1,255}$")),
+    params(IdempotencyKey),
     request_body = HistoryCreate,
     responses(
         (status = 201, body = HistoryEntry),
@@ -280,7 +280,7 @@ pub async fn add_history(
 /// Record many entries at once (made offline), all or none. Safe to retry.
 #[utoipa::path(post, path = "/api/v1/history/batch", tag = "history",
     security(("bearer_auth" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "Makes a retry return the first response: 1 to 255 visible ASCII characters", pattern = "^[!-~]{1,255}$")),
+    params(IdempotencyKey),
     request_body = HistoryBatch,
     responses(
         (status = 201, body = HistoryBatchResult),

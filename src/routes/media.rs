@@ -16,13 +16,14 @@ use crate::auth::{AuthUser, MaybeAuthUser};
 use crate::db;
 use crate::db::media::{MediaAsset, NewAsset};
 use crate::db::rls::UserTx;
+use crate::domain::image_kind::ImageKind;
 use crate::domain::machine_id::MachineId;
 use crate::domain::pagination::PageRequest;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
 use crate::extract::multipart::{declared_length, read_field};
 use crate::extract::{ApiJson, QueryParams};
 use crate::state::AppState;
-use crate::storage::{self, BucketRules, USER_UPLOADS, sniff_image};
+use crate::storage::{self, BucketRules, USER_UPLOADS};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -404,9 +405,12 @@ pub async fn upload_file(
         declared_length(&req),
     )
     .await?;
-    let content_type = sniff_image(&data).ok_or_else(|| {
-        ApiError::UnsupportedMediaType("The file must be a PNG, JPEG or WebP image".into())
-    })?;
+    let content_type = ImageKind::sniff(&data)
+        .filter(|kind| *kind != ImageKind::Heic)
+        .map(ImageKind::mime)
+        .ok_or_else(|| {
+            ApiError::UnsupportedMediaType("The file must be a PNG, JPEG or WebP image".into())
+        })?;
     let id = Uuid::new_v4();
     let path = format!("{}/{id}.{}", user.id, storage::extension(content_type));
     let size = data.len();

@@ -9,6 +9,7 @@ use image::metadata::Orientation;
 use image::{ImageDecoder, ImageFormat};
 use tokio::sync::Semaphore;
 
+use crate::domain::image_kind::ImageKind;
 use crate::error::ApiError;
 
 /// Largest photo accepted.
@@ -46,25 +47,13 @@ pub struct Prepared {
 /// Refuses what is not a JPEG or PNG photo (415), naming WebP and HEIC, which the
 /// model does not take.
 pub fn sniff(bytes: &[u8]) -> Result<ImageFormat, ApiError> {
-    if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-        Ok(ImageFormat::Jpeg)
-    } else if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
-        Ok(ImageFormat::Png)
-    } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
-        Err(ApiError::UnsupportedMediaType(
-            "WebP photos are not supported: send a JPEG or PNG".into(),
-        ))
-    } else if bytes.len() >= 12
-        && &bytes[4..8] == b"ftyp"
-        && matches!(&bytes[8..12], b"heic" | b"heix" | b"mif1" | b"msf1")
-    {
-        Err(ApiError::UnsupportedMediaType(
-            "HEIC photos are not supported: send a JPEG or PNG".into(),
-        ))
-    } else {
-        Err(ApiError::UnsupportedMediaType(
-            "The image must be a JPEG or PNG photo".into(),
-        ))
+    let refused = |why: &str| Err(ApiError::UnsupportedMediaType(why.into()));
+    match ImageKind::sniff(bytes) {
+        Some(ImageKind::Jpeg) => Ok(ImageFormat::Jpeg),
+        Some(ImageKind::Png) => Ok(ImageFormat::Png),
+        Some(ImageKind::Webp) => refused("WebP photos are not supported: send a JPEG or PNG"),
+        Some(ImageKind::Heic) => refused("HEIC photos are not supported: send a JPEG or PNG"),
+        None => refused("The image must be a JPEG or PNG photo"),
     }
 }
 
