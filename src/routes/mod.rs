@@ -86,18 +86,20 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/api/v1/machines/{machine_id}/media")
                 .app_data(machine_path("Machine"))
-                .get(media::machine_media),
+                .get(media::read::machine_media),
         )
-        .service(resource("/api/v1/media").get(media::list_media))
-        .service(resource("/api/v1/media/upload-url").post(media::upload_url))
-        .service(with_own_deadlines("/api/v1/media/upload").post(media::upload_file))
+        .service(resource("/api/v1/media").get(media::read::list_media))
+        .service(resource("/api/v1/media/upload-url").post(media::presigned::upload_url))
+        .service(with_own_deadlines("/api/v1/media/upload").post(media::direct::upload_file))
         .service(
-            with_own_deadlines("/api/v1/media/delete/{file_path:.*}").delete(media::delete_file),
+            with_own_deadlines("/api/v1/media/delete/{file_path:.*}")
+                .delete(media::direct::delete_file),
         )
         .service(
-            with_own_deadlines("/api/v1/media/{asset_id}/complete").post(media::complete_upload),
+            with_own_deadlines("/api/v1/media/{asset_id}/complete")
+                .post(media::presigned::complete_upload),
         )
-        .service(resource("/api/v1/media/{asset_id}/url").get(media::media_url))
+        .service(resource("/api/v1/media/{asset_id}/url").get(media::read::media_url))
         .service(
             with_own_deadlines("/api/v1/users/me")
                 .route(bounded(web::get().to(users::get_me)))

@@ -118,11 +118,16 @@ async fn drop_stale_databases(admin: &mut PgConnection, current_template: &str) 
             name != current_template
         };
         if stale {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                r#"alter database "{name}" is_template false; drop database if exists "{name}" with (force)"#
-            )))
-            .execute(&mut *admin)
-            .await;
+            // Two statements, two messages: sent as one, they would run as one implicit
+            // transaction, which DROP DATABASE refuses (and the databases piled up).
+            for sql in [
+                format!(r#"alter database "{name}" is_template false"#),
+                format!(r#"drop database if exists "{name}" with (force)"#),
+            ] {
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *admin)
+                    .await;
+            }
         }
     }
 }

@@ -1,0 +1,24 @@
+//! Settings read once from the environment at start-up and validated there.
+//!
+//! The variable names are the service's interface (see `README.md`). A missing or
+//! malformed variable stops start-up with one line that names it. Secrets live in
+//! [`SecretString`] and are only exposed at the point of use.
+//!
+//! [`load`] reads the variables section by section into [`Settings`]; [`vars`] holds the
+//! readers every variable goes through (unset when empty, parsed, range-checked).
+
+mod kinds;
+mod load;
+mod problem;
+mod settings;
+mod vars;
+
+pub use kinds::{Environment, LogFormat, PoolMode};
+pub use problem::ConfigError;
+pub use settings::{
+    DEFAULT_FIREWORKS_BASE_URL, DEFAULT_FIREWORKS_MODEL, DatabaseSettings, FireworksSettings,
+    Settings, StorageSettings, SupabaseSettings,
+};
+
+#[cfg(test)]
+mod tests;

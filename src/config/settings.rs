@@ -1,0 +1,178 @@
+//! What configuration holds, section by section, each field named by its variable.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use url::Url;
+
+use super::kinds::{Environment, LogFormat, PoolMode};
+use super::problem::ConfigError;
+
+#[derive(Clone)]
+pub struct DatabaseSettings {
+    /// `DATABASE_URL`: the Postgres URL, password included (secret).
+    pub url: SecretString,
+    /// `DATABASE_POOL_MODE`: `session` (default) or `transaction`.
+    pub pool_mode: PoolMode,
+    /// `DATABASE_MAX_CONNECTIONS`: pool size per instance (default 10).
+    pub max_connections: u32,
+    /// `DATABASE_ACQUIRE_TIMEOUT_MS`: longest wait for a pooled connection, including
+    /// opening a new one (default 1500: with the database down, every route answers 503
+    /// within two seconds).
+    pub acquire_timeout: Duration,
+}
+
+#[derive(Clone)]
+pub struct SupabaseSettings {
+    /// `SUPABASE_URL`: `https://<ref>.supabase.co`.
+    pub url: Option<Url>,
+    /// `SUPABASE_JWT_ISSUER`: default `${SUPABASE_URL}/auth/v1`.
+    pub jwt_issuer: Option<String>,
+    /// `SUPABASE_JWT_AUDIENCE`: default `authenticated`.
+    pub jwt_audience: String,
+    /// `SUPABASE_JWT_JWKS_URL`: default `${SUPABASE_JWT_ISSUER}/.well-known/jwks.json`.
+    pub jwks_url: Option<Url>,
+    /// `SUPABASE_JWT_SECRET`: optional legacy HS256 secret.
+    pub jwt_secret: Option<SecretString>,
+    /// `SUPABASE_JWKS_CACHE_SECS`: how long fetched signing keys are trusted before a
+    /// refetch (default and maximum 600: Supabase edge-caches its JWKS for 10 minutes).
+    pub jwks_cache_ttl: Duration,
+    /// `SUPABASE_JWKS_REFRESH_MIN_SECS`: least time between two refetches triggered by
+    /// unknown key ids or failures, so bad tokens cannot hammer Supabase Auth (default 30).
+    pub jwks_min_refresh: Duration,
+    /// `SUPABASE_JWT_LEEWAY_SECS`: clock skew allowed on `exp`, `nbf` and `iat` (default 30).
+    pub jwt_leeway_secs: u64,
+    /// `LOCAL_AUTH_KEY_FILE`: development only. The service serves the public half of
+    /// this local signing key at `/auth/v1/.well-known/jwks.json`, and `dev-token`
+    /// signs with it. Refused unless `LOCAL_AUTH=enabled` (an opt-in that only the local
+    /// scripts set, never Terraform) and `ENVIRONMENT=development`, and refused on Cloud
+    /// Run (`K_SERVICE` or `CLOUD_RUN_JOB` set) whatever else says.
+    pub local_auth_key_file: Option<std::path::PathBuf>,
+    /// `SUPABASE_SERVICE_ROLE_KEY` (secret): lets `DELETE /api/v1/users/me` delete the
+    /// Supabase Auth user too, through Auth's admin API. Unset: the sign-in stays and the
+    /// answer says so.
+    pub service_role_key: Option<SecretString>,
+}
+
+#[derive(Clone)]
+pub struct StorageSettings {
+    /// `STORAGE_S3_ENDPOINT`: e.g. `${SUPABASE_URL}/storage/v1/s3`.
+    pub endpoint: Url,
+    /// `STORAGE_S3_REGION`.
+    pub region: String,
+    /// `STORAGE_S3_ACCESS_KEY_ID`.
+    pub access_key_id: String,
+    /// `STORAGE_S3_SECRET_ACCESS_KEY` (secret).
+    pub secret_access_key: SecretString,
+    /// `STORAGE_PUBLIC_URL`: base of public objects' URLs, followed by `/{bucket}/{path}`
+    /// (default `${SUPABASE_URL}/storage/v1/object/public`, else the S3 endpoint).
+    pub public_url: String,
+    /// `STORAGE_SIGNED_URL_TTL_SECS`: lifetime of presigned URLs (default 900, at most 3600).
+    pub signed_url_ttl: Duration,
+}
+
+#[derive(Clone)]
+pub struct FireworksSettings {
+    /// `FIREWORKS_API_KEY` (secret). Without it identification answers a mocked
+    /// "Unknown" (`mocked: true`), and `/health` reports `mocking_enabled`.
+    pub api_key: Option<SecretString>,
+    /// `FIREWORKS_BASE_URL`: default `https://api.fireworks.ai/inference/v1`.
+    pub base_url: Url,
+    /// `FIREWORKS_MODEL`.
+    pub model: String,
+    /// `FIREWORKS_DEADLINE_MS`: overall time for one identification, retries included
+    /// (default 20000, at most 28000: the app waits 30 s).
+    pub deadline: Duration,
+    /// `FIREWORKS_BREAKER_THRESHOLD`: failed calls in a row that open the circuit (default 5).
+    pub breaker_threshold: u32,
+    /// `FIREWORKS_BREAKER_COOLDOWN_SECS`: how long an open circuit answers 503 at once (default 30).
+    pub breaker_cooldown: Duration,
+    /// `IDENTIFY_DAILY_LIMIT`: identifications per user per UTC day (default 50).
+    pub daily_limit: i32,
+    /// `IDENTIFY_CACHE_SECS`: how long the same photo is answered from memory (default 600).
+    pub cache_ttl: Duration,
+    /// `IDENTIFY_ANONYMOUS_DAILY_LIMIT`: identifications per client address per UTC day
+    /// for callers without a token (default 0: a token is required).
+    pub anonymous_daily_limit: i32,
+    /// `IDENTIFY_PROMPT_VARIANTS`: the prompt variants in play and their weights,
+    /// `name[@model]:weight,...` adding up to 100 (default `catalog-v1:100`); see
+    /// `vision::variants`.
+    pub variants: Vec<crate::vision::variants::Variant>,
+    /// `IDENTIFY_EXPERIMENT`: names the experiment callers are dealt into variants for
+    /// (default `prompts-1`); a new name deals again.
+    pub experiment: String,
+}
+
+#[derive(Clone)]
+pub struct Settings {
+    /// `HOST`: address to listen on (default `0.0.0.0`).
+    pub host: IpAddr,
+    /// `PORT`: listen port (Cloud Run sets it; default 8080; 0 picks a free one).
+    pub port: u16,
+    /// `ENVIRONMENT`: development, staging or production (default development).
+    pub environment: Environment,
+    /// `LOG_FORMAT`: json or pretty (default json in staging/production, pretty otherwise).
+    pub log_format: LogFormat,
+    /// `RUST_LOG`: log filter (default `info`).
+    pub log_filter: String,
+    /// `GOOGLE_CLOUD_PROJECT`: when set, log lines carry `logging.googleapis.com/trace`.
+    pub google_cloud_project: Option<String>,
+    /// `CORS_ORIGINS`: comma-separated allowed origins.
+    pub cors_origins: Vec<String>,
+    /// `SHUTDOWN_TIMEOUT_SECS`: how long in-flight requests may run after SIGTERM
+    /// (default 8; Cloud Run kills 10 s after SIGTERM).
+    pub shutdown_timeout: Duration,
+    /// `CATALOG_MAX_STALENESS_MS`: longest time an instance may serve the catalog after
+    /// a change committed elsewhere (default 1000).
+    pub catalog_max_staleness_ms: u64,
+    /// `UPLOADS_IN_MEMORY`: photos (identify, multipart upload) read into memory at once
+    /// (default 8, 1..=64); more wait for their turn, up to 10 s, then 503. With the
+    /// photo decode bound (one per CPU, `vision::image`), this bounds an instance's
+    /// memory at full concurrency (docs/reliability.md).
+    pub uploads_in_memory: usize,
+    /// `REQUEST_DEADLINE_MS`: longest a request may take on a route whose only upstream
+    /// is Postgres, body included (default 1800, 100..=60000). Past it the answer is a
+    /// 503 (408 when the client had not finished sending), so a stalled database
+    /// connection never leaves a caller hanging. See `crate::deadline`.
+    pub request_deadline: Duration,
+    pub database: DatabaseSettings,
+    pub supabase: SupabaseSettings,
+    pub storage: Option<StorageSettings>,
+    pub fireworks: FireworksSettings,
+    /// `METRICS_TOKEN` (secret): a bearer token that may read `/metrics` (admins may
+    /// too). Unset: admins only.
+    pub metrics_token: Option<SecretString>,
+    /// `SENTRY_DSN` (secret): no DSN, no Sentry.
+    pub sentry_dsn: Option<SecretString>,
+    /// `SENTRY_ENVIRONMENT`: default `ENVIRONMENT`.
+    pub sentry_environment: Option<String>,
+}
+
+impl fmt::Debug for Settings {
+    // Written by hand so a stray `{:?}` can never print a URL with a password in it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Settings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("environment", &self.environment)
+            .field("pool_mode", &self.database.pool_mode)
+            .finish_non_exhaustive()
+    }
+}
+
+pub const DEFAULT_FIREWORKS_BASE_URL: &str = "https://api.fireworks.ai/inference/v1";
+pub const DEFAULT_FIREWORKS_MODEL: &str = "accounts/fireworks/models/qwen2p5-vl-32b-instruct";
+
+impl Settings {
+    /// Reads the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Whether bearer tokens can be verified with this configuration.
+    pub fn auth_configured(&self) -> bool {
+        self.supabase.jwks_url.is_some() || self.supabase.jwt_secret.is_some()
+    }
+}

@@ -1,0 +1,166 @@
+use super::*;
+use std::collections::HashMap;
+use url::Url;
+
+fn settings(pairs: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+    let map: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    Settings::from_lookup(|name| map.get(name).cloned())
+}
+
+#[test]
+fn a_missing_database_url_names_the_variable() {
+    let err = settings(&[]).unwrap_err();
+    assert_eq!(err.name, "DATABASE_URL");
+    assert!(
+        err.to_string()
+            .starts_with("configuration error: DATABASE_URL is required")
+    );
+}
+
+#[test]
+fn defaults_follow_the_design() {
+    let s = settings(&[("DATABASE_URL", "postgres://u:p@h/db")]).unwrap();
+    assert_eq!(s.port, 8080);
+    assert_eq!(s.environment, Environment::Development);
+    assert_eq!(s.log_format, LogFormat::Pretty);
+    assert_eq!(s.database.pool_mode, PoolMode::Session);
+    assert_eq!(s.supabase.jwt_audience, "authenticated");
+    assert_eq!(
+        s.fireworks.base_url.as_str(),
+        "https://api.fireworks.ai/inference/v1"
+    );
+    assert!(!s.auth_configured());
+    assert!(s.storage.is_none());
+}
+
+#[test]
+fn supabase_url_derives_issuer_and_jwks() {
+    let s = settings(&[
+        ("DATABASE_URL", "postgres://u:p@h/db"),
+        ("SUPABASE_URL", "https://abc.supabase.co/"),
+        ("ENVIRONMENT", "production"),
+    ])
+    .unwrap();
+    assert_eq!(
+        s.supabase.jwt_issuer.as_deref(),
+        Some("https://abc.supabase.co/auth/v1")
+    );
+    assert_eq!(
+        s.supabase.jwks_url.as_ref().map(Url::as_str),
+        Some("https://abc.supabase.co/auth/v1/.well-known/jwks.json")
+    );
+    assert_eq!(s.log_format, LogFormat::Json);
+    assert!(s.auth_configured());
+}
+
+#[test]
+fn malformed_values_name_their_variable() {
+    for (name, value) in [
+        ("PORT", "eighty"),
+        ("DATABASE_POOL_MODE", "statement"),
+        ("LOG_FORMAT", "xml"),
+        ("ENVIRONMENT", "moon"),
+        ("SUPABASE_URL", "not a url"),
+        ("DATABASE_MAX_CONNECTIONS", "0"),
+        ("CORS_ORIGINS", "*"),
+        ("CORS_ORIGINS", "http://localhost:8081,not an origin"),
+    ] {
+        let err = settings(&[("DATABASE_URL", "postgres://u:p@h/db"), (name, value)]).unwrap_err();
+        assert_eq!(err.name, name, "{err}");
+    }
+    let err = settings(&[("DATABASE_URL", "mysql://x")]).unwrap_err();
+    assert_eq!(err.name, "DATABASE_URL");
+}
+
+#[test]
+fn cors_origins_are_parsed() {
+    let s = settings(&[
+        ("DATABASE_URL", "postgres://u:p@h/db"),
+        (
+            "CORS_ORIGINS",
+            " http://localhost:8081 , exp://localhost:8081/ ,",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(
+        s.cors_origins,
+        ["http://localhost:8081", "exp://localhost:8081"]
+    );
+}
+
+#[test]
+fn unknown_prompt_variants_or_weights_off_100_stop_start_up_naming_the_variable() {
+    for spec in ["catalog-v9:100", "catalog-v2:60,cues-v1:30"] {
+        let err = settings(&[
+            ("DATABASE_URL", "postgres://u:p@h/db"),
+            ("IDENTIFY_PROMPT_VARIANTS", spec),
+        ])
+        .unwrap_err();
+        assert_eq!(err.name, "IDENTIFY_PROMPT_VARIANTS", "{spec}");
+        assert_eq!(err.to_string().lines().count(), 1);
+    }
+    let ok = settings(&[
+        ("DATABASE_URL", "postgres://u:p@h/db"),
+        (
+            "IDENTIFY_PROMPT_VARIANTS",
+            "catalog-v2:80,describe-v1@accounts/x/models/y:20",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(ok.fireworks.variants.len(), 2);
+}
+
+#[test]
+fn the_local_signing_key_needs_an_opt_in_development_and_no_cloud() {
+    let key = [
+        ("DATABASE_URL", "postgres://u:p@h/db"),
+        ("LOCAL_AUTH_KEY_FILE", "/tmp/key"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut pairs = key.to_vec();
+        pairs.extend_from_slice(extra);
+        settings(&pairs)
+    };
+    // ENVIRONMENT defaults to development (and Terraform's dev sets it): not enough.
+    let err = with(&[]).unwrap_err();
+    assert_eq!(err.name, "LOCAL_AUTH_KEY_FILE");
+    assert!(
+        err.problem.contains("LOCAL_AUTH=enabled"),
+        "{}",
+        err.problem
+    );
+    let err = with(&[("LOCAL_AUTH", "enabled"), ("ENVIRONMENT", "production")]).unwrap_err();
+    assert!(err.problem.contains("ENVIRONMENT=development"));
+    let err = with(&[
+        ("LOCAL_AUTH", "enabled"),
+        ("K_SERVICE", "machinemate-api-dev"),
+    ])
+    .unwrap_err();
+    assert!(err.problem.contains("Cloud Run"));
+    assert!(with(&[("LOCAL_AUTH", "enabled")]).is_ok());
+    let err = settings(&[
+        ("DATABASE_URL", "postgres://u:p@h/db"),
+        ("SUPABASE_JWT_SECRET", "s"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.name, "SUPABASE_JWT_ISSUER");
+}
+
+#[test]
+fn storage_needs_its_keys() {
+    let err = settings(&[
+        ("DATABASE_URL", "postgres://u:p@h/db"),
+        ("STORAGE_S3_ENDPOINT", "http://127.0.0.1:9000"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.name, "STORAGE_S3_ACCESS_KEY_ID");
+}
+
+#[test]
+fn debug_output_never_shows_the_database_password() {
+    let s = settings(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]).unwrap();
+    assert!(!format!("{s:?}").contains("hunter2"));
+}

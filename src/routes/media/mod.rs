@@ -1,0 +1,82 @@
+//! Media through signed storage URLs. Large files go straight from the app to storage
+//! with a presigned PUT ([`presigned`]); small ones may come through the service
+//! ([`direct`]); every asset is read through a URL made for the caller ([`read`]).
+
+pub mod direct;
+pub mod presigned;
+pub mod read;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+use crate::db::media::MediaAsset;
+use crate::error::{ApiError, ApiResult, ValidationIssue};
+use crate::state::AppState;
+use crate::storage::{self, USER_UPLOADS};
+
+#[derive(Serialize, ToSchema)]
+pub struct MediaUrl {
+    pub url: String,
+    /// When a signed URL stops working; absent for public objects.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MediaWithUrl {
+    #[serde(flatten)]
+    pub asset: MediaAsset,
+    pub url: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct MediaPage {
+    pub assets: Vec<MediaAsset>,
+    pub total: i64,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+pub(super) fn parse_asset_id(raw: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| {
+        ApiError::Validation(vec![ValidationIssue::new(
+            vec!["path".into(), "asset_id".into()],
+            "uuid_parsing",
+            "Input should be a valid UUID",
+        )])
+    })
+}
+
+pub(super) fn not_found() -> ApiError {
+    ApiError::NotFound("Media not found".into())
+}
+
+/// A usable URL for an asset: plain for public buckets, signed otherwise.
+pub(super) async fn url_for(
+    state: &AppState,
+    user: Option<Uuid>,
+    asset: &MediaAsset,
+) -> ApiResult<(String, Option<DateTime<Utc>>)> {
+    let storage = state.storage()?;
+    let (bucket, key) = match (asset.owner_id, user) {
+        // A user's own upload: the key is derived, never read from the record.
+        (Some(owner), Some(user)) if owner == user && asset.bucket == USER_UPLOADS.name => {
+            let key = storage::own_upload_key(user, asset.id, &asset.content_type, &asset.path)
+                .ok_or_else(not_found)?;
+            (USER_UPLOADS.name, key)
+        }
+        // Catalog images and tutorials: records only the service writes.
+        (None, _) if asset.bucket != USER_UPLOADS.name => {
+            (asset.bucket.as_str(), asset.path.clone())
+        }
+        _ => return Err(not_found()),
+    };
+    if storage::bucket(bucket).is_some_and(|b| b.public) {
+        Ok((storage.public_url(bucket, &key), None))
+    } else {
+        let signed = storage.presign_get(bucket, &key).await?;
+        Ok((signed.url, Some(signed.expires_at)))
+    }
+}
