@@ -123,10 +123,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             resource("/api/v1/history")
                 .get(history::list_history)
-                .post(history::add_history)
+                .post(history::write::add_history)
                 .delete(history::clear_history),
         )
-        .service(resource("/api/v1/history/batch").post(history::add_history_batch))
+        .service(resource("/api/v1/history/batch").post(history::write::add_history_batch))
         .service(
             resource("/api/v1/history/{history_id}")
                 .get(history::get_history)

@@ -21,73 +21,11 @@ use secrecy::ExposeSecret;
 use crate::config::StorageSettings;
 use crate::error::ApiError;
 
-/// A bucket's rules, as the migrations configure them in Supabase.
-pub struct BucketRules {
-    pub name: &'static str,
-    pub public: bool,
-    pub max_bytes: u64,
-    pub content_types: &'static [&'static str],
-}
+mod buckets;
 
-pub const USER_UPLOADS: BucketRules = BucketRules {
-    name: "user-uploads",
-    public: false,
-    max_bytes: 10 * 1024 * 1024,
-    content_types: &["image/png", "image/jpeg", "image/webp"],
+pub use buckets::{
+    BucketRules, MACHINES, TUTORIALS, USER_UPLOADS, bucket, extension, own_upload_key,
 };
-pub const MACHINES: BucketRules = BucketRules {
-    name: "machines",
-    public: true,
-    max_bytes: 5 * 1024 * 1024,
-    content_types: &["image/png", "image/jpeg", "image/webp"],
-};
-pub const TUTORIALS: BucketRules = BucketRules {
-    name: "tutorials",
-    public: false,
-    max_bytes: 100 * 1024 * 1024,
-    content_types: &["video/mp4", "video/quicktime"],
-};
-
-pub fn bucket(name: &str) -> Option<&'static BucketRules> {
-    [&USER_UPLOADS, &MACHINES, &TUTORIALS]
-        .into_iter()
-        .find(|b| b.name == name)
-}
-
-/// The file extension stored objects of this type get.
-pub fn extension(content_type: &str) -> &'static str {
-    match content_type {
-        "image/png" => "png",
-        "image/jpeg" => "jpg",
-        "image/webp" => "webp",
-        "video/mp4" => "mp4",
-        "video/quicktime" => "mov",
-        _ => "bin",
-    }
-}
-
-/// The key of a user's own upload in `user-uploads`, `{user_id}/{asset_id}.{ext}`, built
-/// from who is asking and the asset's id, with an extension its type allows (`jpg`, or
-/// the FastAPI backend's `jpeg`). The asset's recorded path is only compared with it:
-/// a record that names anything else (written through some other door) names no object,
-/// so nothing but the caller's own upload is ever read, signed or deleted for it.
-pub fn own_upload_key(
-    user: uuid::Uuid,
-    asset: uuid::Uuid,
-    content_type: &str,
-    recorded: &str,
-) -> Option<String> {
-    let extensions: &[&str] = match content_type {
-        "image/jpeg" => &["jpg", "jpeg"],
-        "image/png" => &["png"],
-        "image/webp" => &["webp"],
-        _ => &[],
-    };
-    extensions
-        .iter()
-        .map(|ext| format!("{user}/{asset}.{ext}"))
-        .find(|key| key == recorded)
-}
 
 pub struct PresignedUrl {
     pub url: String,
@@ -307,45 +245,4 @@ trait Counted: Future<Output = Result<Self::Ok, Self::Err>> + Sized {
 impl<F: Future<Output = Result<T, E>>, T, E> Counted for F {
     type Ok = T;
     type Err = E;
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn an_upload_key_is_derived_never_taken_from_the_record() {
-        let (user, other, asset) = (
-            uuid::Uuid::new_v4(),
-            uuid::Uuid::new_v4(),
-            uuid::Uuid::new_v4(),
-        );
-        let own = format!("{user}/{asset}.jpg");
-        assert_eq!(
-            own_upload_key(user, asset, "image/jpeg", &own),
-            Some(own.clone())
-        );
-        let legacy = format!("{user}/{asset}.jpeg");
-        assert_eq!(
-            own_upload_key(user, asset, "image/jpeg", &legacy),
-            Some(legacy)
-        );
-        for forged in [
-            "leg_press/hero.jpg".to_owned(),
-            format!("{user}/../{other}/{asset}.jpg"),
-            format!("{other}/{asset}.jpg"),
-            format!("{user}/{}.jpg", uuid::Uuid::new_v4()),
-            format!("{user}/{asset}.png"),
-        ] {
-            assert_eq!(
-                own_upload_key(user, asset, "image/jpeg", &forged),
-                None,
-                "{forged}"
-            );
-        }
-        assert_eq!(
-            own_upload_key(user, asset, "video/mp4", &format!("{user}/{asset}.mp4")),
-            None
-        );
-    }
 }

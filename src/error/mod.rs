@@ -3,79 +3,23 @@
 //! Every error answers `{"detail": ..., "code": ..., "trace_id": ...}`. `detail` keeps
 //! FastAPI's shape: a message, or for invalid input (422) a list of
 //! `{loc, msg, type}` issues. 5xx bodies are generic; the cause goes to the log.
+//!
+//! [`body`] is the envelope; [`database`] reads what a database error means.
+
+mod body;
+mod database;
+
+pub use body::{
+    Detail, ErrorBody, LocItem, ValidationIssue, code_for_status, envelope, nul_issue,
+    status_envelope,
+};
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
-use serde::Serialize;
-use utoipa::ToSchema;
 
-use crate::telemetry::trace_context;
-
-/// One part of an issue's location: a key (`"query"`, `"page_size"`) or a list index.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum LocItem {
-    Key(String),
-    Index(usize),
-}
-
-impl From<&str> for LocItem {
-    fn from(s: &str) -> Self {
-        LocItem::Key(s.to_owned())
-    }
-}
-
-impl From<usize> for LocItem {
-    fn from(i: usize) -> Self {
-        LocItem::Index(i)
-    }
-}
-
-/// One invalid input, as FastAPI (pydantic v2) reports it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct ValidationIssue {
-    /// Where the input was: `["query", "page_size"]`, `["body", "notes"]`.
-    pub loc: Vec<LocItem>,
-    /// What is wrong, for people.
-    pub msg: String,
-    /// What is wrong, for programs: `missing`, `int_parsing`, `less_than_equal`...
-    #[serde(rename = "type")]
-    pub kind: String,
-}
-
-impl ValidationIssue {
-    pub fn new(loc: Vec<LocItem>, kind: &str, msg: impl Into<String>) -> Self {
-        ValidationIssue {
-            loc,
-            msg: msg.into(),
-            kind: kind.to_owned(),
-        }
-    }
-
-    /// An issue with a query parameter.
-    pub fn query(name: &str, kind: &str, msg: impl Into<String>) -> Self {
-        Self::new(vec!["query".into(), name.into()], kind, msg)
-    }
-}
-
-/// `detail` is a message, or the list of validation issues.
-#[derive(Debug, Serialize, ToSchema)]
-#[serde(untagged)]
-pub enum Detail {
-    Message(String),
-    Issues(Vec<ValidationIssue>),
-}
-
-/// The body of every error response.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ErrorBody {
-    pub detail: Detail,
-    /// A stable, machine-readable error code (`not_found`, `validation_error`...).
-    pub code: String,
-    /// The request's trace id, also sent as the `X-Trace-Id` header.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub trace_id: Option<String>,
-}
+use database::{
+    check_violation, database_unreachable, per_user_limit, statement_timed_out, unstorable_text,
+};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -138,65 +82,6 @@ impl ApiError {
             ApiError::Database(_) | ApiError::Internal(_) => "internal_error",
         }
     }
-}
-
-/// Text Postgres cannot store (a NUL character, in a path segment or a multipart field
-/// that no extractor checked): the client's input, so a 422 rather than a 500.
-/// SQLSTATE 22021 is `character_not_in_repertoire`, 22P05 `untranslatable_character`
-/// (jsonb's answer to `\u0000`).
-fn unstorable_text(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")))
-}
-
-/// A user's row refused because they keep as many as they may (migration 20261204010000:
-/// the constraint `<table>_per_user_limit`): the database's message names the limit.
-fn per_user_limit(e: &sqlx::Error) -> Option<String> {
-    match e {
-        sqlx::Error::Database(db)
-            if db.code().as_deref() == Some("23514")
-                && db
-                    .constraint()
-                    .is_some_and(|c| c.ends_with("_per_user_limit")) =>
-        {
-            Some(db.message().to_owned())
-        }
-        _ => None,
-    }
-}
-
-/// A row refused by a `check` constraint (SQLSTATE 23514): input the validation in front
-/// of the query should have refused.
-fn check_violation(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("23514"))
-}
-
-/// The issue reported for text that holds a NUL character.
-pub fn nul_issue(loc: Vec<LocItem>) -> ValidationIssue {
-    ValidationIssue::new(
-        loc,
-        "string_nul",
-        "Text must not contain NUL (\\u0000) characters",
-    )
-}
-
-/// A statement Postgres cancelled at its timeout (SQLSTATE 57014): the request's deadline
-/// came first (`db::within_deadline`).
-fn statement_timed_out(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
-}
-
-/// Errors that mean "Postgres cannot be reached right now" rather than a bug. A
-/// connection cut during its start-up can surface as a protocol error, so those count.
-fn database_unreachable(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
-        sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed
-    )
 }
 
 impl ResponseError for ApiError {
@@ -290,46 +175,6 @@ impl ResponseError for ApiError {
         }
         response
     }
-}
-
-/// Builds an error response in the JSON envelope, with the current request's trace id.
-pub fn envelope(status: StatusCode, code: &str, detail: Detail) -> HttpResponse {
-    HttpResponse::build(status).json(ErrorBody {
-        detail,
-        code: code.to_owned(),
-        trace_id: trace_context::current_trace_id(),
-    })
-}
-
-/// The code used for a bare status (routing errors and other framework answers).
-pub fn code_for_status(status: StatusCode) -> &'static str {
-    match status {
-        StatusCode::BAD_REQUEST => "bad_request",
-        StatusCode::UNAUTHORIZED => "unauthorized",
-        StatusCode::FORBIDDEN => "forbidden",
-        StatusCode::NOT_FOUND => "not_found",
-        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
-        StatusCode::REQUEST_TIMEOUT => "request_timeout",
-        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
-        StatusCode::URI_TOO_LONG => "uri_too_long",
-        StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => "header_fields_too_large",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
-        StatusCode::UNPROCESSABLE_ENTITY => "validation_error",
-        StatusCode::TOO_MANY_REQUESTS => "rate_limited",
-        StatusCode::SERVICE_UNAVAILABLE => "service_unavailable",
-        s if s.is_server_error() => "internal_error",
-        _ => "error",
-    }
-}
-
-/// Converts any raw status into an `ApiError`-shaped response (used by the routing
-/// fallbacks so nothing answers with actix's default text bodies).
-pub fn status_envelope(status: StatusCode, message: Option<String>) -> HttpResponse {
-    let detail = match message {
-        Some(m) if status.is_client_error() && !m.trim().is_empty() => m,
-        _ => status.canonical_reason().unwrap_or("Error").to_owned(),
-    };
-    envelope(status, code_for_status(status), Detail::Message(detail))
 }
 
 pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,7 +1,13 @@
-//! Identification records, quotas and the catalog as identification sees it. Events
-//! and quotas are written as the service role (users only read their own).
+//! Identification records and the catalog as identification sees it; the daily
+//! allowances ([`quota`]) and users' corrections ([`corrections`]). Events and quotas
+//! are written as the service role (users only read their own).
 
-use super::query::Statements;
+mod corrections;
+mod quota;
+
+pub use corrections::{CorrectionSource, correct};
+pub use quota::{QuotaHolder, QuotaTicket, take};
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -9,9 +15,11 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use super::Db;
+use crate::db::Db;
+use crate::db::query::Statements;
 use crate::vision::matching::CatalogEntry;
 
+/// The active machines with what identification matches an answer against.
 pub async fn catalog_entries(db: &Db) -> Result<Vec<CatalogEntry>, sqlx::Error> {
     let rows: Vec<(String, String, Vec<String>, Vec<String>)> = db
         .with_conn(async |c| {
@@ -31,118 +39,6 @@ pub async fn catalog_entries(db: &Db) -> Result<Vec<CatalogEntry>, sqlx::Error> 
             visual_cues,
         })
         .collect())
-}
-
-/// Who an identification counts against: a signed-in user, or (when anonymous callers
-/// are allowed) a hashed client address.
-#[derive(Debug, Clone)]
-pub enum QuotaHolder {
-    User(Uuid),
-    Address(String),
-}
-
-// One statement each: the row lock makes concurrent requests queue, so the limit holds.
-const TAKE_USER: &str = "insert into public.identification_quota (user_id, day, used) \
-     values ($1::uuid, (now() at time zone 'utc')::date, 1) \
-     on conflict (user_id, day) do update set used = identification_quota.used + 1 \
-     where identification_quota.used < $2 returning used";
-const TAKE_ADDRESS: &str = "insert into public.identification_ip_quota (ip_hash, day, used) \
-     values ($1, (now() at time zone 'utc')::date, 1) \
-     on conflict (ip_hash, day) do update set used = identification_ip_quota.used + 1 \
-     where identification_ip_quota.used < $2 returning used";
-const REFUND_USER: &str = "update public.identification_quota set used = greatest(used - 1, 0) \
-     where user_id = $1::uuid and day = (now() at time zone 'utc')::date";
-const REFUND_ADDRESS: &str = "update public.identification_ip_quota set used = greatest(used - 1, 0) \
-     where ip_hash = $1 and day = (now() at time zone 'utc')::date";
-
-impl QuotaHolder {
-    /// The holder's key in its quota table (a user id, or an address hash).
-    pub fn key(&self) -> String {
-        match self {
-            QuotaHolder::User(id) => id.to_string(),
-            QuotaHolder::Address(hash) => hash.clone(),
-        }
-    }
-}
-
-/// One identification taken from a holder's daily allowance. It is given back unless
-/// [`commit`](QuotaTicket::commit)ted: by [`refund`](QuotaTicket::refund) on an error the
-/// handler sees, or, if the request is dropped part-way (the client went away), by a task
-/// spawned when the ticket is dropped.
-pub struct QuotaTicket {
-    db: Db,
-    holder: Option<QuotaHolder>,
-}
-
-impl QuotaTicket {
-    /// The identification happened (the model was asked, or the answer came from the
-    /// holder's own recent photo): the allowance stays spent.
-    pub fn commit(mut self) {
-        self.holder = None;
-    }
-
-    /// Gives the identification back now.
-    pub async fn refund(mut self) -> Result<(), sqlx::Error> {
-        match self.holder.take() {
-            Some(holder) => refund(&self.db, &holder).await,
-            None => Ok(()),
-        }
-    }
-}
-
-impl Drop for QuotaTicket {
-    fn drop(&mut self) {
-        let Some(holder) = self.holder.take() else {
-            return;
-        };
-        let db = self.db.clone();
-        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                if let Err(e) = refund(&db, &holder).await {
-                    tracing::warn!(error = %e, "quota refund of an abandoned identification failed");
-                }
-            });
-        }
-    }
-}
-
-/// Takes one identification from the holder's daily allowance; `None` when it is spent.
-pub async fn take(
-    db: &Db,
-    holder: &QuotaHolder,
-    limit: i32,
-) -> Result<Option<QuotaTicket>, sqlx::Error> {
-    if limit <= 0 {
-        return Ok(None);
-    }
-    let sql = match holder {
-        QuotaHolder::User(_) => TAKE_USER,
-        QuotaHolder::Address(_) => TAKE_ADDRESS,
-    };
-    let used: Option<i32> = db
-        .with_conn(async |c| {
-            db.query_scalar(sql)
-                .bind(holder.key())
-                .bind(limit)
-                .fetch_optional(c)
-                .await
-        })
-        .await?;
-    Ok(used.map(|_| QuotaTicket {
-        db: db.clone(),
-        holder: Some(holder.clone()),
-    }))
-}
-
-/// Gives back an identification that never reached the model.
-async fn refund(db: &Db, holder: &QuotaHolder) -> Result<(), sqlx::Error> {
-    let sql = match holder {
-        QuotaHolder::User(_) => REFUND_USER,
-        QuotaHolder::Address(_) => REFUND_ADDRESS,
-    };
-    db.with_conn(async |c| db.query(sql).bind(holder.key()).execute(c).await)
-        .await?;
-    Ok(())
 }
 
 #[derive(Debug, Clone, Default)]
@@ -285,57 +181,5 @@ pub async fn trace(db: &Db, trace_id: &str) -> Result<Option<Trace>, sqlx::Error
         .fetch_optional(c)
         .await
     })
-    .await
-}
-
-/// Where in the app a user corrected an identification from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CorrectionSource {
-    /// The machine picker after an identification.
-    #[default]
-    Picker,
-    /// A favorite.
-    Favorites,
-    /// The history.
-    History,
-}
-
-impl CorrectionSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CorrectionSource::Picker => "picker",
-            CorrectionSource::Favorites => "favorites",
-            CorrectionSource::History => "history",
-        }
-    }
-}
-
-/// Records what the user says the machine really was, where they said it from, and how
-/// long after the identification (once per trace; a second call replaces the first).
-/// Returns that time, in milliseconds.
-pub async fn correct(
-    tx: &mut super::rls::UserTx,
-    trace_id: &str,
-    machine_id: &str,
-    note: Option<&str>,
-    source: CorrectionSource,
-) -> Result<i32, sqlx::Error> {
-    tx.query_scalar(
-        "insert into public.identification_corrections \
-           (trace_id, user_id, machine_id, note, source, time_to_correction_ms) \
-         select e.trace_id, (select auth.uid()), $2, $3, $4, \
-                greatest(0, floor(extract(epoch from now() - e.created_at) * 1000))::integer \
-           from public.identification_events e where e.trace_id = $1 \
-         on conflict (trace_id, user_id) do update set machine_id = excluded.machine_id, \
-           note = excluded.note, source = excluded.source, \
-           time_to_correction_ms = excluded.time_to_correction_ms, created_at = now() \
-         returning time_to_correction_ms",
-    )
-    .bind(trace_id)
-    .bind(machine_id)
-    .bind(note)
-    .bind(source.as_str())
-    .fetch_one(tx.conn())
     .await
 }

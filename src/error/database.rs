@@ -1,0 +1,52 @@
+//! What a database error means for the caller: unreachable (503), a timeout (503), or
+//! input Postgres refused (422).
+
+/// Text Postgres cannot store (a NUL character, in a path segment or a multipart field
+/// that no extractor checked): the client's input, so a 422 rather than a 500.
+/// SQLSTATE 22021 is `character_not_in_repertoire`, 22P05 `untranslatable_character`
+/// (jsonb's answer to `\u0000`).
+pub(super) fn unstorable_text(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")))
+}
+
+/// A user's row refused because they keep as many as they may (migration 20261204010000:
+/// the constraint `<table>_per_user_limit`): the database's message names the limit.
+pub(super) fn per_user_limit(e: &sqlx::Error) -> Option<String> {
+    match e {
+        sqlx::Error::Database(db)
+            if db.code().as_deref() == Some("23514")
+                && db
+                    .constraint()
+                    .is_some_and(|c| c.ends_with("_per_user_limit")) =>
+        {
+            Some(db.message().to_owned())
+        }
+        _ => None,
+    }
+}
+
+/// A row refused by a `check` constraint (SQLSTATE 23514): input the validation in front
+/// of the query should have refused.
+pub(super) fn check_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("23514"))
+}
+
+/// A statement Postgres cancelled at its timeout (SQLSTATE 57014): the request's deadline
+/// came first (`db::within_deadline`).
+pub(super) fn statement_timed_out(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.code().as_deref() == Some("57014"))
+}
+
+/// Errors that mean "Postgres cannot be reached right now" rather than a bug. A
+/// connection cut during its start-up can surface as a protocol error, so those count.
+pub(super) fn database_unreachable(e: &sqlx::Error) -> bool {
+    matches!(
+        e,
+        sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::WorkerCrashed
+    )
+}

@@ -1,0 +1,160 @@
+//! The caller's identification history (bearer required; RLS path): reading and
+//! removing entries here, recording them in [`write`] (what a new entry may hold:
+//! [`body`]).
+
+pub mod body;
+pub mod write;
+
+use std::future::{Ready, ready};
+
+use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
+use serde::Serialize;
+use utoipa::{IntoParams, ToSchema};
+use uuid::Uuid;
+
+use crate::auth::AuthUser;
+use crate::db::history::{self, HistoryEntry};
+use crate::db::rls::UserTx;
+use crate::domain::pagination::PageRequest;
+use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
+use crate::extract::QueryParams;
+use crate::routes::shared::Deleted;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct HistoryPage {
+    /// Newest `taken_at` first.
+    pub history: Vec<HistoryEntry>,
+    pub total: i64,
+    pub page: u32,
+    pub page_size: u32,
+}
+
+/// Query parameters of `GET /api/v1/history`.
+#[derive(Debug, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct HistoryQuery {
+    #[param(minimum = 1, default = 1)]
+    page: Option<u32>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    page_size: Option<u32>,
+    /// Only entries of this machine.
+    machine_id: Option<String>,
+}
+
+pub struct HistoryFilter {
+    page: PageRequest,
+    machine_id: Option<String>,
+}
+
+impl FromRequest for HistoryFilter {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let mut q = QueryParams::parse(req.query_string());
+        let filter = HistoryFilter {
+            page: PageRequest::from_query(&mut q),
+            machine_id: q.text("machine_id", 64),
+        };
+        ready(q.finish(filter))
+    }
+}
+
+fn entry_id(raw: &str) -> ApiResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| {
+        ApiError::Validation(vec![ValidationIssue::new(
+            vec!["path".into(), "history_id".into()],
+            "uuid_parsing",
+            "Input should be a valid UUID",
+        )])
+    })
+}
+
+pub(super) fn entry_not_found() -> ApiError {
+    ApiError::NotFound("History entry not found".into())
+}
+
+/// The caller's history, newest first, paginated.
+#[utoipa::path(get, path = "/api/v1/history", tag = "history",
+    security(("bearer_auth" = [])),
+    params(HistoryQuery),
+    responses((status = 200, body = HistoryPage), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody))
+)]
+pub async fn list_history(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    filter: HistoryFilter,
+) -> ApiResult<web::Json<HistoryPage>> {
+    let (history, total) = history::list(
+        &state.db,
+        &user.claims_json,
+        &state.catalog,
+        filter.page,
+        filter.machine_id.as_deref(),
+    )
+    .await?;
+    Ok(web::Json(HistoryPage {
+        history,
+        total,
+        page: filter.page.page(),
+        page_size: filter.page.page_size(),
+    }))
+}
+
+/// One history entry.
+#[utoipa::path(get, path = "/api/v1/history/{history_id}", tag = "history",
+    security(("bearer_auth" = [])),
+    params(("history_id" = Uuid, Path)),
+    responses((status = 200, body = HistoryEntry), (status = 404, body = ErrorBody))
+)]
+pub async fn get_history(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    history_id: web::Path<String>,
+) -> ApiResult<web::Json<HistoryEntry>> {
+    let id = entry_id(&history_id)?;
+    let machines = state.catalog.machines().await?;
+    let entry = UserTx::run(&state.db, &user.claims_json, async |tx| {
+        history::get(tx, &machines, id).await
+    })
+    .await?;
+    entry.map(web::Json).ok_or_else(entry_not_found)
+}
+
+/// Remove one history entry.
+#[utoipa::path(delete, path = "/api/v1/history/{history_id}", tag = "history",
+    security(("bearer_auth" = [])),
+    params(("history_id" = Uuid, Path)),
+    responses((status = 200, body = Deleted, example = json!({"deleted": 1})), (status = 404, body = ErrorBody))
+)]
+pub async fn delete_history(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    history_id: web::Path<String>,
+) -> ApiResult<HttpResponse> {
+    let id = entry_id(&history_id)?;
+    let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
+        history::remove(tx, id).await
+    })
+    .await?;
+    if removed {
+        Ok(Deleted::response(1))
+    } else {
+        Err(entry_not_found())
+    }
+}
+
+/// Remove all of the caller's history.
+#[utoipa::path(delete, path = "/api/v1/history", tag = "history",
+    security(("bearer_auth" = [])),
+    responses((status = 200, body = Deleted, description = "How many entries were removed", example = json!({"deleted": 12})), (status = 401, body = ErrorBody))
+)]
+pub async fn clear_history(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+    let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
+        history::clear(tx).await
+    })
+    .await?;
+    Ok(Deleted::response(removed))
+}

@@ -1,0 +1,165 @@
+//! Recording entries: one, or a batch made offline (all or none); both safe to retry.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::body::{HistoryBatch, HistoryCreate, MAX_BATCH, validated};
+use crate::auth::AuthUser;
+use crate::db::embed::MachineIndex;
+use crate::db::history::{self, HistoryEntry, NewEntry};
+use crate::db::limits;
+use crate::db::rls::UserTx;
+use crate::error::{ApiError, ApiResult, ErrorBody, LocItem, ResultExt, ValidationIssue};
+use crate::extract::ApiJson;
+use crate::idempotency::{self, IdempotencyKey};
+use crate::routes::shared::within_rate;
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct HistoryBatchResult {
+    /// The entries, in the order sent.
+    pub history: Vec<HistoryEntry>,
+    pub total: usize,
+}
+
+/// Records one entry, mapping an unknown machine to 404 and a client id that is
+/// already someone else's (invisible under RLS) to 409.
+async fn add_entry(
+    tx: &mut UserTx,
+    machines: &MachineIndex,
+    entry: &NewEntry,
+) -> ApiResult<HistoryEntry> {
+    history::add(tx, machines, entry)
+        .await
+        .on_constraint("history_machine_id_fkey", || ApiError::not_found("Machine"))
+        .map_err(|e| match e {
+            ApiError::Database(sqlx::Error::RowNotFound) => {
+                ApiError::Conflict("This history id is already taken".into())
+            }
+            other => other,
+        })
+}
+
+/// Record an identification in the caller's history. Safe to retry with
+/// `Idempotency-Key` (or a client-chosen `id`).
+#[utoipa::path(post, path = "/api/v1/history", tag = "history",
+    security(("bearer_auth" = [])),
+    params(IdempotencyKey),
+    request_body = HistoryCreate,
+    responses(
+        (status = 201, body = HistoryEntry),
+        (status = 404, body = ErrorBody, description = "Unknown machine"),
+        (status = 409, body = ErrorBody, description = "The client-chosen `id` is another user's, or a request with this Idempotency-Key is in progress"),
+        (status = 422, body = ErrorBody),
+    )
+)]
+pub async fn add_history(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    key: IdempotencyKey,
+    req: HttpRequest,
+    body: ApiJson<HistoryCreate>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let mut issues = Vec::new();
+    let entry = body.validate(&["body".into()], &mut issues);
+    validated(issues)?;
+    let machines = state.catalog.machines().await?;
+    idempotency::respond(
+        &state.db,
+        &user,
+        &key,
+        &req,
+        &body,
+        StatusCode::CREATED,
+        async |tx| add_entry(tx, &machines, &entry).await,
+    )
+    .await
+}
+
+/// Record many entries at once (made offline), all or none. Safe to retry.
+#[utoipa::path(post, path = "/api/v1/history/batch", tag = "history",
+    security(("bearer_auth" = [])),
+    params(IdempotencyKey),
+    request_body = HistoryBatch,
+    responses(
+        (status = 201, body = HistoryBatchResult),
+        (status = 409, body = ErrorBody, description = "A client-chosen `id` is another user's, or a request with this Idempotency-Key is in progress"),
+        (status = 422, body = ErrorBody, description = "Invalid entries, or the history already holds as many entries as it may (10,000)"),
+        (status = 429, body = ErrorBody, description = "120 batches a minute; see Retry-After"),
+    )
+)]
+pub async fn add_history_batch(
+    state: web::Data<AppState>,
+    user: AuthUser,
+    key: IdempotencyKey,
+    req: HttpRequest,
+    body: ApiJson<HistoryBatch>,
+) -> ApiResult<HttpResponse> {
+    within_rate(&state.db, user.id, &limits::HISTORY_BATCH).await?;
+    let body = body.into_inner();
+    let mut issues = Vec::new();
+    if body.entries.is_empty() || body.entries.len() > MAX_BATCH {
+        issues.push(ValidationIssue::new(
+            vec!["body".into(), "entries".into()],
+            "too_long",
+            format!("A batch holds 1 to {MAX_BATCH} entries"),
+        ));
+    }
+    let entries: Vec<NewEntry> = body
+        .entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            e.validate(
+                &["body".into(), "entries".into(), LocItem::Index(i)],
+                &mut issues,
+            )
+        })
+        .collect();
+    validated(issues)?;
+    let machines = state.catalog.machines().await?;
+    idempotency::respond(
+        &state.db,
+        &user,
+        &key,
+        &req,
+        &body,
+        StatusCode::CREATED,
+        async |tx| {
+            let ids: Vec<String> = entries.iter().map(|e| e.machine_id.clone()).collect();
+            let unknown = history::unknown_machines(tx, &ids).await?;
+            if !unknown.is_empty() {
+                let issues = entries
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, e)| unknown.contains(&e.machine_id))
+                    .map(|(i, _)| {
+                        ValidationIssue::new(
+                            vec![
+                                "body".into(),
+                                "entries".into(),
+                                LocItem::Index(i),
+                                "machine_id".into(),
+                            ],
+                            "unknown_machine",
+                            "Machine not found",
+                        )
+                    })
+                    .collect();
+                return Err(ApiError::Validation(issues));
+            }
+            let mut history = Vec::with_capacity(entries.len());
+            for entry in &entries {
+                history.push(add_entry(tx, &machines, entry).await?);
+            }
+            Ok(HistoryBatchResult {
+                total: history.len(),
+                history,
+            })
+        },
+    )
+    .await
+}
