@@ -8,9 +8,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::auth_server::keys;
 use crate::helpers::{TestApp, assert_error, spawn_app_with};
-use crate::storage_server::StorageServer;
+use crate::stand_ins::auth::keys;
+use crate::stand_ins::storage::StorageServer;
 
 #[derive(Clone, Copy, Debug, PartialEq)]
 enum Caller {
@@ -92,7 +92,7 @@ impl World {
 
 async fn world() -> World {
     let storage = StorageServer::start().await;
-    let auth = crate::auth_server::AuthServer::start(&[&keys().es256]).await;
+    let auth = crate::stand_ins::auth::AuthServer::start(&[&keys().es256]).await;
     let env: Vec<(&str, String)> = storage.env().into_iter().chain(auth.env()).collect();
     let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
     let app = spawn_app_with(&env).await;

@@ -6,8 +6,8 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::json;
 use uuid::Uuid;
 
-use crate::auth_server::{AuthServer, b64, keys};
 use crate::helpers::{TestApp, spawn_app_with, spawn_app_with_auth};
+use crate::stand_ins::auth::{AuthServer, b64, keys};
 
 const ME: &str = "/api/v1/users/me";
 

@@ -3,10 +3,10 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::auth_server::keys;
 use crate::helpers::{
     assert_error, database_url, spawn_app_with_auth, spawn_with_settings, test_settings,
 };
+use crate::stand_ins::auth::keys;
 
 #[tokio::test]
 async fn catalog_responses_carry_etags_and_answer_304_when_unchanged() {
@@ -123,7 +123,7 @@ async fn an_admin_change_on_one_instance_reaches_another_within_the_bound() {
 
 async fn app_admin_token(
     app: &crate::helpers::TestApp,
-    auth: &crate::auth_server::AuthServer,
+    auth: &crate::stand_ins::auth::AuthServer,
 ) -> String {
     let admin = app.sign_up().await;
     auth.token(

@@ -9,9 +9,9 @@ use serde_json::json;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::auth_server::{AuthServer, keys};
 use crate::helpers::{assert_error, database_url, fresh_database, spawn_app_with};
-use crate::storage_server::StorageServer;
+use crate::stand_ins::auth::{AuthServer, keys};
+use crate::stand_ins::storage::StorageServer;
 
 /// A transaction as PostgREST opens one for a request: the role and the caller's claims.
 async fn as_data_api(pool: &PgPool, role: &str, user: Uuid) -> Transaction<'static, Postgres> {

@@ -18,11 +18,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::auth_server::{AuthServer, keys};
 use crate::helpers::{
     DbProxy, TestApp, database_url, fresh_database, postgres_addr, spawn_with_settings,
     test_settings,
 };
+use crate::stand_ins::auth::{AuthServer, keys};
 
 /// The longest any answer may take while the database is down.
 const BOUND: Duration = Duration::from_secs(2);

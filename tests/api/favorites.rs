@@ -3,8 +3,8 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::auth_server::keys;
 use crate::helpers::{TestApp, assert_error, deleted_count, spawn_app_with_auth};
+use crate::stand_ins::auth::keys;
 
 const FAVORITES: &str = "/api/v1/favorites";
 

@@ -16,7 +16,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::OnceCell;
 use uuid::Uuid;
 
-use crate::auth_server::{AuthServer, keys};
+use crate::stand_ins::auth::{AuthServer, keys};
 
 /// The server that tests may create databases on (`scripts/test` sets it).
 pub fn admin_url() -> String {

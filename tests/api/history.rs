@@ -4,8 +4,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::auth_server::keys;
 use crate::helpers::{TestApp, assert_error, deleted_count, spawn_app_with_auth};
+use crate::stand_ins::auth::keys;
 
 const HISTORY: &str = "/api/v1/history";
 

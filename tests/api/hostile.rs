@@ -12,10 +12,10 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use uuid::Uuid;
 
-use crate::auth_server::{AuthServer, keys};
 use crate::helpers::{TestApp, assert_error, deleted_count, spawn_app_with_auth};
 use crate::raw_http::{raw, read_response};
-use crate::storage_server::StorageServer;
+use crate::stand_ins::auth::{AuthServer, keys};
+use crate::stand_ins::storage::StorageServer;
 
 async fn signed_in() -> (TestApp, AuthServer, Uuid, String) {
     let (app, auth) = spawn_app_with_auth(&[]).await;

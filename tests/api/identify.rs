@@ -6,12 +6,12 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::auth_server::{AuthServer, keys};
-use crate::fireworks_server::{FireworksServer, Reply, says};
 use crate::helpers::{
     TestApp, assert_error, database_url, metric_value, spawn_app_with, spawn_with_settings,
     test_settings,
 };
+use crate::stand_ins::auth::{AuthServer, keys};
+use crate::stand_ins::fireworks::{FireworksServer, Reply, says};
 
 /// A real PNG photo; `shade` makes distinct photos (distinct cache keys).
 fn photo(shade: u8) -> Vec<u8> {

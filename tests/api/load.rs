@@ -19,9 +19,9 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::auth_server::{AuthServer, keys};
 use crate::binary::Service;
 use crate::helpers::{database_url, fresh_database};
+use crate::stand_ins::auth::{AuthServer, keys};
 
 const MACHINES: [&str; 16] = [
     "leg_press",

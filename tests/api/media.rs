@@ -4,9 +4,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::auth_server::{AuthServer, keys};
 use crate::helpers::{TestApp, account_deleted, assert_error, deleted_count, spawn_app_with};
-use crate::storage_server::StorageServer;
+use crate::stand_ins::auth::{AuthServer, keys};
+use crate::stand_ins::storage::StorageServer;
 
 /// A tiny but real JPEG header followed by filler.
 fn jpeg(len: usize) -> Vec<u8> {

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpResponse, HttpServer, web};
 use serde_json::{Value, json};
 
-use crate::auth_server::keys;
 use crate::helpers::{
     DbProxy, assert_error, database_url, fresh_database, metric_value, postgres_addr,
     spawn_app_with_auth,
 };
+use crate::stand_ins::auth::keys;
 
 const METRICS_TOKEN: &str = "scrape-me-7f3a9c";
 

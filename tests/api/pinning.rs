@@ -9,9 +9,9 @@ use reqwest::Method;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
-use crate::auth_server::{AuthServer, keys};
 use crate::binary::Service;
 use crate::helpers::{assert_error, database_url, fresh_database, spawn_app_with_auth};
+use crate::stand_ins::auth::{AuthServer, keys};
 
 #[tokio::test]
 async fn a_request_answered_at_its_deadline_leaves_no_query_running_behind_it() {

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::auth_server::{AuthServer, keys};
 use crate::helpers::{
     database_url, fresh_database, postgres_addr, spawn_with_settings, test_settings,
 };
+use crate::stand_ins::auth::{AuthServer, keys};
 
 struct PgBouncer {
     child: Child,

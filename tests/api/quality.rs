@@ -10,9 +10,9 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::auth_server::{AuthServer, keys};
-use crate::fireworks_server::{FireworksServer, Reply, says, variant_of};
 use crate::helpers::{TestApp, assert_error, database_url, metric_value, spawn_app_with};
+use crate::stand_ins::auth::{AuthServer, keys};
+use crate::stand_ins::fireworks::{FireworksServer, Reply, says, variant_of};
 
 const VARIANTS: &str = "catalog-v2:40,cues-v1:40,describe-v1:20";
 const EXPERIMENT: &str = "quality-test";

@@ -12,11 +12,11 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::auth_server::{AuthServer, keys};
-use crate::fireworks_server::{FireworksServer, says};
 use crate::helpers::{
     TestApp, database_url, deleted_count, fresh_database, spawn_with_settings, test_settings,
 };
+use crate::stand_ins::auth::{AuthServer, keys};
+use crate::stand_ins::fireworks::{FireworksServer, says};
 
 struct Cluster {
     apps: Vec<TestApp>,

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::json;
 
-use crate::auth_server::keys;
+use crate::stand_ins::auth::keys;
 use machinemate_api::config::Settings;
 
 use crate::helpers::{assert_error, spawn_app_with, spawn_app_with_auth};

@@ -8,8 +8,8 @@ use std::time::{Duration, Instant};
 use machinemate_api::db::Db;
 use machinemate_api::db::rls::UserTx;
 
-use crate::fireworks_server::{FireworksServer, Reply};
 use crate::helpers::{DbProxy, database_url, fresh_database, postgres_addr, test_settings};
+use crate::stand_ins::fireworks::{FireworksServer, Reply};
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish_and_exits_promptly() {

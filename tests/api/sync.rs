@@ -4,8 +4,8 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::auth_server::keys;
 use crate::helpers::{TestApp, assert_error, spawn_app_with_auth};
+use crate::stand_ins::auth::keys;
 
 async fn sync(app: &TestApp, token: &str, cursor: Option<&str>) -> Value {
     let path = match cursor {

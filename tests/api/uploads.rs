@@ -10,10 +10,10 @@ use reqwest::multipart::{Form, Part};
 use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::auth_server::{AuthServer, keys};
 use crate::binary::Service;
-use crate::fireworks_server::{FireworksServer, says};
 use crate::helpers::{database_url, fresh_database};
+use crate::stand_ins::auth::{AuthServer, keys};
+use crate::stand_ins::fireworks::{FireworksServer, says};
 
 /// Peak resident memory allowed through a burst of uploads, under two fifths of the instance's
 /// 512 MiB: warm (about 40 MiB in this debug build), plus `UPLOADS_IN_MEMORY` (8) photos of

@@ -4,8 +4,8 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::auth_server::{AuthServer, keys};
 use crate::helpers::{TestApp, account_deleted, assert_error, spawn_app_with, spawn_app_with_auth};
+use crate::stand_ins::auth::{AuthServer, keys};
 
 const ME: &str = "/api/v1/users/me";
 

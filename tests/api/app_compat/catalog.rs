@@ -7,8 +7,8 @@ use serde_json::{Value, json};
 use super::{
     APP_CATEGORIES, APP_DIFFICULTIES, assert_app_machine, bundled, load_catalog, merge_by_id, ok,
 };
-use crate::auth_server::keys;
 use crate::helpers::{spawn_app, spawn_app_with_auth};
+use crate::stand_ins::auth::keys;
 
 #[tokio::test]
 async fn the_catalog_serves_the_apps_39_machines_under_its_ids_names_categories_and_difficulties() {

@@ -3,9 +3,9 @@
 use serde_json::{Value, json};
 
 use super::{Thrown, bundled, identify_request};
-use crate::auth_server::{AuthServer, keys};
-use crate::fireworks_server::{FireworksServer, Reply, says};
 use crate::helpers::{TestApp, spawn_app_with};
+use crate::stand_ins::auth::{AuthServer, keys};
+use crate::stand_ins::fireworks::{FireworksServer, Reply, says};
 
 /// A small JPEG (the app converts every photo to JPEG on the phone); `n` makes it
 /// distinct, so no answer comes from the service's cache of recent photos.

@@ -3,8 +3,8 @@
 use serde_json::{Value, json};
 
 use super::{Thrown, api_request, bundled, ok};
-use crate::auth_server::{AuthServer, keys};
 use crate::helpers::{TestApp, spawn_app_with_auth};
+use crate::stand_ins::auth::{AuthServer, keys};
 
 async fn signed_in() -> (TestApp, AuthServer, uuid::Uuid, String) {
     let (app, auth) = spawn_app_with_auth(&[]).await;

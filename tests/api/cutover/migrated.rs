@@ -5,8 +5,8 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use super::{ALICE, BOB, CAROL, DAVE, ERIN, fastapi_database, fingerprint, run, run_ok};
-use crate::auth_server::{AuthServer, keys};
 use crate::helpers::{TestApp, database_url, spawn_with_settings, test_settings};
+use crate::stand_ins::auth::{AuthServer, keys};
 
 /// Rows of a query, as JSON objects.
 async fn rows(pool: &PgPool, sql: &str) -> Vec<Value> {

@@ -7,10 +7,10 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{ALICE, ERIN, fastapi_database, run_ok};
-use crate::auth_server::{AuthServer, keys};
 use crate::helpers::{
     account_deleted, database_url, deleted_count, spawn_with_settings, test_settings,
 };
+use crate::stand_ins::auth::{AuthServer, keys};
 
 const ROLLBACK: &str = include_str!("../../../supabase/cutover/rollback_to_fastapi.sql");
 const FRANK: &str = "0f4a0000-0000-4000-8000-000000000007";

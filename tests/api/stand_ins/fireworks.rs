@@ -2,13 +2,14 @@
 //! to answer well, slowly, with 429/5xx, or with malformed content.
 
 use std::collections::VecDeque;
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
+
+use super::StandIn;
 
 #[derive(Clone, Debug)]
 pub enum Reply {
@@ -73,23 +74,14 @@ impl FireworksServer {
             calls: AtomicUsize::new(0),
             last_request: Mutex::new(None),
         });
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
         let data = web::Data::from(script.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
+        let server = StandIn::http(2, move |cfg| {
+            cfg.app_data(data.clone())
                 .app_data(web::JsonConfig::default().limit(32 * 1024 * 1024))
-                .route("/inference/v1/chat/completions", web::post().to(complete))
-        })
-        .workers(2)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
-        tokio::spawn(server);
+                .route("/inference/v1/chat/completions", web::post().to(complete));
+        });
         FireworksServer {
-            base_url: format!("http://127.0.0.1:{port}/inference/v1"),
+            base_url: server.url("/inference/v1"),
             script,
         }
     }

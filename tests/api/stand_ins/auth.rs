@@ -1,11 +1,10 @@
 //! A stand-in for Supabase Auth: a JWKS endpoint over real HTTP with keys generated per
 //! test run (ES256, RS256), and tokens with Supabase's claim set.
 
-use std::net::TcpListener;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use actix_web::{App, HttpResponse, HttpServer, web};
+use actix_web::{HttpResponse, web};
 use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rsa::KeySize;
 use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair, RsaKeyPair};
@@ -14,6 +13,8 @@ use jsonwebtoken::jwk::{Jwk, PublicKeyUse};
 use jsonwebtoken::{Algorithm, EncodingKey, Header};
 use serde_json::{Value, json};
 use uuid::Uuid;
+
+use super::StandIn;
 
 pub struct SigningKey {
     pub kid: String,
@@ -141,6 +142,21 @@ async fn delete_user(
     HttpResponse::Ok().json(json!({"id": *id, "aud": "authenticated", "role": "authenticated"}))
 }
 
+/// `GET /auth/v1/.well-known/jwks.json`: the published keys (counted), or a failure.
+async fn publish_jwks(p: web::Data<Published>) -> HttpResponse {
+    p.fetches.fetch_add(1, Ordering::SeqCst);
+    if p.hanging.load(Ordering::SeqCst) {
+        tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    }
+    if p.down.load(Ordering::SeqCst) {
+        return HttpResponse::ServiceUnavailable().body("upstream connect error");
+    }
+    let body = p.jwks.lock().unwrap().clone();
+    HttpResponse::Ok()
+        .insert_header(("cache-control", "public, max-age=600"))
+        .json(body)
+}
+
 pub struct AuthServer {
     pub issuer: String,
     pub jwks_url: String,
@@ -159,40 +175,18 @@ impl AuthServer {
             deleted: Mutex::new(Vec::new()),
             admin_failing: AtomicBool::new(false),
         });
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
         let data = web::Data::from(published.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .app_data(data.clone())
+        let server = StandIn::http(1, move |cfg| {
+            cfg.app_data(data.clone())
                 .route("/auth/v1/admin/users/{id}", web::delete().to(delete_user))
                 .route(
                     "/auth/v1/.well-known/jwks.json",
-                    web::get().to(|p: web::Data<Published>| async move {
-                        p.fetches.fetch_add(1, Ordering::SeqCst);
-                        if p.hanging.load(Ordering::SeqCst) {
-                            tokio::time::sleep(std::time::Duration::from_secs(60)).await;
-                        }
-                        if p.down.load(Ordering::SeqCst) {
-                            return HttpResponse::ServiceUnavailable()
-                                .body("upstream connect error");
-                        }
-                        let body = p.jwks.lock().unwrap().clone();
-                        HttpResponse::Ok()
-                            .insert_header(("cache-control", "public, max-age=600"))
-                            .json(body)
-                    }),
-                )
-        })
-        .workers(1)
-        .disable_signals()
-        .listen(listener)
-        .unwrap()
-        .run();
-        tokio::spawn(server);
+                    web::get().to(publish_jwks),
+                );
+        });
         AuthServer {
-            issuer: format!("http://127.0.0.1:{port}/auth/v1"),
-            jwks_url: format!("http://127.0.0.1:{port}/auth/v1/.well-known/jwks.json"),
+            issuer: server.url("/auth/v1"),
+            jwks_url: server.url("/auth/v1/.well-known/jwks.json"),
             published,
         }
     }
