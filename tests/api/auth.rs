@@ -302,7 +302,9 @@ async fn no_keys_and_the_endpoint_down_is_a_503_not_a_401() {
     let response = app
         .get_as(ME, &auth.token(&keys.es256, user, json!({})))
         .await;
-    let detail = crate::helpers::assert_error(response, 503, "service_unavailable").await;
+    let detail = crate::helpers::assert_error(response, 503, "service_unavailable")
+        .await
+        .detail;
     assert_eq!(
         detail,
         "Authentication is unavailable: signing keys could not be fetched"
@@ -313,7 +315,9 @@ async fn no_keys_and_the_endpoint_down_is_a_503_not_a_401() {
 async fn without_auth_configuration_user_routes_answer_503() {
     let app = crate::helpers::spawn_app().await;
     let response = app.get_as(ME, "a.b.c").await;
-    let detail = crate::helpers::assert_error(response, 503, "service_unavailable").await;
+    let detail = crate::helpers::assert_error(response, 503, "service_unavailable")
+        .await
+        .detail;
     assert_eq!(detail, "Authentication is not configured");
 }
 
@@ -327,7 +331,9 @@ async fn admin_routes_need_the_admin_or_service_role() {
     assert_eq!(app.get(stats).await.status(), 401);
     let plain = auth.token(&keys.es256, user, json!({}));
     let response = app.get_as(stats, &plain).await;
-    let detail = crate::helpers::assert_error(response, 403, "forbidden").await;
+    let detail = crate::helpers::assert_error(response, 403, "forbidden")
+        .await
+        .detail;
     assert_eq!(detail, "Admin role required");
 
     // user_metadata is writable by the user, so it grants nothing.

@@ -5,9 +5,13 @@ const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 #[tokio::test]
 async fn unknown_routes_answer_404_in_the_json_envelope() {
     let app = spawn_app().await;
-    let detail = assert_error(app.get("/no/such/route").await, 404, "not_found").await;
+    let detail = assert_error(app.get("/no/such/route").await, 404, "not_found")
+        .await
+        .detail;
     assert_eq!(detail, "Not Found");
-    let detail = assert_error(app.get("/api/v1/nothing-here").await, 404, "not_found").await;
+    let detail = assert_error(app.get("/api/v1/nothing-here").await, 404, "not_found")
+        .await
+        .detail;
     assert_eq!(detail, "Not Found");
 }
 
@@ -16,7 +20,9 @@ async fn wrong_methods_answer_405_in_the_json_envelope() {
     let app = spawn_app().await;
     for path in ["/health", "/api/v1/machines", "/api/v1/machines/leg_press"] {
         let response = app.client.put(app.url(path)).send().await.unwrap();
-        let detail = assert_error(response, 405, "method_not_allowed").await;
+        let detail = assert_error(response, 405, "method_not_allowed")
+            .await
+            .detail;
         assert_eq!(detail, "Method Not Allowed");
     }
 }
@@ -61,7 +67,7 @@ async fn bad_query_strings_answer_422_with_fastapi_issues() {
     let response = app
         .get("/api/v1/machines?page=%zz&page_size=abc&is_active=perhaps")
         .await;
-    let detail = assert_error(response, 422, "validation_error").await;
+    let detail = assert_error(response, 422, "validation_error").await.detail;
     let issues = detail.as_array().unwrap();
     assert_eq!(issues.len(), 3, "{detail}");
     assert_eq!(issues[0]["loc"], serde_json::json!(["query", "page"]));

@@ -419,7 +419,9 @@ async fn storage_answering_errors_is_a_clear_503_with_nothing_half_done() {
     };
     let unavailable = |response: reqwest::Response, started: Instant| async move {
         let took = started.elapsed();
-        let detail = crate::helpers::assert_error(response, 503, "service_unavailable").await;
+        let detail = crate::helpers::assert_error(response, 503, "service_unavailable")
+            .await
+            .detail;
         assert_eq!(detail, "Storage is unavailable");
         // The SDK's retries with backoff, well inside its 20 s operation bound.
         assert!(took < Duration::from_secs(10), "{took:?}");

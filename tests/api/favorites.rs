@@ -60,16 +60,16 @@ async fn favorites_follow_the_contract() {
 
     let duplicate = add(&app, &token, json!({"machine_id": "leg_press"})).await;
     assert_eq!(
-        assert_error(duplicate, 409, "conflict").await,
+        assert_error(duplicate, 409, "conflict").await.detail,
         "Machine already in favorites"
     );
     let unknown = add(&app, &token, json!({"machine_id": "no_such_machine"})).await;
     assert_eq!(
-        assert_error(unknown, 404, "not_found").await,
+        assert_error(unknown, 404, "not_found").await.detail,
         "Machine not found"
     );
     let invalid = add(&app, &token, json!({"notes": "x"})).await;
-    let detail = assert_error(invalid, 422, "validation_error").await;
+    let detail = assert_error(invalid, 422, "validation_error").await.detail;
     assert_eq!(detail[0]["loc"], json!(["body", "machine_id"]));
 
     let one: Value = app
@@ -217,7 +217,9 @@ async fn a_retried_post_with_the_same_idempotency_key_creates_one_favorite() {
     let different = post(json!({"machine_id": "treadmill"}), "key-1")
         .await
         .unwrap();
-    let detail = assert_error(different, 422, "validation_error").await;
+    let detail = assert_error(different, 422, "validation_error")
+        .await
+        .detail;
     assert_eq!(detail[0]["type"], "idempotency_key_reused");
 
     let count: i64 = sqlx::query_scalar("select count(*) from favorites")

@@ -98,6 +98,8 @@ async fn catalog_reads_answer_503_not_500_while_the_database_is_down() {
     let (app, proxy) = app_behind_proxy().await;
     proxy.refuse();
     let response = app.get("/api/v1/machines").await;
-    let detail = crate::helpers::assert_error(response, 503, "database_unavailable").await;
+    let detail = crate::helpers::assert_error(response, 503, "database_unavailable")
+        .await
+        .detail;
     assert_eq!(detail, "Database unavailable");
 }

@@ -151,7 +151,8 @@ async fn history_follows_the_contract() {
             422,
             "validation_error",
         )
-        .await;
+        .await
+        .detail;
         assert_eq!(detail[0]["loc"], json!(["body", field]), "{body}");
     }
     assert_error(
@@ -274,7 +275,7 @@ async fn an_offline_batch_is_recorded_once_even_when_uploaded_twice() {
         .send()
         .await
         .unwrap();
-    let detail = assert_error(response, 422, "validation_error").await;
+    let detail = assert_error(response, 422, "validation_error").await.detail;
     assert_eq!(
         detail[0]["loc"],
         json!(["body", "entries", 2, "confidence"])
@@ -285,7 +286,7 @@ async fn an_offline_batch_is_recorded_once_even_when_uploaded_twice() {
         .send()
         .await
         .unwrap();
-    let detail = assert_error(response, 422, "validation_error").await;
+    let detail = assert_error(response, 422, "validation_error").await.detail;
     assert_eq!(
         detail[0]["loc"],
         json!(["body", "entries", 1, "machine_id"])

@@ -126,7 +126,7 @@ async fn oversized_and_deeply_nested_json_is_refused() {
             .unwrap();
         // The typed field refuses the array at once; the free-form object hits the
         // parser's recursion limit (128) long before the stack is at risk.
-        let detail = assert_error(response, 422, "validation_error").await;
+        let detail = assert_error(response, 422, "validation_error").await.detail;
         assert!(
             matches!(
                 detail[0]["type"].as_str(),
@@ -216,11 +216,11 @@ async fn huge_headers_and_query_strings_are_refused() {
     let response = app
         .get(&format!("/api/v1/machines?search={}", "a".repeat(10_000)))
         .await;
-    let detail = assert_error(response, 422, "validation_error").await;
+    let detail = assert_error(response, 422, "validation_error").await.detail;
     assert_eq!(detail[0]["type"], "string_too_long");
     let tags: String = (0..500).map(|i| format!("tags=t{i}&")).collect();
     let response = app.get(&format!("/api/v1/machines?{tags}")).await;
-    let detail = assert_error(response, 422, "validation_error").await;
+    let detail = assert_error(response, 422, "validation_error").await.detail;
     assert_eq!(detail[0]["loc"], json!(["query", "tags"]));
     let response = app
         .get_as(
@@ -569,7 +569,7 @@ async fn sql_metacharacters_in_every_string_field_are_plain_text() {
             let response = app
                 .get(&format!("/api/v1/machines?{param}={}", urlencode(nasty)))
                 .await;
-            let detail = assert_error(response, 422, "validation_error").await;
+            let detail = assert_error(response, 422, "validation_error").await.detail;
             assert_eq!(detail[0]["loc"], json!(["query", param]));
         }
         let response = app
@@ -751,7 +751,9 @@ async fn multipart_bombs_are_refused() {
         .map(|(n, d)| (n.as_str(), d.as_slice()))
         .collect();
     let response = send(ct.clone(), multipart_body(b, &parts)).await.unwrap();
-    let detail = assert_error(response, 413, "payload_too_large").await;
+    let detail = assert_error(response, 413, "payload_too_large")
+        .await
+        .detail;
     assert!(detail.as_str().unwrap().contains("parts"), "{detail}");
 
     // Other fields that together exceed the size limit.

@@ -493,7 +493,8 @@ async fn bad_photos_and_missing_tokens_are_refused() {
         415,
         "unsupported_media_type",
     )
-    .await;
+    .await
+    .detail;
     assert!(detail.as_str().unwrap().contains("WebP"));
     assert_error(
         identify(&r.app, &r.token, b"GIF89a....".to_vec()).await,

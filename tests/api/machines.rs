@@ -95,7 +95,7 @@ async fn page_size_bounds_are_enforced() {
         ("page=0", "greater_than_equal"),
     ] {
         let response = app.get(&format!("/api/v1/machines?{query}")).await;
-        let detail = assert_error(response, 422, "validation_error").await;
+        let detail = assert_error(response, 422, "validation_error").await.detail;
         assert_eq!(detail[0]["type"], kind, "{query}");
     }
     let body = app.get_json("/api/v1/machines?page_size=100", 200).await;
@@ -172,7 +172,7 @@ async fn filters_narrow_the_list() {
     }
 
     let response = app.get("/api/v1/machines?difficulty=expert").await;
-    let detail = assert_error(response, 422, "validation_error").await;
+    let detail = assert_error(response, 422, "validation_error").await.detail;
     assert_eq!(detail[0]["loc"], serde_json::json!(["query", "difficulty"]));
 }
 
@@ -215,7 +215,8 @@ async fn a_machine_is_found_by_id_and_unknown_ids_are_404() {
             404,
             "not_found",
         )
-        .await;
+        .await
+        .detail;
         assert_eq!(detail, "Machine not found");
     }
 }

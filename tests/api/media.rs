@@ -198,7 +198,7 @@ async fn bad_requests_are_refused_before_any_url_exists() {
             .send()
             .await
             .unwrap();
-        let detail = assert_error(response, 422, "validation_error").await;
+        let detail = assert_error(response, 422, "validation_error").await.detail;
         assert_eq!(detail[0]["loc"], json!(["body", field]), "{body}");
     }
     let records: i64 = sqlx::query_scalar("select count(*) from media_assets")
@@ -359,7 +359,9 @@ async fn storage_down_is_a_clear_503_with_no_half_written_record() {
         .await
         .unwrap();
     assert_eq!(
-        assert_error(response, 503, "service_unavailable").await,
+        assert_error(response, 503, "service_unavailable")
+            .await
+            .detail,
         "Storage is unavailable"
     );
     let records: i64 = sqlx::query_scalar("select count(*) from media_assets")

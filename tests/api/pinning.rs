@@ -88,7 +88,9 @@ async fn per_user_row_limits_are_a_clear_422() {
             .unwrap()
     };
     assert_eq!(add().await.status(), 201, "the 10,000th");
-    let detail = assert_error(add().await, 422, "validation_error").await;
+    let detail = assert_error(add().await, 422, "validation_error")
+        .await
+        .detail;
     assert_eq!(detail[0]["type"], "too_many");
     assert!(
         detail[0]["msg"].as_str().unwrap().contains("at most 10000"),

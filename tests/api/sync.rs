@@ -201,7 +201,7 @@ async fn a_forged_or_foreign_cursor_is_a_422() {
     );
     for bad in [forged.as_str(), "garbage", "a.b"] {
         let response = app.get_as(&format!("/api/v1/sync?since={bad}"), &ta).await;
-        let detail = assert_error(response, 422, "validation_error").await;
+        let detail = assert_error(response, 422, "validation_error").await.detail;
         assert_eq!(detail[0]["loc"], json!(["query", "since"]));
     }
     // Bob's sync never carries Alice's rows.

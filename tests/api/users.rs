@@ -84,7 +84,8 @@ async fn invalid_updates_answer_422_413_or_415_in_the_envelope() {
             422,
             "validation_error",
         )
-        .await;
+        .await
+        .detail;
         assert_eq!(detail[0]["loc"], json!(["body", field]), "{body}");
         assert_eq!(detail[0]["type"], kind, "{body}");
     }
@@ -96,7 +97,9 @@ async fn invalid_updates_answer_422_413_or_415_in_the_envelope() {
         .send()
         .await
         .unwrap();
-    let detail = assert_error(malformed, 422, "validation_error").await;
+    let detail = assert_error(malformed, 422, "validation_error")
+        .await
+        .detail;
     assert_eq!(detail[0]["type"], "json_invalid");
 
     let text = app
@@ -255,7 +258,9 @@ async fn deleting_the_account_deletes_the_sign_in_too_and_a_failed_attempt_is_fi
         .send()
         .await
         .unwrap();
-    let detail = assert_error(failed, 503, "service_unavailable").await;
+    let detail = assert_error(failed, 503, "service_unavailable")
+        .await
+        .detail;
     assert!(detail.as_str().unwrap().contains("call again"), "{detail}");
     assert_eq!(rows_of(&app, user).await, 0);
     assert!(auth.deleted_users().is_empty());
