@@ -9,7 +9,7 @@ mod refused;
 mod rolled_back;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use machinemate_api::db::migrate;
 use sqlx::PgPool;
@@ -40,9 +40,8 @@ pub async fn fastapi_database() -> (String, PgPool) {
 /// Runs the real binary (`migrate`, `seed`, `migrate --check`) on a database, with JSON
 /// logs.
 pub fn run(command: &str, database: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_machinemate-api"))
+    crate::binary::command()
         .args(command.split(' '))
-        .env_clear()
         .env("DATABASE_URL", database_url(database))
         .env("LOG_FORMAT", "json")
         .output()

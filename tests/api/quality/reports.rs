@@ -83,12 +83,11 @@ async fn eval_runs_every_variant_over_labelled_photos_and_reports_accuracy_and_c
     }
     let report_path = dir.join("report.json");
     let database = crate::helpers::fresh_database().await;
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_machinemate-api"))
+    let output = crate::binary::command()
         .args(["eval", "--photos"])
         .arg(&dir)
         .arg("--json")
         .arg(&report_path)
-        .env_clear()
         .env("DATABASE_URL", database_url(&database))
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "warn")

@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod fireworks;
+pub mod sentry;
 pub mod storage;
 
 use std::future::Future;
