@@ -2,6 +2,10 @@
 //! signatures (headers and presigned URLs) with its own access key.
 
 use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use actix_web::{HttpResponse, web};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
@@ -59,5 +63,39 @@ impl StorageServer {
 
     pub fn object_exists(&self, bucket: &str, path: &str) -> bool {
         self.root.join(bucket).join(path).exists()
+    }
+}
+
+/// An S3 endpoint that answers every call with a 503 (a storage outage behind a live load
+/// balancer), counting the calls.
+pub struct FailingStorage {
+    pub endpoint: String,
+    calls: Arc<AtomicUsize>,
+}
+
+impl FailingStorage {
+    pub fn start() -> FailingStorage {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counted = calls.clone();
+        let server = StandIn::http(1, move |cfg| {
+            let counted = counted.clone();
+            cfg.default_service(web::to(move || {
+                counted.fetch_add(1, Ordering::SeqCst);
+                async {
+                    HttpResponse::ServiceUnavailable()
+                        .content_type("application/xml")
+                        .body("<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>")
+                }
+            }));
+        });
+        FailingStorage {
+            endpoint: server.url(""),
+            calls,
+        }
+    }
+
+    /// The calls that reached it.
+    pub fn calls(&self) -> usize {
+        self.calls.load(Ordering::SeqCst)
     }
 }
