@@ -7,11 +7,13 @@ mod interrupted;
 mod migrated;
 mod refused;
 mod rolled_back;
+mod schema;
 
 use std::collections::BTreeMap;
 use std::process::Output;
 
 use machinemate_api::db::migrate;
+use serde_json::Value;
 use sqlx::PgPool;
 
 use crate::helpers::{database_url, empty_database};
@@ -123,4 +125,15 @@ pub async fn fingerprint(pool: &PgPool) -> BTreeMap<String, String> {
         print.insert(what.to_owned(), value.unwrap_or_default());
     }
     print
+}
+
+/// Rows of a query, as JSON objects.
+pub async fn rows(pool: &PgPool, sql: &str) -> Vec<Value> {
+    let json: Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "select coalesce(json_agg(r), '[]') from ({sql}) r"
+    )))
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    json.as_array().unwrap().clone()
 }
