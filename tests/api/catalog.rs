@@ -3,14 +3,11 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    assert_error, database_url, spawn_app_with_auth, spawn_with_settings, test_settings,
-};
-use crate::stand_ins::auth::keys;
+use crate::helpers::{TestApp, assert_error};
 
 #[tokio::test]
 async fn catalog_responses_carry_etags_and_answer_304_when_unchanged() {
-    let (app, _auth) = spawn_app_with_auth(&[]).await;
+    let app = TestApp::builder().auth().spawn().await;
     for path in [
         "/api/v1/machines?page_size=20",
         "/api/v1/machines/leg_press",
@@ -69,11 +66,13 @@ async fn catalog_responses_carry_etags_and_answer_304_when_unchanged() {
 
 #[tokio::test]
 async fn an_admin_change_on_one_instance_reaches_another_within_the_bound() {
-    let (admin_app, auth) = spawn_app_with_auth(&[]).await;
+    let admin_app = TestApp::builder().auth().spawn().await;
     // A second instance on the same database, as Cloud Run would run it.
-    let mut settings = test_settings(&database_url(&admin_app.database_name), &[]);
-    settings.catalog_max_staleness_ms = 500;
-    let reader = spawn_with_settings(settings, admin_app.database_name.clone()).await;
+    let reader = admin_app
+        .another_instance()
+        .settings(|s| s.catalog_max_staleness_ms = 500)
+        .spawn()
+        .await;
 
     let path = "/api/v1/machines/leg_press";
     let before = reader.get(path).await;
@@ -83,7 +82,7 @@ async fn an_admin_change_on_one_instance_reaches_another_within_the_bound() {
         "Beginner"
     );
 
-    let admin = app_admin_token(&admin_app, &auth).await;
+    let admin = admin_app.admin_token().await;
     let response = admin_app
         .request(Method::PATCH, path, &admin)
         .json(&json!({"difficulty": "Intermediate"}))
@@ -121,24 +120,11 @@ async fn an_admin_change_on_one_instance_reaches_another_within_the_bound() {
     }
 }
 
-async fn app_admin_token(
-    app: &crate::helpers::TestApp,
-    auth: &crate::stand_ins::auth::AuthServer,
-) -> String {
-    let admin = app.sign_up().await;
-    auth.token(
-        &keys().es256,
-        admin,
-        json!({"app_metadata": {"role": "admin"}}),
-    )
-}
-
 #[tokio::test]
 async fn admins_create_update_retire_and_restore_machines_with_an_audit_trail() {
-    let (app, auth) = spawn_app_with_auth(&[]).await;
-    let admin = app_admin_token(&app, &auth).await;
-    let user = app.sign_up().await;
-    let plain = auth.token(&keys().es256, user, json!({}));
+    let app = TestApp::builder().auth().spawn().await;
+    let admin = app.admin_token().await;
+    let plain = app.sign_in().await;
     let new_machine = json!({
         "id": "cable_curl", "name": "Cable Curl", "category": "Arms", "difficulty": "Beginner",
         "equipment_type": "cable", "primary_muscles": ["biceps"], "secondary_muscles": ["forearms"],
@@ -219,14 +205,19 @@ async fn admins_create_update_retire_and_restore_machines_with_an_audit_trail() 
     // by scripts/fuzz-contract).
     for name in ["\u{d45e2}", "  Z  "] {
         let too_short = app
-            .request(Method::PATCH, "/api/v1/machines/cable_curl", &admin)
-            .json(&json!({ "name": name }))
-            .send()
-            .await
-            .unwrap();
-        let body: Value = too_short.json().await.unwrap();
-        assert_eq!(body["code"], "validation_error", "{body}");
-        assert_eq!(body["detail"][0]["loc"], json!(["body", "name"]), "{body}");
+            .patch_json(
+                "/api/v1/machines/cable_curl",
+                &admin,
+                &json!({ "name": name }),
+            )
+            .await;
+        let answer = assert_error(too_short, 422, "validation_error").await;
+        assert_eq!(
+            answer.detail[0]["loc"],
+            json!(["body", "name"]),
+            "{}",
+            answer.body
+        );
     }
     let missing = app
         .request(Method::PATCH, "/api/v1/machines/no_such_one", &admin)

@@ -10,10 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{
-    database_url, fresh_database, postgres_addr, spawn_with_settings, test_settings,
-};
-use crate::stand_ins::auth::{AuthServer, keys};
+use crate::helpers::{TestApp, postgres_addr};
 
 struct PgBouncer {
     child: Child,
@@ -113,26 +110,17 @@ fn unsafe_is_root() -> bool {
 #[tokio::test]
 async fn the_service_works_behind_a_transaction_mode_pooler() {
     let bouncer = start_pgbouncer(2).await;
-    let name = fresh_database().await;
-    let mut url = url::Url::parse(&database_url(&name)).unwrap();
-    url.set_port(Some(bouncer.port)).unwrap();
-    url.set_host(Some("127.0.0.1")).unwrap();
-
-    let auth = AuthServer::start(&[&keys().es256]).await;
-    let auth_env = auth.env();
-    let mut env: Vec<(&str, &str)> = auth_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    env.extend([
-        ("DATABASE_POOL_MODE", "transaction"),
-        ("DATABASE_MAX_CONNECTIONS", "12"),
-    ]);
-    let app = spawn_with_settings(test_settings(url.as_str(), &env), name).await;
+    let app = TestApp::builder()
+        .auth()
+        .reaching_postgres_at(([127, 0, 0, 1], bouncer.port).into())
+        .env(("DATABASE_POOL_MODE", "transaction"))
+        .env(("DATABASE_MAX_CONNECTIONS", "12"))
+        .spawn()
+        .await;
 
     let users: Vec<uuid::Uuid> =
         futures_util::future::join_all((0..3).map(|_| app.sign_up())).await;
-    let tokens: Vec<String> = users
-        .iter()
-        .map(|u| auth.token(&keys().es256, *u, json!({})))
-        .collect();
+    let tokens: Vec<String> = users.iter().map(|u| app.token_for(*u)).collect();
     let machines = ["leg_press", "treadmill", "lat_pulldown", "chest_press"];
 
     // Concurrent writes and reads from several users over 12 client connections
@@ -168,26 +156,11 @@ async fn the_service_works_behind_a_transaction_mode_pooler() {
     }
 
     for token in &tokens {
-        let favorites: Value = app
-            .get_as("/api/v1/favorites", token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let favorites = app.favorites(token).await;
         assert_eq!(favorites["total"], machines.len());
-        let history: Value = app
-            .get_as("/api/v1/history", token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let history = app.history_page(token, "").await;
         assert_eq!(history["total"], machines.len());
-        let sync: Value = app
-            .get_as("/api/v1/sync", token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let sync = app.sync(token, None).await;
         assert_eq!(
             sync["favorites"]["upserted"].as_array().unwrap().len(),
             machines.len()
