@@ -5,7 +5,6 @@
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use serde_json::Value;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -19,16 +18,6 @@ pub struct Raw {
 }
 
 impl Raw {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "not JSON ({e}): {}\n{}",
-                self.head,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
     /// The JSON error envelope (`helpers::ErrorAnswer::check`) with this status and code.
     pub fn assert_envelope(&self, status: u16, code: &str) -> ErrorAnswer {
         assert_eq!(self.status, status, "{}", self.head);

@@ -14,12 +14,9 @@ use crate::helpers::{ME, TestApp, assert_error};
 async fn assert_rejected(app: &TestApp, token: &str, detail: &str) {
     let response = app.get_as(ME, token).await;
     assert_eq!(response.status(), 401, "expected 401 for {detail}");
-    let challenge = response.headers()["www-authenticate"]
-        .to_str()
-        .unwrap()
-        .to_owned();
-    assert!(challenge.starts_with("Bearer "), "{challenge}");
     let answer = assert_error(response, 401, "unauthorized").await;
+    let challenge = answer.headers["www-authenticate"].to_str().unwrap();
+    assert!(challenge.starts_with("Bearer "), "{challenge}");
     assert_eq!(answer.detail, detail);
     assert!(
         !answer.body.to_string().contains(token),

@@ -98,12 +98,6 @@ impl TestAppBuilder {
         self
     }
 
-    /// An Auth stand-in started elsewhere (`legacy::spawn_app_with_auth`).
-    pub(super) fn shared_auth(mut self, auth: AuthServer) -> Self {
-        self.auth = Auth::Shared(Arc::new(auth));
-        self
-    }
-
     /// A real S3-compatible server (`app.storage()`).
     pub fn storage(mut self) -> Self {
         self.start_storage = true;
@@ -265,7 +259,7 @@ impl TestAppBuilder {
             .await
     }
 
-    pub(super) async fn finish(
+    async fn finish(
         self,
         address: String,
         database_name: String,

@@ -183,11 +183,8 @@ fn via_pooler(database_url: &str) -> Option<String> {
     Some(url.to_string())
 }
 
-/// Settings as a test deployment would have them, pointed at `database_url`.
-pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
-    settings_for(database_url, extra, true)
-}
-
+/// Settings as a test deployment would have them, pointed at `database_url`; through
+/// the PgBouncer of `scripts/test-pooler` when `may_pool` and the URL is direct.
 pub(super) fn settings_for(database_url: &str, extra: &[(&str, &str)], may_pool: bool) -> Settings {
     let pooled = via_pooler(database_url).filter(|_| may_pool);
     let database_url = pooled.as_deref().unwrap_or(database_url);

@@ -14,18 +14,13 @@ mod builder;
 mod database;
 mod db_proxy;
 mod envelope;
-mod legacy;
 mod requests;
 
 pub use app::TestApp;
 pub use builder::TestAppBuilder;
-pub use database::{
-    admin_url, database_url, empty_database, free_port, fresh_database, postgres_addr,
-    test_settings,
-};
+pub use database::{database_url, empty_database, free_port, fresh_database, postgres_addr};
 pub use db_proxy::DbProxy;
 pub use envelope::{
     ErrorAnswer, account_deleted, assert_error, deleted_count, error_answer, metric_value,
 };
-pub use legacy::{spawn_app, spawn_app_with, spawn_app_with_auth, spawn_with_settings};
 pub use requests::{FAVORITES, HISTORY, ME, photo_form};

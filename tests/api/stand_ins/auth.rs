@@ -157,7 +157,6 @@ async fn publish_jwks(p: web::Data<Published>) -> HttpResponse {
         .json(body)
 }
 
-#[derive(Clone)]
 pub struct AuthServer {
     pub issuer: String,
     pub jwks_url: String,
