@@ -1,6 +1,5 @@
 //! Catalog HTTP caching and admin curation.
 
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::helpers::{TestApp, assert_error};
@@ -38,24 +37,12 @@ async fn catalog_responses_carry_etags_and_answer_304_when_unchanged() {
             format!("W/{etag}"),
             format!("\"other\", {etag}"),
         ] {
-            let revalidated = app
-                .client
-                .get(app.url(path))
-                .header("If-None-Match", header)
-                .send()
-                .await
-                .unwrap();
+            let revalidated = app.get_if_none_match(path, &header).await;
             assert_eq!(revalidated.status(), 304, "{path}");
             assert_eq!(revalidated.headers()["etag"], etag.as_str());
             assert!(revalidated.bytes().await.unwrap().is_empty());
         }
-        let stale = app
-            .client
-            .get(app.url(path))
-            .header("If-None-Match", "\"c0-0\"")
-            .send()
-            .await
-            .unwrap();
+        let stale = app.get_if_none_match(path, "\"c0-0\"").await;
         assert_eq!(stale.status(), 200);
     }
     // Different queries are different pages with different tags.
@@ -84,11 +71,8 @@ async fn an_admin_change_on_one_instance_reaches_another_within_the_bound() {
 
     let admin = admin_app.admin_token().await;
     let response = admin_app
-        .request(Method::PATCH, path, &admin)
-        .json(&json!({"difficulty": "Intermediate"}))
-        .send()
-        .await
-        .unwrap();
+        .update_machine(&admin, "leg_press", json!({"difficulty": "Intermediate"}))
+        .await;
     assert_eq!(response.status(), 200);
     let changed_at = std::time::Instant::now();
     // The writing instance shows it at once.
@@ -98,13 +82,7 @@ async fn an_admin_change_on_one_instance_reaches_another_within_the_bound() {
     );
 
     loop {
-        let response = reader
-            .client
-            .get(reader.url(path))
-            .header("If-None-Match", &etag)
-            .send()
-            .await
-            .unwrap();
+        let response = reader.get_if_none_match(path, &etag).await;
         if response.status() == 200 {
             assert_eq!(
                 response.json::<Value>().await.unwrap()["difficulty"],
@@ -135,34 +113,16 @@ async fn admins_create_update_retire_and_restore_machines_with_an_audit_trail() 
         "visual_cues": ["low pulley with a straight bar"]
     });
 
-    let forbidden = app
-        .request(Method::POST, "/api/v1/machines", &plain)
-        .json(&new_machine)
-        .send()
-        .await
-        .unwrap();
+    let forbidden = app.add_machine(&plain, &new_machine).await;
     assert_error(forbidden, 403, "forbidden").await;
-    let created = app
-        .request(Method::POST, "/api/v1/machines", &admin)
-        .json(&new_machine)
-        .send()
-        .await
-        .unwrap();
+    let created = app.add_machine(&admin, &new_machine).await;
     assert_eq!(created.status(), 201);
     assert_eq!(created.json::<Value>().await.unwrap()["name"], "Cable Curl");
-    let duplicate = app
-        .request(Method::POST, "/api/v1/machines", &admin)
-        .json(&new_machine)
-        .send()
-        .await
-        .unwrap();
+    let duplicate = app.add_machine(&admin, &new_machine).await;
     assert_error(duplicate, 409, "conflict").await;
     let invalid = app
-        .request(Method::POST, "/api/v1/machines", &admin)
-        .json(&json!({"id": "Bad Id", "name": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .add_machine(&admin, &json!({"id": "Bad Id", "name": "x"}))
+        .await;
     assert_error(invalid, 422, "validation_error").await;
     let found = app
         .get_json("/api/v1/machines?search=cable%20bicep%20curl", 200)
@@ -170,20 +130,13 @@ async fn admins_create_update_retire_and_restore_machines_with_an_audit_trail() 
     assert_eq!(found["machines"][0]["id"], "cable_curl");
 
     let renamed = app
-        .request(Method::PATCH, "/api/v1/machines/cable_curl", &admin)
-        .json(&json!({"name": "Cable Biceps Curl"}))
-        .send()
-        .await
-        .unwrap();
+        .update_machine(&admin, "cable_curl", json!({"name": "Cable Biceps Curl"}))
+        .await;
     assert_eq!(
         renamed.json::<Value>().await.unwrap()["name"],
         "Cable Biceps Curl"
     );
-    let retired = app
-        .request(Method::DELETE, "/api/v1/machines/cable_curl", &admin)
-        .send()
-        .await
-        .unwrap();
+    let retired = app.retire_machine(&admin, "cable_curl").await;
     assert_eq!(retired.json::<Value>().await.unwrap()["is_active"], false);
     let active = app.get_json("/api/v1/machines?page_size=100", 200).await;
     assert!(
@@ -194,22 +147,15 @@ async fn admins_create_update_retire_and_restore_machines_with_an_audit_trail() 
             .any(|m| m["id"] == "cable_curl")
     );
     let restored = app
-        .request(Method::PATCH, "/api/v1/machines/cable_curl", &admin)
-        .json(&json!({"is_active": true}))
-        .send()
-        .await
-        .unwrap();
+        .update_machine(&admin, "cable_curl", json!({"is_active": true}))
+        .await;
     assert_eq!(restored.json::<Value>().await.unwrap()["is_active"], true);
     // One character (here outside the Basic Multilingual Plane) is under the column's
     // two-character minimum: refused by validation, not by the database as a 500 (found
     // by scripts/fuzz-contract).
     for name in ["\u{d45e2}", "  Z  "] {
         let too_short = app
-            .patch_json(
-                "/api/v1/machines/cable_curl",
-                &admin,
-                &json!({ "name": name }),
-            )
+            .update_machine(&admin, "cable_curl", json!({ "name": name }))
             .await;
         let answer = assert_error(too_short, 422, "validation_error").await;
         assert_eq!(
@@ -220,11 +166,8 @@ async fn admins_create_update_retire_and_restore_machines_with_an_audit_trail() 
         );
     }
     let missing = app
-        .request(Method::PATCH, "/api/v1/machines/no_such_one", &admin)
-        .json(&json!({"name": "X Y"}))
-        .send()
-        .await
-        .unwrap();
+        .update_machine(&admin, "no_such_one", json!({"name": "X Y"}))
+        .await;
     assert_error(missing, 404, "not_found").await;
 
     let audit: Value = app

@@ -9,7 +9,7 @@ use std::time::Duration;
 use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::helpers::{TestApp, photo_form};
+use crate::helpers::{TestApp, assert_error, photo_form};
 use crate::stand_ins::fireworks::says;
 
 /// Peak resident memory allowed through a burst of uploads, under two fifths of the instance's
@@ -148,8 +148,12 @@ async fn a_png_built_to_be_expensive_is_refused_before_it_is_decoded() {
     let refused = identify(&app, &token, png, "image/png").await;
     let took = started.elapsed();
     assert_eq!(refused.status(), 422);
-    let body: serde_json::Value = refused.json().await.unwrap();
-    assert_eq!(body["detail"][0]["type"], "image_too_large", "{body}");
+    let answer = assert_error(refused, 422, "validation_error").await;
+    assert_eq!(
+        answer.detail[0]["type"], "image_too_large",
+        "{}",
+        answer.body
+    );
     let grew = app.process().peak_rss_kib().saturating_sub(before);
     eprintln!(
         "uploads: 16-bit 5650 x 5650 PNG refused in {} ms, peak grew {} MiB",

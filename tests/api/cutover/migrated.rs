@@ -125,13 +125,7 @@ async fn offline_sync_carries_the_copied_rows_and_then_only_what_changed() {
         ),
         (3, 6)
     );
-    let added = m
-        .app
-        .request(reqwest::Method::POST, "/api/v1/favorites", &m.token(ALICE))
-        .json(&json!({"machine_id": "chest_press"}))
-        .send()
-        .await
-        .unwrap();
+    let added = m.app.add_favorite(&m.token(ALICE), "chest_press").await;
     assert_eq!(added.status(), 201);
     let cursor = sync["cursor"].as_str().unwrap();
     let next = m.get(&format!("/api/v1/sync?since={cursor}"), ALICE).await;

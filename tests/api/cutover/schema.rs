@@ -183,12 +183,7 @@ async fn migrate_check_says_what_it_would_do_and_changes_nothing() {
 #[tokio::test]
 async fn deleting_an_account_after_the_cutover_deletes_its_archived_rows_too() {
     let m = migrated().await;
-    let response = m
-        .app
-        .request(reqwest::Method::DELETE, "/api/v1/users/me", &m.token(BOB))
-        .send()
-        .await
-        .unwrap();
+    let response = m.app.delete_me(&m.token(BOB)).await;
     assert_eq!(response.status(), 200);
     let left = rows(
         &m.pool,

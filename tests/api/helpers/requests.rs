@@ -83,6 +83,32 @@ impl TestApp {
             .expect("request sent")
     }
 
+    /// GET with `If-None-Match`, as a cache revalidates.
+    pub async fn get_if_none_match(&self, path: &str, etag: &str) -> Response {
+        self.client
+            .get(self.url(path))
+            .header("If-None-Match", etag)
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    // The catalog, as an admin curates it.
+
+    pub async fn add_machine(&self, token: &str, machine: &Value) -> Response {
+        self.post_json("/api/v1/machines", token, machine).await
+    }
+
+    pub async fn update_machine(&self, token: &str, id: &str, changes: Value) -> Response {
+        self.patch_json(&format!("/api/v1/machines/{id}"), token, &changes)
+            .await
+    }
+
+    pub async fn retire_machine(&self, token: &str, id: &str) -> Response {
+        self.delete_as(&format!("/api/v1/machines/{id}"), token)
+            .await
+    }
+
     // Favorites.
 
     pub async fn add_favorite(&self, token: &str, machine_id: &str) -> Response {

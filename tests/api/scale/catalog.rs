@@ -2,7 +2,6 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
 use serde_json::{Value, json};
 
 use super::cluster;
@@ -28,11 +27,8 @@ async fn an_admin_change_reaches_all_three_instances_within_the_freshness_bound(
     }
 
     let response = c.apps[1]
-        .request(Method::PATCH, path, &admin)
-        .json(&json!({"difficulty": "Advanced"}))
-        .send()
-        .await
-        .unwrap();
+        .update_machine(&admin, "treadmill", json!({"difficulty": "Advanced"}))
+        .await;
     assert_eq!(response.status(), 200);
     let changed = Instant::now();
 
@@ -89,8 +85,7 @@ async fn a_machine_created_on_one_instance_is_embedded_at_once_by_another() {
     );
 
     let created = c.apps[0]
-        .request(Method::POST, "/api/v1/machines", &admin)
-        .json(&json!({
+        .add_machine(&admin, &json!({
             "id": "nordic_curl_bench", "name": "Nordic Curl Bench", "category": "Lower Body",
             "difficulty": "Intermediate", "equipment_type": "plate_loaded",
             "primary_muscles": ["hamstrings"], "secondary_muscles": ["glutes"],
@@ -100,9 +95,7 @@ async fn a_machine_created_on_one_instance_is_embedded_at_once_by_another() {
             "beginner_tips": ["Use a band for help."], "tags": ["hamstrings"],
             "synonyms": ["nordic hamstring bench"], "visual_cues": ["kneeling pad with an ankle roller"]
         }))
-        .send()
-        .await
-        .unwrap();
+        .await;
     assert_eq!(created.status(), 201);
     // Without waiting for instance 2 to re-read the catalog version: the machine it does
     // not know yet is read with the user's rows.
