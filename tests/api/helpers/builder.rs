@@ -17,6 +17,9 @@ use crate::stand_ins::auth::{AuthServer, SigningKey, keys};
 use crate::stand_ins::fireworks::{FireworksServer, Reply};
 use crate::stand_ins::storage::StorageServer;
 
+/// A change to the settings that has no environment variable of its own.
+type SettingsChange = Box<dyn FnOnce(&mut Settings)>;
+
 #[derive(Default)]
 enum Auth {
     #[default]
@@ -49,7 +52,7 @@ pub struct TestAppBuilder {
     postgres: Option<SocketAddr>,
     database: Option<String>,
     env: Vec<(String, String)>,
-    settings: Vec<Box<dyn FnOnce(&mut Settings)>>,
+    settings: Vec<SettingsChange>,
 }
 
 impl TestApp {

@@ -39,7 +39,7 @@ async fn another_users_assets_and_paths_are_out_of_reach() {
         .unwrap();
     assert_eq!(list["total"], 0);
 
-    let delete = app.delete_media(&alice, &path).await;
+    let delete = app.delete_media(&alice, path).await;
     assert_eq!(deleted_count(delete).await, 1);
     assert!(!app.storage().object_exists("user-uploads", path));
     let records: i64 = sqlx::query_scalar("select count(*) from media_assets")
