@@ -111,11 +111,16 @@ async fn drop_stale_databases(admin: &mut PgConnection, current_template: &str) 
             name != current_template
         };
         if stale {
-            let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-                r#"alter database "{name}" is_template false; drop database if exists "{name}" with (force)"#
-            )))
-            .execute(&mut *admin)
-            .await;
+            // One statement each: in one query string the two would share a transaction,
+            // which DROP DATABASE refuses (and the databases were never dropped).
+            for sql in [
+                format!(r#"alter database "{name}" is_template false"#),
+                format!(r#"drop database if exists "{name}" with (force)"#),
+            ] {
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+                    .execute(&mut *admin)
+                    .await;
+            }
         }
     }
 }
