@@ -41,7 +41,9 @@ fn pgbouncer_binary() -> String {
 
 /// A PgBouncer in transaction mode in front of the test Postgres, not yet started:
 /// the command, its port and its folder. The process is killed when the thread that
-/// starts it ends (`--pdeathsig`), so none outlives the tests.
+/// starts it ends (`--pdeathsig`), so none outlives the tests. Every test has a database
+/// of its own: server connections idle for 5 s are closed, or those of tests already
+/// done would fill Postgres's `max_connections` in a whole run of `scripts/test-pooler`.
 pub fn pgbouncer_command(server_pool_size: u32) -> (Command, u16, PathBuf) {
     let postgres = postgres_addr();
     let port = crate::helpers::free_port();
@@ -51,7 +53,7 @@ pub fn pgbouncer_command(server_pool_size: u32) -> (Command, u16, PathBuf) {
         "[databases]\n* = host={} port={}\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n\
          unix_socket_dir =\nauth_type = trust\nauth_file = {auth}\npool_mode = transaction\n\
          default_pool_size = {server_pool_size}\nmax_client_conn = 2000\nmax_db_connections = 50\n\
-         ignore_startup_parameters = extra_float_digits\nlogfile = {log}\n",
+         server_idle_timeout = 5\nignore_startup_parameters = extra_float_digits\nlogfile = {log}\n",
         postgres.ip(),
         postgres.port(),
         auth = dir.join("users.txt").display(),
