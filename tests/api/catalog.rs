@@ -1,16 +1,12 @@
 //! Catalog HTTP caching and admin curation.
 
-use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::auth_server::keys;
-use crate::helpers::{
-    assert_error, database_url, spawn_app_with_auth, spawn_with_settings, test_settings,
-};
+use crate::helpers::{TestApp, assert_error};
 
 #[tokio::test]
 async fn catalog_responses_carry_etags_and_answer_304_when_unchanged() {
-    let (app, _auth) = spawn_app_with_auth(&[]).await;
+    let app = TestApp::builder().auth().spawn().await;
     for path in [
         "/api/v1/machines?page_size=20",
         "/api/v1/machines/leg_press",
@@ -41,24 +37,12 @@ async fn catalog_responses_carry_etags_and_answer_304_when_unchanged() {
             format!("W/{etag}"),
             format!("\"other\", {etag}"),
         ] {
-            let revalidated = app
-                .client
-                .get(app.url(path))
-                .header("If-None-Match", header)
-                .send()
-                .await
-                .unwrap();
+            let revalidated = app.get_if_none_match(path, &header).await;
             assert_eq!(revalidated.status(), 304, "{path}");
             assert_eq!(revalidated.headers()["etag"], etag.as_str());
             assert!(revalidated.bytes().await.unwrap().is_empty());
         }
-        let stale = app
-            .client
-            .get(app.url(path))
-            .header("If-None-Match", "\"c0-0\"")
-            .send()
-            .await
-            .unwrap();
+        let stale = app.get_if_none_match(path, "\"c0-0\"").await;
         assert_eq!(stale.status(), 200);
     }
     // Different queries are different pages with different tags.
@@ -69,11 +53,13 @@ async fn catalog_responses_carry_etags_and_answer_304_when_unchanged() {
 
 #[tokio::test]
 async fn an_admin_change_on_one_instance_reaches_another_within_the_bound() {
-    let (admin_app, auth) = spawn_app_with_auth(&[]).await;
+    let admin_app = TestApp::builder().auth().spawn().await;
     // A second instance on the same database, as Cloud Run would run it.
-    let mut settings = test_settings(&database_url(&admin_app.database_name), &[]);
-    settings.catalog_max_staleness_ms = 500;
-    let reader = spawn_with_settings(settings, admin_app.database_name.clone()).await;
+    let reader = admin_app
+        .another_instance()
+        .settings(|s| s.catalog_max_staleness_ms = 500)
+        .spawn()
+        .await;
 
     let path = "/api/v1/machines/leg_press";
     let before = reader.get(path).await;
@@ -83,13 +69,10 @@ async fn an_admin_change_on_one_instance_reaches_another_within_the_bound() {
         "Beginner"
     );
 
-    let admin = app_admin_token(&admin_app, &auth).await;
+    let admin = admin_app.admin_token().await;
     let response = admin_app
-        .request(Method::PATCH, path, &admin)
-        .json(&json!({"difficulty": "Intermediate"}))
-        .send()
-        .await
-        .unwrap();
+        .update_machine(&admin, "leg_press", json!({"difficulty": "Intermediate"}))
+        .await;
     assert_eq!(response.status(), 200);
     let changed_at = std::time::Instant::now();
     // The writing instance shows it at once.
@@ -99,13 +82,7 @@ async fn an_admin_change_on_one_instance_reaches_another_within_the_bound() {
     );
 
     loop {
-        let response = reader
-            .client
-            .get(reader.url(path))
-            .header("If-None-Match", &etag)
-            .send()
-            .await
-            .unwrap();
+        let response = reader.get_if_none_match(path, &etag).await;
         if response.status() == 200 {
             assert_eq!(
                 response.json::<Value>().await.unwrap()["difficulty"],
@@ -121,24 +98,11 @@ async fn an_admin_change_on_one_instance_reaches_another_within_the_bound() {
     }
 }
 
-async fn app_admin_token(
-    app: &crate::helpers::TestApp,
-    auth: &crate::auth_server::AuthServer,
-) -> String {
-    let admin = app.sign_up().await;
-    auth.token(
-        &keys().es256,
-        admin,
-        json!({"app_metadata": {"role": "admin"}}),
-    )
-}
-
 #[tokio::test]
 async fn admins_create_update_retire_and_restore_machines_with_an_audit_trail() {
-    let (app, auth) = spawn_app_with_auth(&[]).await;
-    let admin = app_admin_token(&app, &auth).await;
-    let user = app.sign_up().await;
-    let plain = auth.token(&keys().es256, user, json!({}));
+    let app = TestApp::builder().auth().spawn().await;
+    let admin = app.admin_token().await;
+    let plain = app.sign_in().await;
     let new_machine = json!({
         "id": "cable_curl", "name": "Cable Curl", "category": "Arms", "difficulty": "Beginner",
         "equipment_type": "cable", "primary_muscles": ["biceps"], "secondary_muscles": ["forearms"],
@@ -149,34 +113,16 @@ async fn admins_create_update_retire_and_restore_machines_with_an_audit_trail() 
         "visual_cues": ["low pulley with a straight bar"]
     });
 
-    let forbidden = app
-        .request(Method::POST, "/api/v1/machines", &plain)
-        .json(&new_machine)
-        .send()
-        .await
-        .unwrap();
+    let forbidden = app.add_machine(&plain, &new_machine).await;
     assert_error(forbidden, 403, "forbidden").await;
-    let created = app
-        .request(Method::POST, "/api/v1/machines", &admin)
-        .json(&new_machine)
-        .send()
-        .await
-        .unwrap();
+    let created = app.add_machine(&admin, &new_machine).await;
     assert_eq!(created.status(), 201);
     assert_eq!(created.json::<Value>().await.unwrap()["name"], "Cable Curl");
-    let duplicate = app
-        .request(Method::POST, "/api/v1/machines", &admin)
-        .json(&new_machine)
-        .send()
-        .await
-        .unwrap();
+    let duplicate = app.add_machine(&admin, &new_machine).await;
     assert_error(duplicate, 409, "conflict").await;
     let invalid = app
-        .request(Method::POST, "/api/v1/machines", &admin)
-        .json(&json!({"id": "Bad Id", "name": "x"}))
-        .send()
-        .await
-        .unwrap();
+        .add_machine(&admin, &json!({"id": "Bad Id", "name": "x"}))
+        .await;
     assert_error(invalid, 422, "validation_error").await;
     let found = app
         .get_json("/api/v1/machines?search=cable%20bicep%20curl", 200)
@@ -184,20 +130,13 @@ async fn admins_create_update_retire_and_restore_machines_with_an_audit_trail() 
     assert_eq!(found["machines"][0]["id"], "cable_curl");
 
     let renamed = app
-        .request(Method::PATCH, "/api/v1/machines/cable_curl", &admin)
-        .json(&json!({"name": "Cable Biceps Curl"}))
-        .send()
-        .await
-        .unwrap();
+        .update_machine(&admin, "cable_curl", json!({"name": "Cable Biceps Curl"}))
+        .await;
     assert_eq!(
         renamed.json::<Value>().await.unwrap()["name"],
         "Cable Biceps Curl"
     );
-    let retired = app
-        .request(Method::DELETE, "/api/v1/machines/cable_curl", &admin)
-        .send()
-        .await
-        .unwrap();
+    let retired = app.retire_machine(&admin, "cable_curl").await;
     assert_eq!(retired.json::<Value>().await.unwrap()["is_active"], false);
     let active = app.get_json("/api/v1/machines?page_size=100", 200).await;
     assert!(
@@ -208,32 +147,27 @@ async fn admins_create_update_retire_and_restore_machines_with_an_audit_trail() 
             .any(|m| m["id"] == "cable_curl")
     );
     let restored = app
-        .request(Method::PATCH, "/api/v1/machines/cable_curl", &admin)
-        .json(&json!({"is_active": true}))
-        .send()
-        .await
-        .unwrap();
+        .update_machine(&admin, "cable_curl", json!({"is_active": true}))
+        .await;
     assert_eq!(restored.json::<Value>().await.unwrap()["is_active"], true);
     // One character (here outside the Basic Multilingual Plane) is under the column's
     // two-character minimum: refused by validation, not by the database as a 500 (found
     // by scripts/fuzz-contract).
     for name in ["\u{d45e2}", "  Z  "] {
         let too_short = app
-            .request(Method::PATCH, "/api/v1/machines/cable_curl", &admin)
-            .json(&json!({ "name": name }))
-            .send()
-            .await
-            .unwrap();
-        let body: Value = too_short.json().await.unwrap();
-        assert_eq!(body["code"], "validation_error", "{body}");
-        assert_eq!(body["detail"][0]["loc"], json!(["body", "name"]), "{body}");
+            .update_machine(&admin, "cable_curl", json!({ "name": name }))
+            .await;
+        let answer = assert_error(too_short, 422, "validation_error").await;
+        assert_eq!(
+            answer.detail[0]["loc"],
+            json!(["body", "name"]),
+            "{}",
+            answer.body
+        );
     }
     let missing = app
-        .request(Method::PATCH, "/api/v1/machines/no_such_one", &admin)
-        .json(&json!({"name": "X Y"}))
-        .send()
-        .await
-        .unwrap();
+        .update_machine(&admin, "no_such_one", json!({"name": "X Y"}))
+        .await;
     assert_error(missing, 404, "not_found").await;
 
     let audit: Value = app

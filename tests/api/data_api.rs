@@ -4,14 +4,11 @@
 //! tried here as PostgREST would (`set role` with a user's claims), and a media record
 //! that arrived by some other door never makes the service touch another key.
 
-use reqwest::Method;
 use serde_json::json;
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use crate::auth_server::{AuthServer, keys};
-use crate::helpers::{assert_error, database_url, fresh_database, spawn_app_with};
-use crate::storage_server::StorageServer;
+use crate::helpers::{TestApp, assert_error, database_url, fresh_database};
 
 /// A transaction as PostgREST opens one for a request: the role and the caller's claims.
 async fn as_data_api(pool: &PgPool, role: &str, user: Uuid) -> Transaction<'static, Postgres> {
@@ -158,17 +155,10 @@ async fn the_data_api_roles_can_neither_read_nor_write_anything_in_public() {
 
 #[tokio::test]
 async fn a_media_record_from_another_door_never_makes_the_service_touch_another_key() {
-    let storage = StorageServer::start().await;
-    let auth = AuthServer::start(&[&keys().es256]).await;
-    let (storage_env, auth_env) = (storage.env(), auth.env());
-    let env: Vec<(&str, &str)> = storage_env
-        .iter()
-        .chain(auth_env.iter())
-        .map(|(k, v)| (*k, v.as_str()))
-        .collect();
-    let app = spawn_app_with(&env).await;
-    let (victim, user) = (app.sign_up().await, app.sign_up().await);
-    let token = auth.token(&keys().es256, user, json!({}));
+    let app = TestApp::builder().auth().storage().spawn().await;
+    let storage = app.storage();
+    let victim = app.sign_up().await;
+    let (user, token) = app.sign_up_and_in().await;
     // What the review planted: a catalog image, a tutorial, another user's photo.
     let targets = [
         ("machines", "leg_press/hero.jpg".to_owned()),
@@ -199,15 +189,7 @@ async fn a_media_record_from_another_door_never_makes_the_service_touch_another_
         .execute(&app.db)
         .await
         .unwrap();
-        let complete = app
-            .request(
-                Method::POST,
-                &format!("/api/v1/media/{id}/complete"),
-                &token,
-            )
-            .send()
-            .await
-            .unwrap();
+        let complete = app.complete_upload(&token, &id.to_string()).await;
         assert_error(complete, 404, "not_found").await;
         let url = app.get_as(&format!("/api/v1/media/{id}/url"), &token).await;
         assert_error(url, 404, "not_found").await;
@@ -222,13 +204,9 @@ async fn a_media_record_from_another_door_never_makes_the_service_touch_another_
 
 #[tokio::test]
 async fn a_nul_in_the_users_own_metadata_does_not_break_their_requests() {
-    let auth = AuthServer::start(&[&keys().es256]).await;
-    let env = auth.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = spawn_app_with(&env).await;
+    let app = TestApp::builder().auth().spawn().await;
     let user = app.sign_up().await;
-    let token = auth.token(
-        &keys().es256,
+    let token = app.token_with(
         user,
         json!({"user_metadata": {"nick\u{0}name": "a\u{0}b", "tags": ["x\u{0}"]}}),
     );

@@ -1,29 +1,35 @@
-use crate::helpers::{assert_error, spawn_app};
+use crate::helpers::{TestApp, assert_error};
 
 const TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
 
 #[tokio::test]
 async fn unknown_routes_answer_404_in_the_json_envelope() {
-    let app = spawn_app().await;
-    let detail = assert_error(app.get("/no/such/route").await, 404, "not_found").await;
+    let app = TestApp::builder().spawn().await;
+    let detail = assert_error(app.get("/no/such/route").await, 404, "not_found")
+        .await
+        .detail;
     assert_eq!(detail, "Not Found");
-    let detail = assert_error(app.get("/api/v1/nothing-here").await, 404, "not_found").await;
+    let detail = assert_error(app.get("/api/v1/nothing-here").await, 404, "not_found")
+        .await
+        .detail;
     assert_eq!(detail, "Not Found");
 }
 
 #[tokio::test]
 async fn wrong_methods_answer_405_in_the_json_envelope() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     for path in ["/health", "/api/v1/machines", "/api/v1/machines/leg_press"] {
         let response = app.client.put(app.url(path)).send().await.unwrap();
-        let detail = assert_error(response, 405, "method_not_allowed").await;
+        let detail = assert_error(response, 405, "method_not_allowed")
+            .await
+            .detail;
         assert_eq!(detail, "Method Not Allowed");
     }
 }
 
 #[tokio::test]
 async fn every_response_carries_the_trace_id_from_cloud_run() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let response = app
         .client
         .get(app.url("/health/live"))
@@ -48,7 +54,7 @@ async fn every_response_carries_the_trace_id_from_cloud_run() {
 
 #[tokio::test]
 async fn a_generated_trace_id_is_sent_when_none_arrives() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let response = app.get("/health/live").await;
     let id = response.headers()["x-trace-id"].to_str().unwrap();
     assert_eq!(id.len(), 32);
@@ -57,11 +63,11 @@ async fn a_generated_trace_id_is_sent_when_none_arrives() {
 
 #[tokio::test]
 async fn bad_query_strings_answer_422_with_fastapi_issues() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let response = app
         .get("/api/v1/machines?page=%zz&page_size=abc&is_active=perhaps")
         .await;
-    let detail = assert_error(response, 422, "validation_error").await;
+    let detail = assert_error(response, 422, "validation_error").await.detail;
     let issues = detail.as_array().unwrap();
     assert_eq!(issues.len(), 3, "{detail}");
     assert_eq!(issues[0]["loc"], serde_json::json!(["query", "page"]));
@@ -73,7 +79,10 @@ async fn bad_query_strings_answer_422_with_fastapi_issues() {
 
 #[tokio::test]
 async fn cors_allows_the_configured_app_origins_only() {
-    let app = crate::helpers::spawn_app_with(&[("CORS_ORIGINS", "http://localhost:8081")]).await;
+    let app = TestApp::builder()
+        .env(("CORS_ORIGINS", "http://localhost:8081"))
+        .spawn()
+        .await;
     let allowed = app
         .client
         .get(app.url("/api/v1/machines"))

@@ -1,53 +1,48 @@
 //! Favorites: the contract, isolation between users, and safe retries.
 
-use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::auth_server::keys;
-use crate::helpers::{TestApp, assert_error, deleted_count, spawn_app_with_auth};
+use crate::helpers::{FAVORITES, TestApp, assert_error, deleted_count};
 
-const FAVORITES: &str = "/api/v1/favorites";
-
-async fn two_users() -> (TestApp, String, String) {
-    let (app, auth) = spawn_app_with_auth(&[]).await;
-    let (a, b) = (app.sign_up().await, app.sign_up().await);
-    let ta = auth.token(&keys().es256, a, json!({}));
-    let tb = auth.token(&keys().es256, b, json!({}));
-    (app, ta, tb)
+async fn signed_in() -> (TestApp, String) {
+    let app = TestApp::builder().auth().spawn().await;
+    let token = app.sign_in().await;
+    (app, token)
 }
 
-async fn add(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
-    app.request(Method::POST, FAVORITES, token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+/// Two users of one app: Alice, who favorited the leg press ("mine"), and Bob.
+async fn alice_and_bob() -> (TestApp, String, String) {
+    let (app, alice) = signed_in().await;
+    let bob = app.sign_in().await;
+    let added = app
+        .add_favorite_with(&alice, json!({"machine_id": "leg_press", "notes": "mine"}))
+        .await;
+    assert_eq!(added.status(), 201);
+    (app, alice, bob)
 }
 
 #[tokio::test]
-async fn favorites_follow_the_contract() {
-    let (app, token, _) = two_users().await;
-    let response = add(
-        &app,
-        &token,
-        json!({"machine_id": "leg_press", "notes": "sled"}),
-    )
-    .await;
+async fn an_added_favorite_answers_201_with_its_notes_and_machine() {
+    let (app, token) = signed_in().await;
+    let response = app
+        .add_favorite_with(&token, json!({"machine_id": "leg_press", "notes": "sled"}))
+        .await;
     assert_eq!(response.status(), 201);
     let favorite: Value = response.json().await.unwrap();
     assert_eq!(favorite["machine_id"], "leg_press");
     assert_eq!(favorite["notes"], "sled");
     assert_eq!(favorite["machine"]["name"], "Seated Leg Press");
     assert!(favorite["created_at"].is_string());
-    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    assert_eq!(
-        add(&app, &token, json!({"machine_id": "treadmill"}))
-            .await
-            .status(),
-        201
-    );
+}
 
-    let list: Value = app.get_as(FAVORITES, &token).await.json().await.unwrap();
+#[tokio::test]
+async fn favorites_are_listed_newest_first_with_their_machines() {
+    let (app, token) = signed_in().await;
+    assert_eq!(app.add_favorite(&token, "leg_press").await.status(), 201);
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_eq!(app.add_favorite(&token, "treadmill").await.status(), 201);
+
+    let list = app.favorites(&token).await;
     assert_eq!(list["total"], 2);
     let ids: Vec<&str> = list["favorites"]
         .as_array()
@@ -57,131 +52,119 @@ async fn favorites_follow_the_contract() {
         .collect();
     assert_eq!(ids, ["treadmill", "leg_press"], "newest first");
     assert_eq!(list["favorites"][0]["machine"]["id"], "treadmill");
+}
 
-    let duplicate = add(&app, &token, json!({"machine_id": "leg_press"})).await;
+#[tokio::test]
+async fn a_machine_already_in_favorites_is_a_409() {
+    let (app, token) = signed_in().await;
+    assert_eq!(app.add_favorite(&token, "leg_press").await.status(), 201);
+    let duplicate = app.add_favorite(&token, "leg_press").await;
     assert_eq!(
-        assert_error(duplicate, 409, "conflict").await,
+        assert_error(duplicate, 409, "conflict").await.detail,
         "Machine already in favorites"
     );
-    let unknown = add(&app, &token, json!({"machine_id": "no_such_machine"})).await;
+}
+
+#[tokio::test]
+async fn favoriting_an_unknown_machine_is_a_404() {
+    let (app, token) = signed_in().await;
+    let unknown = app.add_favorite(&token, "no_such_machine").await;
     assert_eq!(
-        assert_error(unknown, 404, "not_found").await,
+        assert_error(unknown, 404, "not_found").await.detail,
         "Machine not found"
     );
-    let invalid = add(&app, &token, json!({"notes": "x"})).await;
-    let detail = assert_error(invalid, 422, "validation_error").await;
-    assert_eq!(detail[0]["loc"], json!(["body", "machine_id"]));
+}
 
+#[tokio::test]
+async fn a_favorite_without_a_machine_id_is_a_422_naming_the_field() {
+    let (app, token) = signed_in().await;
+    let invalid = app.add_favorite_with(&token, json!({"notes": "x"})).await;
+    let detail = assert_error(invalid, 422, "validation_error").await.detail;
+    assert_eq!(detail[0]["loc"], json!(["body", "machine_id"]));
+}
+
+#[tokio::test]
+async fn one_favorite_is_read_by_its_machine_id() {
+    let (app, alice, _) = alice_and_bob().await;
     let one: Value = app
-        .get_as(&format!("{FAVORITES}/leg_press"), &token)
+        .favorite(&alice, "leg_press")
         .await
         .json()
         .await
         .unwrap();
-    assert_eq!(one["notes"], "sled");
+    assert_eq!(one["notes"], "mine");
+}
+
+#[tokio::test]
+async fn a_favorites_notes_are_updated() {
+    let (app, alice, _) = alice_and_bob().await;
     let patched: Value = app
-        .request(Method::PATCH, &format!("{FAVORITES}/leg_press"), &token)
-        .json(&json!({"notes": "feet high"}))
-        .send()
+        .update_favorite(&alice, "leg_press", json!({"notes": "feet high"}))
         .await
-        .unwrap()
         .json()
         .await
         .unwrap();
     assert_eq!(patched["notes"], "feet high");
-    let missing = app
-        .request(Method::PATCH, &format!("{FAVORITES}/chest_press"), &token)
-        .json(&json!({"notes": "x"}))
-        .send()
-        .await
-        .unwrap();
-    assert_error(missing, 404, "not_found").await;
-
-    let deleted = app
-        .request(Method::DELETE, &format!("{FAVORITES}/leg_press"), &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted_count(deleted).await, 1);
-    let again = app
-        .request(Method::DELETE, &format!("{FAVORITES}/leg_press"), &token)
-        .send()
-        .await
-        .unwrap();
-    assert_error(again, 404, "not_found").await;
-    assert_error(
-        app.get_as(&format!("{FAVORITES}/leg_press"), &token).await,
-        404,
-        "not_found",
-    )
-    .await;
-
-    let cleared = app
-        .request(Method::DELETE, FAVORITES, &token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(deleted_count(cleared).await, 1, "treadmill was left");
-    let list: Value = app.get_as(FAVORITES, &token).await.json().await.unwrap();
-    assert_eq!(list, json!({"favorites": [], "total": 0}));
 }
 
 #[tokio::test]
-async fn another_user_never_sees_changes_or_deletes_my_favorites() {
-    let (app, alice, bob) = two_users().await;
-    assert_eq!(
-        add(
-            &app,
-            &alice,
-            json!({"machine_id": "leg_press", "notes": "mine"})
-        )
-        .await
-        .status(),
-        201
-    );
+async fn updating_a_machine_that_is_not_a_favorite_is_a_404() {
+    let (app, token) = signed_in().await;
+    let missing = app
+        .update_favorite(&token, "chest_press", json!({"notes": "x"}))
+        .await;
+    assert_error(missing, 404, "not_found").await;
+}
 
-    let list: Value = app.get_as(FAVORITES, &bob).await.json().await.unwrap();
-    assert_eq!(list["total"], 0);
-    assert_error(
-        app.get_as(&format!("{FAVORITES}/leg_press"), &bob).await,
-        404,
-        "not_found",
-    )
-    .await;
+#[tokio::test]
+async fn a_deleted_favorite_is_gone() {
+    let (app, alice, _) = alice_and_bob().await;
+    let deleted = app.delete_favorite(&alice, "leg_press").await;
+    assert_eq!(deleted_count(deleted).await, 1);
+    let again = app.delete_favorite(&alice, "leg_press").await;
+    assert_error(again, 404, "not_found").await;
+    assert_error(app.favorite(&alice, "leg_press").await, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn clearing_favorites_deletes_the_remaining_ones_and_says_how_many() {
+    let (app, alice, _) = alice_and_bob().await;
+    assert_eq!(app.add_favorite(&alice, "treadmill").await.status(), 201);
+    assert_eq!(
+        deleted_count(app.delete_favorite(&alice, "leg_press").await).await,
+        1
+    );
+    let cleared = app.clear_favorites(&alice).await;
+    assert_eq!(deleted_count(cleared).await, 1, "treadmill was left");
+    assert_eq!(
+        app.favorites(&alice).await,
+        json!({"favorites": [], "total": 0})
+    );
+}
+
+#[tokio::test]
+async fn favorites_are_invisible_to_other_users() {
+    let (app, _, bob) = alice_and_bob().await;
+    assert_eq!(app.favorites(&bob).await["total"], 0);
+    assert_error(app.favorite(&bob, "leg_press").await, 404, "not_found").await;
+}
+
+#[tokio::test]
+async fn another_user_cannot_change_delete_or_clear_my_favorites() {
+    let (app, alice, bob) = alice_and_bob().await;
     let patch = app
-        .request(Method::PATCH, &format!("{FAVORITES}/leg_press"), &bob)
-        .json(&json!({"notes": "hijacked"}))
-        .send()
-        .await
-        .unwrap();
+        .update_favorite(&bob, "leg_press", json!({"notes": "hijacked"}))
+        .await;
     assert_error(patch, 404, "not_found").await;
-    let delete = app
-        .request(Method::DELETE, &format!("{FAVORITES}/leg_press"), &bob)
-        .send()
-        .await
-        .unwrap();
+    let delete = app.delete_favorite(&bob, "leg_press").await;
     assert_error(delete, 404, "not_found").await;
     assert_eq!(
-        deleted_count(
-            app.request(Method::DELETE, FAVORITES, &bob)
-                .send()
-                .await
-                .unwrap()
-        )
-        .await,
+        deleted_count(app.clear_favorites(&bob).await).await,
         0,
         "Bob has none, and Alice's are not his to clear"
     );
-    // Bob may favorite the same machine: it is his own row.
-    assert_eq!(
-        add(&app, &bob, json!({"machine_id": "leg_press"}))
-            .await
-            .status(),
-        201
-    );
-
     let mine: Value = app
-        .get_as(&format!("{FAVORITES}/leg_press"), &alice)
+        .favorite(&alice, "leg_press")
         .await
         .json()
         .await
@@ -190,22 +173,36 @@ async fn another_user_never_sees_changes_or_deletes_my_favorites() {
 }
 
 #[tokio::test]
-async fn a_retried_post_with_the_same_idempotency_key_creates_one_favorite() {
-    let (app, token, _) = two_users().await;
-    let post = |body: Value, key: &str| {
-        app.request(Method::POST, FAVORITES, &token)
-            .header("Idempotency-Key", key)
-            .json(&body)
-            .send()
-    };
-    let first = post(json!({"machine_id": "leg_press", "notes": "a"}), "key-1")
+async fn another_user_may_favorite_the_same_machine_as_their_own() {
+    let (app, _, bob) = alice_and_bob().await;
+    assert_eq!(app.add_favorite(&bob, "leg_press").await.status(), 201);
+}
+
+/// `POST /api/v1/favorites` with an `Idempotency-Key`.
+async fn post_with_key(app: &TestApp, token: &str, body: Value, key: &str) -> reqwest::Response {
+    app.request(reqwest::Method::POST, FAVORITES, token)
+        .header("Idempotency-Key", key)
+        .json(&body)
+        .send()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn favorite_rows(app: &TestApp) -> i64 {
+    sqlx::query_scalar("select count(*) from favorites")
+        .fetch_one(&app.db)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_retried_post_with_the_same_idempotency_key_creates_one_favorite() {
+    let (app, token) = signed_in().await;
+    let body = json!({"machine_id": "leg_press", "notes": "a"});
+    let first = post_with_key(&app, &token, body.clone(), "key-1").await;
     assert_eq!(first.status(), 201);
     let first_body: Value = first.json().await.unwrap();
-    let second = post(json!({"machine_id": "leg_press", "notes": "a"}), "key-1")
-        .await
-        .unwrap();
+    let second = post_with_key(&app, &token, body, "key-1").await;
     assert_eq!(
         second.status(),
         201,
@@ -213,18 +210,25 @@ async fn a_retried_post_with_the_same_idempotency_key_creates_one_favorite() {
     );
     assert_eq!(second.headers()["idempotent-replayed"], "true");
     assert_eq!(second.json::<Value>().await.unwrap(), first_body);
+    assert_eq!(favorite_rows(&app).await, 1);
+}
 
-    let different = post(json!({"machine_id": "treadmill"}), "key-1")
+#[tokio::test]
+async fn an_idempotency_key_reused_for_another_request_is_a_422_and_creates_nothing() {
+    let (app, token) = signed_in().await;
+    let first = post_with_key(&app, &token, json!({"machine_id": "leg_press"}), "key-1").await;
+    assert_eq!(first.status(), 201);
+    let different = post_with_key(&app, &token, json!({"machine_id": "treadmill"}), "key-1").await;
+    let detail = assert_error(different, 422, "validation_error")
         .await
-        .unwrap();
-    let detail = assert_error(different, 422, "validation_error").await;
+        .detail;
     assert_eq!(detail[0]["type"], "idempotency_key_reused");
+    assert_eq!(favorite_rows(&app).await, 1);
+}
 
-    let count: i64 = sqlx::query_scalar("select count(*) from favorites")
-        .fetch_one(&app.db)
-        .await
-        .unwrap();
-    assert_eq!(count, 1);
-    let bad_key = post(json!({"machine_id": "treadmill"}), "").await.unwrap();
+#[tokio::test]
+async fn an_empty_idempotency_key_is_a_422() {
+    let (app, token) = signed_in().await;
+    let bad_key = post_with_key(&app, &token, json!({"machine_id": "treadmill"}), "").await;
     assert_error(bad_key, 422, "validation_error").await;
 }

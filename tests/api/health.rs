@@ -1,13 +1,10 @@
 use std::time::{Duration, Instant};
 
-use crate::helpers::{
-    DbProxy, database_url, fresh_database, postgres_addr, spawn_app, spawn_with_settings,
-    test_settings,
-};
+use crate::helpers::{TestApp, assert_error};
 
 #[tokio::test]
 async fn health_reports_status_and_configuration() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let body = app.get_json("/health", 200).await;
     assert_eq!(body["status"], "ok");
     assert_eq!(body["database"]["connected"], true);
@@ -25,7 +22,7 @@ async fn health_reports_status_and_configuration() {
 
 #[tokio::test]
 async fn liveness_and_readiness_answer_as_the_contract_says() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     assert_eq!(
         app.get_json("/health/live", 200).await,
         serde_json::json!({"alive": true})
@@ -36,17 +33,15 @@ async fn liveness_and_readiness_answer_as_the_contract_says() {
     );
 }
 
-/// Spawns an app whose database connections pass through a switchable proxy.
-async fn app_behind_proxy() -> (crate::helpers::TestApp, DbProxy) {
-    let proxy = DbProxy::start(postgres_addr()).await;
-    let name = fresh_database().await;
-    let settings = test_settings(&proxy.url_for(&database_url(&name)), &[]);
-    (spawn_with_settings(settings, name).await, proxy)
+/// An app whose database connections pass through a switchable proxy.
+async fn app_behind_proxy() -> TestApp {
+    TestApp::builder().behind_db_proxy().spawn().await
 }
 
 #[tokio::test]
 async fn readiness_fails_fast_while_the_database_is_down_and_recovers_without_restart() {
-    let (app, proxy) = app_behind_proxy().await;
+    let app = app_behind_proxy().await;
+    let proxy = app.db_proxy();
     assert_eq!(app.get("/health/ready").await.status(), 200);
 
     proxy.refuse();
@@ -57,10 +52,9 @@ async fn readiness_fails_fast_while_the_database_is_down_and_recovers_without_re
         "took {:?}",
         started.elapsed()
     );
-    assert_eq!(response.status(), 503);
-    let body: serde_json::Value = response.json().await.unwrap();
-    assert_eq!(body["ready"], false);
-    assert_eq!(body["detail"], "Database unreachable");
+    let answer = assert_error(response, 503, "database_unavailable").await;
+    assert_eq!(answer.body["ready"], false);
+    assert_eq!(answer.detail, "Database unreachable");
 
     let health = app.get_json("/health", 200).await;
     assert_eq!(health["status"], "degraded");
@@ -80,7 +74,8 @@ async fn readiness_fails_fast_while_the_database_is_down_and_recovers_without_re
 
 #[tokio::test]
 async fn readiness_is_bounded_when_the_database_hangs() {
-    let (app, proxy) = app_behind_proxy().await;
+    let app = app_behind_proxy().await;
+    let proxy = app.db_proxy();
     proxy.hang();
     let started = Instant::now();
     let response = app.get("/health/ready").await;
@@ -95,9 +90,12 @@ async fn readiness_is_bounded_when_the_database_hangs() {
 
 #[tokio::test]
 async fn catalog_reads_answer_503_not_500_while_the_database_is_down() {
-    let (app, proxy) = app_behind_proxy().await;
+    let app = app_behind_proxy().await;
+    let proxy = app.db_proxy();
     proxy.refuse();
     let response = app.get("/api/v1/machines").await;
-    let detail = crate::helpers::assert_error(response, 503, "database_unavailable").await;
+    let detail = assert_error(response, 503, "database_unavailable")
+        .await
+        .detail;
     assert_eq!(detail, "Database unavailable");
 }

@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use crate::helpers::{TestApp, assert_error, spawn_app};
+use crate::helpers::{TestApp, assert_error};
 
 fn names(body: &Value) -> Vec<String> {
     body["machines"]
@@ -20,7 +20,7 @@ async fn active_count(app: &TestApp) -> i64 {
 
 #[tokio::test]
 async fn the_catalog_lists_machines_by_name_with_contract_defaults() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let body = app.get_json("/api/v1/machines", 200).await;
     assert_eq!(body["page"], 1);
     assert_eq!(body["page_size"], 20);
@@ -67,7 +67,7 @@ async fn the_catalog_lists_machines_by_name_with_contract_defaults() {
 
 #[tokio::test]
 async fn pages_walk_the_whole_catalog_without_overlap() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let total = active_count(&app).await;
     let mut seen = Vec::new();
     for page in 1.. {
@@ -88,14 +88,14 @@ async fn pages_walk_the_whole_catalog_without_overlap() {
 
 #[tokio::test]
 async fn page_size_bounds_are_enforced() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     for (query, kind) in [
         ("page_size=101", "less_than_equal"),
         ("page_size=0", "greater_than_equal"),
         ("page=0", "greater_than_equal"),
     ] {
         let response = app.get(&format!("/api/v1/machines?{query}")).await;
-        let detail = assert_error(response, 422, "validation_error").await;
+        let detail = assert_error(response, 422, "validation_error").await.detail;
         assert_eq!(detail[0]["type"], kind, "{query}");
     }
     let body = app.get_json("/api/v1/machines?page_size=100", 200).await;
@@ -105,7 +105,7 @@ async fn page_size_bounds_are_enforced() {
 
 #[tokio::test]
 async fn filters_narrow_the_list() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
 
     let body = app
         .get_json("/api/v1/machines?category=Cardio&page_size=100", 200)
@@ -172,13 +172,13 @@ async fn filters_narrow_the_list() {
     }
 
     let response = app.get("/api/v1/machines?difficulty=expert").await;
-    let detail = assert_error(response, 422, "validation_error").await;
+    let detail = assert_error(response, 422, "validation_error").await.detail;
     assert_eq!(detail[0]["loc"], serde_json::json!(["query", "difficulty"]));
 }
 
 #[tokio::test]
 async fn retired_machines_are_listed_only_when_asked_for() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     sqlx::query("update machines set is_active = false where id = 'treadmill'")
         .execute(&app.db)
         .await
@@ -202,7 +202,7 @@ async fn retired_machines_are_listed_only_when_asked_for() {
 
 #[tokio::test]
 async fn a_machine_is_found_by_id_and_unknown_ids_are_404() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let machine = app.get_json("/api/v1/machines/leg_press", 200).await;
     assert_eq!(machine["id"], "leg_press");
     assert_eq!(machine["name"], "Seated Leg Press");
@@ -215,14 +215,15 @@ async fn a_machine_is_found_by_id_and_unknown_ids_are_404() {
             404,
             "not_found",
         )
-        .await;
+        .await
+        .detail;
         assert_eq!(detail, "Machine not found");
     }
 }
 
 #[tokio::test]
 async fn category_and_difficulty_lists_hold_distinct_active_values() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let categories = app.get_json("/api/v1/machines/categories/list", 200).await;
     let categories: Vec<&str> = categories
         .as_array()
@@ -250,7 +251,7 @@ async fn category_and_difficulty_lists_hold_distinct_active_values() {
 
 #[tokio::test]
 async fn search_understands_synonyms_muscles_and_typos() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     for (query, expected) in [
         ("treadmill", "treadmill"),
         ("tredmill", "treadmill"),

@@ -1,5 +1,3 @@
-use std::process::Command;
-
 use machinemate_api::db::migrate;
 use sqlx::PgPool;
 
@@ -142,9 +140,8 @@ async fn the_migrate_and_seed_commands_prepare_a_supabase_shaped_database() {
     migrate::apply_local_bootstrap(&pool).await.unwrap();
 
     for command in ["migrate", "seed"] {
-        let output = Command::new(env!("CARGO_BIN_EXE_machinemate-api"))
+        let output = crate::binary::command()
             .arg(command)
-            .env_clear()
             .env("DATABASE_URL", &url)
             .env("LOG_FORMAT", "json")
             .output()
@@ -165,10 +162,7 @@ async fn the_migrate_and_seed_commands_prepare_a_supabase_shaped_database() {
 
 #[tokio::test]
 async fn a_missing_database_url_stops_start_up_with_one_clear_line() {
-    let output = Command::new(env!("CARGO_BIN_EXE_machinemate-api"))
-        .env_clear()
-        .output()
-        .unwrap();
+    let output = crate::binary::command().output().unwrap();
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");

@@ -1,4 +1,4 @@
-use crate::helpers::spawn_app;
+use crate::helpers::TestApp;
 
 const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/openapi.json");
 
@@ -6,7 +6,7 @@ const SNAPSHOT: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/snapshots/ope
 /// After an intended change: `UPDATE_SNAPSHOTS=1 scripts/test openapi` and commit it.
 #[tokio::test]
 async fn the_openapi_document_matches_its_snapshot() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let served: serde_json::Value = app.get_json("/openapi.json", 200).await;
     let rendered = serde_json::to_string_pretty(&served).unwrap() + "\n";
     if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
@@ -23,7 +23,7 @@ async fn the_openapi_document_matches_its_snapshot() {
 
 #[tokio::test]
 async fn the_document_describes_every_contract_route() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let doc = app.get_json("/openapi.json", 200).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     for path in [
@@ -41,7 +41,7 @@ async fn the_document_describes_every_contract_route() {
 
 #[tokio::test]
 async fn the_docs_explorer_is_served_from_the_binary() {
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let redirect = app.get("/docs").await;
     assert!(
         redirect.status().is_redirection() || redirect.status() == 200,
@@ -65,7 +65,7 @@ async fn the_docs_explorer_is_served_from_the_binary() {
 async fn machine_ids_are_documented_as_the_service_checks_them() {
     use machinemate_api::domain::machine_id::{MACHINE_ID_PATTERN, is_machine_id};
 
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let doc = app.get_json("/openapi.json", 200).await;
     let schemas = &doc["components"]["schemas"];
     for (schema, field) in [

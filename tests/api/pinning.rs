@@ -5,19 +5,19 @@
 
 use std::time::{Duration, Instant};
 
-use reqwest::Method;
 use serde_json::json;
 use sqlx::{Connection, PgConnection};
 
-use crate::auth_server::{AuthServer, keys};
-use crate::binary::Service;
-use crate::helpers::{assert_error, database_url, fresh_database, spawn_app_with_auth};
+use crate::helpers::{FAVORITES, TestApp, assert_error, database_url};
 
 #[tokio::test]
 async fn a_request_answered_at_its_deadline_leaves_no_query_running_behind_it() {
-    let (app, auth) = spawn_app_with_auth(&[("REQUEST_DEADLINE_MS", "600")]).await;
-    let user = app.sign_up().await;
-    let token = auth.token(&keys().es256, user, json!({}));
+    let app = TestApp::builder()
+        .auth()
+        .env(("REQUEST_DEADLINE_MS", "600"))
+        .spawn()
+        .await;
+    let (user, token) = app.sign_up_and_in().await;
     // Something else holds the user's row: adding a favorite (which takes the user's next
     // sync version) waits for it.
     let mut blocker = PgConnection::connect(&database_url(&app.database_name))
@@ -30,12 +30,7 @@ async fn a_request_answered_at_its_deadline_leaves_no_query_running_behind_it() 
         .await
         .unwrap();
     let started = Instant::now();
-    let response = app
-        .request(Method::POST, "/api/v1/favorites", &token)
-        .json(&json!({"machine_id": "leg_press"}))
-        .send()
-        .await
-        .unwrap();
+    let response = app.add_favorite(&token, "leg_press").await;
     assert_eq!(response.status(), 503, "{:?}", started.elapsed());
     assert!(started.elapsed() < Duration::from_secs(2));
     // Postgres cancelled the statement at the deadline: nothing of the service's waits.
@@ -63,15 +58,14 @@ async fn a_request_answered_at_its_deadline_leaves_no_query_running_behind_it() 
         .unwrap();
     assert_eq!(favorites, 0, "the refused write never lands later");
     // The user's next request is served as usual.
-    let list = app.get_as("/api/v1/favorites", &token).await;
+    let list = app.get_as(FAVORITES, &token).await;
     assert_eq!(list.status(), 200);
 }
 
 #[tokio::test]
 async fn per_user_row_limits_are_a_clear_422() {
-    let (app, auth) = spawn_app_with_auth(&[]).await;
-    let user = app.sign_up().await;
-    let token = auth.token(&keys().es256, user, json!({}));
+    let app = TestApp::builder().auth().spawn().await;
+    let (user, token) = app.sign_up_and_in().await;
     // 9,999 entries already (written directly, as a cutover could have).
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "insert into history (user_id, machine_id, taken_at) \
@@ -81,14 +75,13 @@ async fn per_user_row_limits_are_a_clear_422() {
     .await
     .unwrap();
     let add = async || {
-        app.request(Method::POST, "/api/v1/history", &token)
-            .json(&json!({"machine_id": "leg_press"}))
-            .send()
+        app.add_history(&token, json!({"machine_id": "leg_press"}))
             .await
-            .unwrap()
     };
     assert_eq!(add().await.status(), 201, "the 10,000th");
-    let detail = assert_error(add().await, 422, "validation_error").await;
+    let detail = assert_error(add().await, 422, "validation_error")
+        .await
+        .detail;
     assert_eq!(detail[0]["type"], "too_many");
     assert!(
         detail[0]["msg"].as_str().unwrap().contains("at most 10000"),
@@ -122,29 +115,13 @@ async fn heavy_history(db: &sqlx::PgPool, user: uuid::Uuid, rows: i64) {
 #[ignore = "heavy: run by scripts/load-test"]
 async fn ten_concurrent_exports_of_a_heavy_account_leave_the_pool_to_everyone_else() {
     const ROWS: i64 = 100_000;
-    let auth = AuthServer::start(&[&keys().es256]).await;
-    let url = database_url(&fresh_database().await);
-    let db = sqlx::PgPool::connect(&url).await.unwrap();
-    let mut env = auth.env();
-    env.push(("DATABASE_URL", url));
-    let service = Service::start(&env).await;
-    let (heavy, other) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
-    for id in [heavy, other] {
-        sqlx::query("insert into auth.users (id, email) values ($1, $2)")
-            .bind(id)
-            .bind(format!("{}@example.com", id.simple()))
-            .execute(&db)
-            .await
-            .unwrap();
-    }
-    heavy_history(&db, heavy, ROWS).await;
-    let (heavy, other) = (
-        auth.token(&keys().es256, heavy, json!({})),
-        auth.token(&keys().es256, other, json!({})),
-    );
+    let app = TestApp::builder().auth().spawn_process().await;
+    let (heavy, other) = (app.sign_up().await, app.sign_up().await);
+    heavy_history(&app.db, heavy, ROWS).await;
+    let (heavy, other) = (app.token_for(heavy), app.token_for(other));
     let client = reqwest::Client::new();
     let warm = client
-        .get(service.url("/api/v1/favorites"))
+        .get(app.url("/api/v1/favorites"))
         .bearer_auth(&other)
         .send()
         .await
@@ -155,7 +132,7 @@ async fn ten_concurrent_exports_of_a_heavy_account_leave_the_pool_to_everyone_el
     let exports = tokio::spawn(futures_util::future::join_all((0..10).map(|_| {
         let (client, url, token) = (
             client.clone(),
-            service.url("/api/v1/users/me/export"),
+            app.url("/api/v1/users/me/export"),
             heavy.clone(),
         );
         async move {
@@ -180,7 +157,7 @@ async fn ten_concurrent_exports_of_a_heavy_account_leave_the_pool_to_everyone_el
         while !exports.is_finished() && started.elapsed() < Duration::from_secs(300) {
             let asked = Instant::now();
             let response = client
-                .get(service.url("/api/v1/favorites"))
+                .get(app.url("/api/v1/favorites"))
                 .bearer_auth(&other)
                 .send()
                 .await
@@ -193,7 +170,7 @@ async fn ten_concurrent_exports_of_a_heavy_account_leave_the_pool_to_everyone_el
     };
     let (statuses, slowest) = other_user.await;
     let exports = exports.await.unwrap();
-    let peak = service.peak_rss_kib();
+    let peak = app.process().peak_rss_kib();
     let done: Vec<_> = exports.iter().filter(|e| e.0 == 200).collect();
     let limited = exports.iter().filter(|e| e.0 == 429).count();
     eprintln!(

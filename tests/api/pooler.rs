@@ -10,10 +10,7 @@ use std::time::{Duration, Instant};
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::auth_server::{AuthServer, keys};
-use crate::helpers::{
-    database_url, fresh_database, postgres_addr, spawn_with_settings, test_settings,
-};
+use crate::helpers::{TestApp, postgres_addr};
 
 struct PgBouncer {
     child: Child,
@@ -44,7 +41,9 @@ fn pgbouncer_binary() -> String {
 
 /// A PgBouncer in transaction mode in front of the test Postgres, not yet started:
 /// the command, its port and its folder. The process is killed when the thread that
-/// starts it ends (`--pdeathsig`), so none outlives the tests.
+/// starts it ends (`--pdeathsig`), so none outlives the tests. Every test has a database
+/// of its own: server connections idle for 5 s are closed, or those of tests already
+/// done would fill Postgres's `max_connections` in a whole run of `scripts/test-pooler`.
 pub fn pgbouncer_command(server_pool_size: u32) -> (Command, u16, PathBuf) {
     let postgres = postgres_addr();
     let port = crate::helpers::free_port();
@@ -54,7 +53,7 @@ pub fn pgbouncer_command(server_pool_size: u32) -> (Command, u16, PathBuf) {
         "[databases]\n* = host={} port={}\n\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = {port}\n\
          unix_socket_dir =\nauth_type = trust\nauth_file = {auth}\npool_mode = transaction\n\
          default_pool_size = {server_pool_size}\nmax_client_conn = 2000\nmax_db_connections = 50\n\
-         ignore_startup_parameters = extra_float_digits\nlogfile = {log}\n",
+         server_idle_timeout = 5\nignore_startup_parameters = extra_float_digits\nlogfile = {log}\n",
         postgres.ip(),
         postgres.port(),
         auth = dir.join("users.txt").display(),
@@ -113,26 +112,17 @@ fn unsafe_is_root() -> bool {
 #[tokio::test]
 async fn the_service_works_behind_a_transaction_mode_pooler() {
     let bouncer = start_pgbouncer(2).await;
-    let name = fresh_database().await;
-    let mut url = url::Url::parse(&database_url(&name)).unwrap();
-    url.set_port(Some(bouncer.port)).unwrap();
-    url.set_host(Some("127.0.0.1")).unwrap();
-
-    let auth = AuthServer::start(&[&keys().es256]).await;
-    let auth_env = auth.env();
-    let mut env: Vec<(&str, &str)> = auth_env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    env.extend([
-        ("DATABASE_POOL_MODE", "transaction"),
-        ("DATABASE_MAX_CONNECTIONS", "12"),
-    ]);
-    let app = spawn_with_settings(test_settings(url.as_str(), &env), name).await;
+    let app = TestApp::builder()
+        .auth()
+        .reaching_postgres_at(([127, 0, 0, 1], bouncer.port).into())
+        .env(("DATABASE_POOL_MODE", "transaction"))
+        .env(("DATABASE_MAX_CONNECTIONS", "12"))
+        .spawn()
+        .await;
 
     let users: Vec<uuid::Uuid> =
         futures_util::future::join_all((0..3).map(|_| app.sign_up())).await;
-    let tokens: Vec<String> = users
-        .iter()
-        .map(|u| auth.token(&keys().es256, *u, json!({})))
-        .collect();
+    let tokens: Vec<String> = users.iter().map(|u| app.token_for(*u)).collect();
     let machines = ["leg_press", "treadmill", "lat_pulldown", "chest_press"];
 
     // Concurrent writes and reads from several users over 12 client connections
@@ -168,26 +158,11 @@ async fn the_service_works_behind_a_transaction_mode_pooler() {
     }
 
     for token in &tokens {
-        let favorites: Value = app
-            .get_as("/api/v1/favorites", token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let favorites = app.favorites(token).await;
         assert_eq!(favorites["total"], machines.len());
-        let history: Value = app
-            .get_as("/api/v1/history", token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let history = app.history_page(token, "").await;
         assert_eq!(history["total"], machines.len());
-        let sync: Value = app
-            .get_as("/api/v1/sync", token)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let sync = app.sync(token, None).await;
         assert_eq!(
             sync["favorites"]["upserted"].as_array().unwrap().len(),
             machines.len()

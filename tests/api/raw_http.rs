@@ -4,11 +4,11 @@
 
 use std::time::Duration;
 
-use serde_json::Value;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use crate::helpers::TestApp;
+use crate::helpers::{ErrorAnswer, TestApp};
 
 /// A response read off a raw socket: status, lower-cased head, body.
 pub struct Raw {
@@ -18,29 +18,21 @@ pub struct Raw {
 }
 
 impl Raw {
-    pub fn json(&self) -> Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
-            panic!(
-                "not JSON ({e}): {}\n{}",
-                self.head,
-                String::from_utf8_lossy(&self.body)
-            )
-        })
-    }
-
-    /// The JSON error envelope, with `code`, a `detail` and a `trace_id` matching the header.
-    pub fn assert_envelope(&self, status: u16, code: &str) {
+    /// The JSON error envelope (`helpers::ErrorAnswer::check`) with this status and code.
+    pub fn assert_envelope(&self, status: u16, code: &str) -> ErrorAnswer {
         assert_eq!(self.status, status, "{}", self.head);
-        assert!(
-            self.head.contains("content-type: application/json"),
-            "{}",
-            self.head
-        );
-        let body = self.json();
-        assert_eq!(body["code"], code, "{body}");
-        assert!(!body["detail"].is_null(), "{body}");
-        let trace = body["trace_id"].as_str().expect("trace_id");
-        assert!(self.head.contains(&format!("x-trace-id: {trace}")));
+        let mut headers = HeaderMap::new();
+        for line in self.head.lines().skip(1) {
+            if let Some((name, value)) = line.split_once(':') {
+                headers.append(
+                    HeaderName::from_bytes(name.trim().as_bytes()).unwrap(),
+                    HeaderValue::from_bytes(value.trim().as_bytes()).unwrap(),
+                );
+            }
+        }
+        let answer = ErrorAnswer::check(self.status, headers, &self.body);
+        assert_eq!(answer.code, code, "{}", answer.body);
+        answer
     }
 }
 

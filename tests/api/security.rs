@@ -1,13 +1,10 @@
 //! Security headers on every kind of answer, and CORS for the configured origins only
 //! (never `*`, never with credentials).
 
-use reqwest::Method;
-use serde_json::json;
-
-use crate::auth_server::keys;
 use machinemate_api::config::Settings;
+use reqwest::Method;
 
-use crate::helpers::{assert_error, spawn_app_with, spawn_app_with_auth};
+use crate::helpers::{TestApp, assert_error};
 
 fn assert_security_headers(response: &reqwest::Response, what: &str) {
     let h = response.headers();
@@ -33,9 +30,8 @@ fn assert_security_headers(response: &reqwest::Response, what: &str) {
 
 #[tokio::test]
 async fn every_answer_carries_the_security_headers() {
-    let (app, auth) = spawn_app_with_auth(&[]).await;
-    let user = app.sign_up().await;
-    let token = auth.token(&keys().es256, user, json!({}));
+    let app = TestApp::builder().auth().spawn().await;
+    let token = app.sign_in().await;
 
     let cases = [
         ("catalog", app.get("/api/v1/machines").await),
@@ -83,12 +79,7 @@ async fn every_answer_carries_the_security_headers() {
 
 const APP_ORIGIN: &str = "http://localhost:8081";
 
-async fn preflight(
-    app: &crate::helpers::TestApp,
-    origin: &str,
-    method: &str,
-    headers: &str,
-) -> reqwest::Response {
+async fn preflight(app: &TestApp, origin: &str, method: &str, headers: &str) -> reqwest::Response {
     app.client
         .request(Method::OPTIONS, app.url("/api/v1/favorites"))
         .header("Origin", origin)
@@ -101,11 +92,12 @@ async fn preflight(
 
 #[tokio::test]
 async fn cors_answers_configured_origins_only_and_never_with_credentials() {
-    let (app, auth) =
-        spawn_app_with_auth(&[("CORS_ORIGINS", "http://localhost:8081,exp://localhost:8081")])
-            .await;
-    let user = app.sign_up().await;
-    let token = auth.token(&keys().es256, user, json!({}));
+    let app = TestApp::builder()
+        .auth()
+        .env(("CORS_ORIGINS", "http://localhost:8081,exp://localhost:8081"))
+        .spawn()
+        .await;
+    let token = app.sign_in().await;
 
     // The app's origins: preflight allowed for what the app sends.
     for origin in [APP_ORIGIN, "exp://localhost:8081"] {
@@ -205,7 +197,7 @@ async fn cors_answers_configured_origins_only_and_never_with_credentials() {
 
 #[tokio::test]
 async fn without_configured_origins_no_origin_is_allowed_and_a_wildcard_is_refused() {
-    let app = spawn_app_with(&[]).await;
+    let app = TestApp::builder().spawn().await;
     let response = preflight(&app, APP_ORIGIN, "GET", "authorization").await;
     assert!(
         !response

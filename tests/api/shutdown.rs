@@ -1,15 +1,14 @@
 //! SIGTERM: stop accepting, finish what is in flight, exit well before Cloud Run's
 //! SIGKILL (10 s later), with the real binary.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use machinemate_api::db::Db;
 use machinemate_api::db::rls::UserTx;
 
-use crate::fireworks_server::{FireworksServer, Reply};
-use crate::helpers::{DbProxy, database_url, fresh_database, postgres_addr, test_settings};
+use crate::binary::Service;
+use crate::helpers::{DbProxy, TestApp, database_url, fresh_database, postgres_addr};
+use crate::stand_ins::fireworks::Reply;
 
 #[tokio::test]
 async fn sigterm_lets_in_flight_requests_finish_and_exits_promptly() {
@@ -18,45 +17,16 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_promptly() {
     let proxy = DbProxy::start(postgres_addr()).await;
     proxy.hang();
     let url = proxy.url_for(&database_url(&fresh_database().await));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_machinemate-api"))
-        .env_clear()
-        .env("DATABASE_URL", &url)
-        .env("HOST", "127.0.0.1")
-        .env("PORT", "0")
-        .env("LOG_FORMAT", "json")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-
-    // The "listening" line names the port.
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let port = loop {
-        let line = lines
-            .next()
-            .expect("the server logs before exiting")
-            .unwrap();
-        let json: serde_json::Value = serde_json::from_str(&line).unwrap();
-        assert!(json["severity"].is_string());
-        if json["message"] == "listening" {
-            break json["port"].as_u64().unwrap();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    let base = format!("http://127.0.0.1:{port}");
+    let service = Service::start_logging(&[("DATABASE_URL", url)]);
     let client = reqwest::Client::new();
 
     let in_flight = tokio::spawn({
-        let (client, base) = (client.clone(), base.clone());
-        async move { client.get(format!("{base}/health/ready")).send().await }
+        let (client, url) = (client.clone(), service.url("/health/ready"));
+        async move { client.get(url).send().await }
     });
     tokio::time::sleep(Duration::from_millis(300)).await;
     let signalled = Instant::now();
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    service.terminate();
 
     let response = in_flight
         .await
@@ -64,56 +34,27 @@ async fn sigterm_lets_in_flight_requests_finish_and_exits_promptly() {
         .expect("the in-flight request is answered");
     assert_eq!(response.status(), 503);
 
-    let exit = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let exit = service.exit().await;
     let took = signalled.elapsed();
     assert!(exit.success(), "{exit:?}");
     assert!(took < Duration::from_secs(8), "exit took {took:?}");
 
-    let after = client.get(format!("{base}/health/live")).send().await;
+    let after = client.get(service.url("/health/live")).send().await;
     assert!(after.is_err(), "the server still accepts connections");
 }
 
 #[tokio::test]
 async fn sigterm_during_slow_identifications_finishes_them_refuses_new_work_and_exits() {
     // Fireworks takes 2 s per photo: identifications in flight when SIGTERM arrives.
-    let fireworks = FireworksServer::start(
-        vec![],
-        Reply::Slow(
+    let app = TestApp::builder()
+        .fireworks(Reply::Slow(
             Duration::from_secs(2),
             serde_json::json!({"machine": "Leg Press", "confidence": 0.9}).to_string(),
-        ),
-    )
-    .await;
-    let url = database_url(&fresh_database().await);
-    let port = crate::helpers::free_port();
-    let mut command = Command::new(env!("CARGO_BIN_EXE_machinemate-api"));
-    command
-        .env_clear()
-        .env("DATABASE_URL", &url)
-        .env("HOST", "127.0.0.1")
-        .env("PORT", port.to_string())
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "warn")
+        ))
         // Callers without a token may identify (per-address limit): no Auth needed here.
-        .env("IDENTIFY_ANONYMOUS_DAILY_LIMIT", "100")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null());
-    for (name, value) in fireworks.env() {
-        command.env(name, value);
-    }
-    let mut child = command.spawn().unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while reqwest::get(format!("{base}/health/ready"))
-        .await
-        .map_or(true, |r| r.status() != 200)
-    {
-        assert!(Instant::now() < deadline, "the service did not get ready");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+        .env(("IDENTIFY_ANONYMOUS_DAILY_LIMIT", "100"))
+        .spawn_process()
+        .await;
 
     let photo = |shade: u8| {
         let img = image::RgbImage::from_pixel(32, 24, image::Rgb([shade, 10, 10]));
@@ -124,14 +65,14 @@ async fn sigterm_during_slow_identifications_finishes_them_refuses_new_work_and_
     };
     let in_flight: Vec<_> = (0..4u8)
         .map(|shade| {
-            let (base, bytes) = (base.clone(), photo(shade));
+            let (url, bytes) = (app.url("/identify"), photo(shade));
             tokio::spawn(async move {
                 let form = reqwest::multipart::Form::new().part(
                     "image",
                     reqwest::multipart::Part::bytes(bytes).file_name("p.png"),
                 );
                 reqwest::Client::new()
-                    .post(format!("{base}/identify"))
+                    .post(url)
                     .multipart(form)
                     .send()
                     .await
@@ -140,7 +81,7 @@ async fn sigterm_during_slow_identifications_finishes_them_refuses_new_work_and_
         .collect();
     // All four are waiting on Fireworks.
     let waiting = Instant::now() + Duration::from_secs(5);
-    while fireworks.calls() < 4 {
+    while app.fireworks().calls() < 4 {
         assert!(
             Instant::now() < waiting,
             "the identifications did not start"
@@ -148,19 +89,13 @@ async fn sigterm_during_slow_identifications_finishes_them_refuses_new_work_and_
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let signalled = Instant::now();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success()
-    );
+    app.process().terminate();
 
     // New work is refused at once: the listener is closed.
     tokio::time::sleep(Duration::from_millis(200)).await;
     let started = Instant::now();
     let refused = reqwest::Client::new()
-        .get(format!("{base}/health/live"))
+        .get(app.url("/health/live"))
         .send()
         .await;
     assert!(
@@ -177,10 +112,7 @@ async fn sigterm_during_slow_identifications_finishes_them_refuses_new_work_and_
         assert_eq!(status, 200, "{body}");
         assert_eq!(body["machine"], "Seated Leg Press");
     }
-    let exit = tokio::task::spawn_blocking(move || child.wait())
-        .await
-        .unwrap()
-        .unwrap();
+    let exit = app.process().exit().await;
     let took = signalled.elapsed();
     assert!(exit.success(), "{exit:?}");
     assert!(took < Duration::from_secs(8), "exit took {took:?}");
@@ -199,10 +131,9 @@ async fn sigterm_during_slow_identifications_finishes_them_refuses_new_work_and_
 /// above.) Each way of checking a connection out is tried on a one-connection pool.
 #[tokio::test]
 async fn pooled_connections_outlive_the_worker_runtime_that_opened_them() {
-    let url = database_url(&fresh_database().await);
-    let settings = test_settings(&url, &[("DATABASE_MAX_CONNECTIONS", "1")]);
+    let app = TestApp::builder().spawn().await;
     for checkout in [Checkout::WithConn, Checkout::UserTx, Checkout::Begin] {
-        let db = Db::connect_lazy(&settings.database).unwrap();
+        let db = app.db_with(&[("DATABASE_MAX_CONNECTIONS", "1")]);
         // A stand-in for an actix worker: a current-thread runtime on a thread of its
         // own, which opens the pool's connection, idles, and stops.
         let worker_db = db.clone();

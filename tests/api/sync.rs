@@ -1,21 +1,9 @@
 //! Offline sync between two devices of one user.
 
 use base64::Engine;
-use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::auth_server::keys;
-use crate::helpers::{TestApp, assert_error, spawn_app_with_auth};
-
-async fn sync(app: &TestApp, token: &str, cursor: Option<&str>) -> Value {
-    let path = match cursor {
-        Some(c) => format!("/api/v1/sync?since={c}"),
-        None => "/api/v1/sync".into(),
-    };
-    let response = app.get_as(&path, token).await;
-    assert_eq!(response.status(), 200);
-    response.json().await.unwrap()
-}
+use crate::helpers::{TestApp, assert_error, deleted_count};
 
 fn ids(section: &Value, key: &str) -> Vec<String> {
     section["upserted"]
@@ -37,17 +25,13 @@ fn deleted(section: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn changes_and_deletions_on_one_device_reach_the_other_exactly_once() {
-    let (app, auth) = spawn_app_with_auth(&[]).await;
+    let app = TestApp::builder().auth().spawn().await;
     let user = app.sign_up().await;
     // Two devices: two sessions of the same user.
-    let phone = auth.token(&keys().es256, user, json!({}));
-    let tablet = auth.token(
-        &keys().es256,
-        user,
-        json!({"session_id": uuid::Uuid::new_v4()}),
-    );
+    let phone = app.token_for(user);
+    let tablet = app.token_with(user, json!({"session_id": uuid::Uuid::new_v4()}));
 
-    let first = sync(&app, &tablet, None).await;
+    let first = app.sync(&tablet, None).await;
     assert!(
         first["machines"]["upserted"].as_array().unwrap().len() >= 40,
         "a first sync carries the catalog"
@@ -55,27 +39,17 @@ async fn changes_and_deletions_on_one_device_reach_the_other_exactly_once() {
     assert!(ids(&first["favorites"], "machine_id").is_empty());
     let cursor = first["cursor"].as_str().unwrap().to_owned();
 
-    let post = |path: &'static str, body: Value| {
-        app.request(Method::POST, path, &phone).json(&body).send()
-    };
-    post("/api/v1/favorites", json!({"machine_id": "leg_press"}))
+    assert_eq!(app.add_favorite(&phone, "leg_press").await.status(), 201);
+    assert_eq!(app.add_favorite(&phone, "treadmill").await.status(), 201);
+    let entry: Value = app
+        .add_history(&phone, json!({"machine_id": "hack_squat_machine"}))
+        .await
+        .json()
         .await
         .unwrap();
-    post("/api/v1/favorites", json!({"machine_id": "treadmill"}))
-        .await
-        .unwrap();
-    let entry: Value = post(
-        "/api/v1/history",
-        json!({"machine_id": "hack_squat_machine"}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
     let entry_id = entry["id"].as_str().unwrap().to_owned();
 
-    let second = sync(&app, &tablet, Some(&cursor)).await;
+    let second = app.sync(&tablet, Some(&cursor)).await;
     assert_eq!(
         ids(&second["favorites"], "machine_id"),
         ["leg_press", "treadmill"]
@@ -92,7 +66,7 @@ async fn changes_and_deletions_on_one_device_reach_the_other_exactly_once() {
     let cursor = second["cursor"].as_str().unwrap().to_owned();
 
     // Nothing new: nothing again (exactly once).
-    let quiet = sync(&app, &tablet, Some(&cursor)).await;
+    let quiet = app.sync(&tablet, Some(&cursor)).await;
     assert!(
         ids(&quiet["favorites"], "machine_id").is_empty()
             && ids(&quiet["history"], "id").is_empty()
@@ -100,39 +74,32 @@ async fn changes_and_deletions_on_one_device_reach_the_other_exactly_once() {
     assert_eq!(quiet["cursor"], cursor.as_str());
 
     // A change, a deletion of each kind, and a re-added favorite.
-    app.request(Method::PATCH, "/api/v1/favorites/treadmill", &phone)
-        .json(&json!({"notes": "incline 3"}))
-        .send()
-        .await
-        .unwrap();
-    app.request(Method::DELETE, "/api/v1/favorites/leg_press", &phone)
-        .send()
-        .await
-        .unwrap();
-    app.request(
-        Method::DELETE,
-        &format!("/api/v1/history/{entry_id}"),
-        &phone,
-    )
-    .send()
-    .await
-    .unwrap();
-    let third = sync(&app, &tablet, Some(&cursor)).await;
+    let updated = app
+        .update_favorite(&phone, "treadmill", json!({"notes": "incline 3"}))
+        .await;
+    assert_eq!(updated.status(), 200);
+    assert_eq!(
+        deleted_count(app.delete_favorite(&phone, "leg_press").await).await,
+        1
+    );
+    assert_eq!(
+        deleted_count(app.delete_history_entry(&phone, &entry_id).await).await,
+        1
+    );
+    let third = app.sync(&tablet, Some(&cursor)).await;
     assert_eq!(ids(&third["favorites"], "machine_id"), ["treadmill"]);
     assert_eq!(third["favorites"]["upserted"][0]["notes"], "incline 3");
     assert_eq!(deleted(&third["favorites"]), ["leg_press"]);
     assert_eq!(deleted(&third["history"]), [entry_id.as_str()]);
     let cursor = third["cursor"].as_str().unwrap().to_owned();
 
-    post("/api/v1/favorites", json!({"machine_id": "leg_press"}))
-        .await
-        .unwrap();
-    let fourth = sync(&app, &tablet, Some(&cursor)).await;
+    assert_eq!(app.add_favorite(&phone, "leg_press").await.status(), 201);
+    let fourth = app.sync(&tablet, Some(&cursor)).await;
     assert_eq!(ids(&fourth["favorites"], "machine_id"), ["leg_press"]);
     assert!(deleted(&fourth["favorites"]).is_empty());
 
     // A full sync (no cursor) shows the current state: no stale deletions of live rows.
-    let full = sync(&app, &phone, None).await;
+    let full = app.sync(&phone, None).await;
     let mut favorites = ids(&full["favorites"], "machine_id");
     favorites.sort();
     assert_eq!(favorites, ["leg_press", "treadmill"]);
@@ -145,10 +112,9 @@ async fn changes_and_deletions_on_one_device_reach_the_other_exactly_once() {
 /// the catalog half of the cursor where it was, so the next one brings the change.
 #[tokio::test]
 async fn catalog_changes_appear_in_a_sync_within_the_freshness_bound() {
-    let (app, auth) = spawn_app_with_auth(&[]).await;
-    let user = app.sign_up().await;
-    let token = auth.token(&keys().es256, user, json!({}));
-    let mut cursor = sync(&app, &token, None).await["cursor"]
+    let app = TestApp::builder().auth().spawn().await;
+    let token = app.sign_in().await;
+    let mut cursor = app.sync(&token, None).await["cursor"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -158,7 +124,7 @@ async fn catalog_changes_appear_in_a_sync_within_the_freshness_bound() {
         .unwrap();
     let changed = std::time::Instant::now();
     let (machines, cursor) = loop {
-        let next = sync(&app, &token, Some(&cursor)).await;
+        let next = app.sync(&token, Some(&cursor)).await;
         let machines = next["machines"]["upserted"].as_array().unwrap().clone();
         // Each answer's cursor is the one to go on from.
         let next_cursor = next["cursor"].as_str().unwrap().to_owned();
@@ -176,17 +142,16 @@ async fn catalog_changes_appear_in_a_sync_within_the_freshness_bound() {
     assert_eq!(machines[0]["id"], "smith_machine_squat");
     assert_eq!(machines[0]["is_active"], false);
     // And only once.
-    let again = sync(&app, &token, Some(&cursor)).await;
+    let again = app.sync(&token, Some(&cursor)).await;
     assert!(again["machines"]["upserted"].as_array().unwrap().is_empty());
 }
 
 #[tokio::test]
 async fn a_forged_or_foreign_cursor_is_a_422() {
-    let (app, auth) = spawn_app_with_auth(&[]).await;
-    let (alice, bob) = (app.sign_up().await, app.sign_up().await);
-    let ta = auth.token(&keys().es256, alice, json!({}));
-    let tb = auth.token(&keys().es256, bob, json!({}));
-    let cursor = sync(&app, &ta, None).await["cursor"]
+    let app = TestApp::builder().auth().spawn().await;
+    let (alice, ta) = app.sign_up_and_in().await;
+    let tb = app.sign_in().await;
+    let cursor = app.sync(&ta, None).await["cursor"]
         .as_str()
         .unwrap()
         .to_owned();
@@ -201,20 +166,21 @@ async fn a_forged_or_foreign_cursor_is_a_422() {
     );
     for bad in [forged.as_str(), "garbage", "a.b"] {
         let response = app.get_as(&format!("/api/v1/sync?since={bad}"), &ta).await;
-        let detail = assert_error(response, 422, "validation_error").await;
+        let detail = assert_error(response, 422, "validation_error").await.detail;
         assert_eq!(detail[0]["loc"], json!(["query", "since"]));
     }
-    // Bob's sync never carries Alice's rows.
-    app.request(Method::POST, "/api/v1/favorites", &ta)
-        .json(&json!({"machine_id": "leg_press"}))
-        .send()
-        .await
-        .unwrap();
-    let bobs = sync(&app, &tb, None).await;
-    assert!(ids(&bobs["favorites"], "machine_id").is_empty());
     // Alice's cursor is not Bob's.
     let response = app
         .get_as(&format!("/api/v1/sync?since={cursor}"), &tb)
         .await;
     assert_error(response, 422, "validation_error").await;
+}
+
+#[tokio::test]
+async fn a_users_sync_never_carries_another_users_rows() {
+    let app = TestApp::builder().auth().spawn().await;
+    let (alice, bob) = (app.sign_in().await, app.sign_in().await);
+    assert_eq!(app.add_favorite(&alice, "leg_press").await.status(), 201);
+    let bobs = app.sync(&bob, None).await;
+    assert!(ids(&bobs["favorites"], "machine_id").is_empty());
 }

@@ -6,14 +6,11 @@
 
 use std::time::Duration;
 
-use reqwest::multipart::{Form, Part};
-use serde_json::json;
+use reqwest::Method;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::auth_server::{AuthServer, keys};
-use crate::binary::Service;
-use crate::fireworks_server::{FireworksServer, says};
-use crate::helpers::{database_url, fresh_database};
+use crate::helpers::{TestApp, assert_error, photo_form};
+use crate::stand_ins::fireworks::says;
 
 /// Peak resident memory allowed through a burst of uploads, under two fifths of the instance's
 /// 512 MiB: warm (about 40 MiB in this debug build), plus `UPLOADS_IN_MEMORY` (8) photos of
@@ -22,60 +19,29 @@ const PEAK_BOUND_MIB: u64 = 192;
 /// Concurrent uploads in the burst, as the security review sent them.
 const BURST: usize = 32;
 
-struct Rig {
-    service: Service,
-    auth: AuthServer,
-    db: sqlx::PgPool,
-    _fireworks: FireworksServer,
+/// The real binary, with the Auth and Fireworks stand-ins and a daily allowance of 1000
+/// photos unless `extra` says otherwise, and a signed-in user's token.
+async fn service(extra: &[(&str, &str)]) -> (TestApp, String) {
+    let mut builder = TestApp::builder()
+        .auth()
+        .fireworks(says("leg press", 0.9))
+        .env(("IDENTIFY_DAILY_LIMIT", "1000"));
+    for pair in extra {
+        builder = builder.env(*pair);
+    }
+    let app = builder.spawn_process().await;
+    let token = app.sign_in().await;
+    (app, token)
 }
 
-async fn rig(extra: &[(&'static str, &str)]) -> Rig {
-    let fireworks = FireworksServer::start(vec![], says("leg press", 0.9)).await;
-    let auth = AuthServer::start(&[&keys().es256]).await;
-    let mut env: Vec<(&str, String)> = auth.env();
-    env.extend(fireworks.env());
-    let url = database_url(&fresh_database().await);
-    env.push(("DATABASE_URL", url.clone()));
-    env.push(("IDENTIFY_DAILY_LIMIT", "1000".into()));
-    env.extend(extra.iter().map(|(k, v)| (*k, (*v).to_owned())));
-    Rig {
-        service: Service::start(&env).await,
-        auth,
-        db: sqlx::PgPool::connect(&url).await.unwrap(),
-        _fireworks: fireworks,
-    }
-}
-
-impl Rig {
-    /// A user signed up in `auth.users`, and their token.
-    async fn token(&self) -> String {
-        let user = uuid::Uuid::new_v4();
-        sqlx::query("insert into auth.users (id, email) values ($1, $2)")
-            .bind(user)
-            .bind(format!("{}@example.com", user.simple()))
-            .execute(&self.db)
-            .await
-            .unwrap();
-        self.auth.token(&keys().es256, user, json!({}))
-    }
-
-    async fn identify(&self, token: &str, photo: Vec<u8>, mime: &str) -> reqwest::Response {
-        let form = Form::new().part(
-            "image",
-            Part::bytes(photo)
-                .file_name("photo")
-                .mime_str(mime)
-                .unwrap(),
-        );
-        reqwest::Client::new()
-            .post(self.service.url("/identify"))
-            .bearer_auth(token)
-            .multipart(form)
-            .timeout(Duration::from_secs(60))
-            .send()
-            .await
-            .unwrap()
-    }
+/// `POST /identify` with a photo of type `mime`, allowing a minute for the answer.
+async fn identify(app: &TestApp, token: &str, photo: Vec<u8>, mime: &str) -> reqwest::Response {
+    app.request(Method::POST, "/identify", token)
+        .multipart(photo_form("image", photo, "photo", mime))
+        .timeout(Duration::from_secs(60))
+        .send()
+        .await
+        .unwrap()
 }
 
 /// A real 2000 x 1500 photo, padded after its end marker to just under 10 MB (decoders
@@ -134,27 +100,26 @@ fn sixteen_bit_png() -> Vec<u8> {
 #[tokio::test]
 #[ignore = "heavy: run by scripts/load-test"]
 async fn a_burst_of_ten_megabyte_photos_stays_within_the_memory_bound() {
-    let r = rig(&[]).await;
-    let token = r.token().await;
+    let (app, token) = service(&[]).await;
     // Warm: one photo through the whole path first.
     let base = base_jpeg();
     assert_eq!(
-        r.identify(&token, base.clone(), "image/jpeg")
+        identify(&app, &token, base.clone(), "image/jpeg")
             .await
             .status(),
         200
     );
-    let warm = r.service.rss_kib();
+    let warm = app.process().rss_kib();
     let photos: Vec<Vec<u8>> = (0..BURST).map(|n| ten_megabyte_jpeg(&base, n)).collect();
     let answers = futures_util::future::join_all(
         photos
             .into_iter()
-            .map(|photo| r.identify(&token, photo, "image/jpeg")),
+            .map(|photo| identify(&app, &token, photo, "image/jpeg")),
     )
     .await;
     let statuses: Vec<u16> = answers.iter().map(|a| a.status().as_u16()).collect();
     assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
-    let peak = r.service.peak_rss_kib();
+    let peak = app.process().peak_rss_kib();
     eprintln!(
         "uploads: {BURST} concurrent 10 MB identifications: warm {} MiB, peak {} MiB",
         warm / 1024,
@@ -169,22 +134,27 @@ async fn a_burst_of_ten_megabyte_photos_stays_within_the_memory_bound() {
 
 #[tokio::test]
 async fn a_png_built_to_be_expensive_is_refused_before_it_is_decoded() {
-    let r = rig(&[]).await;
-    let token = r.token().await;
+    let (app, token) = service(&[]).await;
     let png = sixteen_bit_png();
     assert!(png.len() < 400 * 1024, "{} bytes", png.len());
     assert_eq!(
-        r.identify(&token, base_jpeg(), "image/jpeg").await.status(),
+        identify(&app, &token, base_jpeg(), "image/jpeg")
+            .await
+            .status(),
         200
     );
-    let before = r.service.peak_rss_kib();
+    let before = app.process().peak_rss_kib();
     let started = std::time::Instant::now();
-    let refused = r.identify(&token, png, "image/png").await;
+    let refused = identify(&app, &token, png, "image/png").await;
     let took = started.elapsed();
     assert_eq!(refused.status(), 422);
-    let body: serde_json::Value = refused.json().await.unwrap();
-    assert_eq!(body["detail"][0]["type"], "image_too_large", "{body}");
-    let grew = r.service.peak_rss_kib().saturating_sub(before);
+    let answer = assert_error(refused, 422, "validation_error").await;
+    assert_eq!(
+        answer.detail[0]["type"], "image_too_large",
+        "{}",
+        answer.body
+    );
+    let grew = app.process().peak_rss_kib().saturating_sub(before);
     eprintln!(
         "uploads: 16-bit 5650 x 5650 PNG refused in {} ms, peak grew {} MiB",
         took.as_millis(),
@@ -195,15 +165,16 @@ async fn a_png_built_to_be_expensive_is_refused_before_it_is_decoded() {
 
 #[tokio::test]
 async fn a_caller_whose_allowance_is_spent_is_refused_before_the_photo_is_read() {
-    let r = rig(&[("IDENTIFY_DAILY_LIMIT", "1")]).await;
-    let token = r.token().await;
+    let (app, token) = service(&[("IDENTIFY_DAILY_LIMIT", "1")]).await;
     assert_eq!(
-        r.identify(&token, base_jpeg(), "image/jpeg").await.status(),
+        identify(&app, &token, base_jpeg(), "image/jpeg")
+            .await
+            .status(),
         200
     );
     // Announce a 10 MB photo, send only the head of the form, and wait: the 429 arrives
     // while the photo is still unsent.
-    let address = r.service.base.trim_start_matches("http://").to_owned();
+    let address = app.address.trim_start_matches("http://").to_owned();
     let mut socket = tokio::net::TcpStream::connect(&address).await.unwrap();
     let head = format!(
         "POST /identify HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {token}\r\n\

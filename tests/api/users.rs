@@ -4,40 +4,28 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::auth_server::{AuthServer, keys};
-use crate::helpers::{TestApp, account_deleted, assert_error, spawn_app_with, spawn_app_with_auth};
+use crate::helpers::{ME, TestApp, account_deleted, assert_error};
 
-const ME: &str = "/api/v1/users/me";
-
-async fn signed_in() -> (TestApp, AuthServer, Uuid, String) {
-    let (app, auth) = spawn_app_with_auth(&[]).await;
-    let user = app.sign_up().await;
-    let token = auth.token(&keys().es256, user, json!({}));
-    (app, auth, user, token)
-}
-
-async fn patch(app: &TestApp, token: &str, body: Value) -> reqwest::Response {
-    app.request(Method::PATCH, ME, token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
+async fn signed_in() -> (TestApp, Uuid, String) {
+    let app = TestApp::builder().auth().spawn().await;
+    let (user, token) = app.sign_up_and_in().await;
+    (app, user, token)
 }
 
 #[tokio::test]
 async fn the_profile_is_read_and_updated() {
-    let (app, _auth, user, token) = signed_in().await;
+    let (app, user, token) = signed_in().await;
     let me: Value = app.get_as(ME, &token).await.json().await.unwrap();
     assert_eq!(me["id"], user.to_string());
     assert!(me["email"].as_str().unwrap().ends_with("@example.com"));
     assert_eq!(me["preferences"], json!({}));
 
-    let response = patch(
-        &app,
-        &token,
-        json!({"display_name": "  Ada  ", "avatar_url": "https://cdn.example/a.png", "preferences": {"units": "kg"}}),
-    )
-    .await;
+    let response = app
+        .update_me(
+            &token,
+            json!({"display_name": "  Ada  ", "avatar_url": "https://cdn.example/a.png", "preferences": {"units": "kg"}}),
+        )
+        .await;
     assert_eq!(response.status(), 200);
     let me: Value = response.json().await.unwrap();
     assert_eq!(me["display_name"], "Ada");
@@ -45,7 +33,8 @@ async fn the_profile_is_read_and_updated() {
     assert_eq!(me["preferences"], json!({"units": "kg"}));
 
     // Absent fields stay; null clears.
-    let me: Value = patch(&app, &token, json!({"avatar_url": null}))
+    let me: Value = app
+        .update_me(&token, json!({"avatar_url": null}))
         .await
         .json()
         .await
@@ -57,7 +46,7 @@ async fn the_profile_is_read_and_updated() {
 
 #[tokio::test]
 async fn invalid_updates_answer_422_413_or_415_in_the_envelope() {
-    let (app, _auth, _user, token) = signed_in().await;
+    let (app, _user, token) = signed_in().await;
     for (body, field, kind) in [
         (json!({"display_name": ""}), "display_name", "string_type"),
         (
@@ -80,11 +69,12 @@ async fn invalid_updates_answer_422_413_or_415_in_the_envelope() {
         (json!({"display_name": 5}), "display_name", "type_error"),
     ] {
         let detail = assert_error(
-            patch(&app, &token, body.clone()).await,
+            app.update_me(&token, body.clone()).await,
             422,
             "validation_error",
         )
-        .await;
+        .await
+        .detail;
         assert_eq!(detail[0]["loc"], json!(["body", field]), "{body}");
         assert_eq!(detail[0]["type"], kind, "{body}");
     }
@@ -96,7 +86,9 @@ async fn invalid_updates_answer_422_413_or_415_in_the_envelope() {
         .send()
         .await
         .unwrap();
-    let detail = assert_error(malformed, 422, "validation_error").await;
+    let detail = assert_error(malformed, 422, "validation_error")
+        .await
+        .detail;
     assert_eq!(detail[0]["type"], "json_invalid");
 
     let text = app
@@ -121,7 +113,7 @@ async fn invalid_updates_answer_422_413_or_415_in_the_envelope() {
 
 #[tokio::test]
 async fn a_user_the_sign_up_trigger_missed_gets_a_profile_on_first_use() {
-    let (app, _auth, user, token) = signed_in().await;
+    let (app, user, token) = signed_in().await;
     sqlx::query("delete from public.users where id = $1")
         .bind(user)
         .execute(&app.db)
@@ -182,7 +174,7 @@ async fn rows_of(app: &TestApp, user: Uuid) -> i64 {
 
 #[tokio::test]
 async fn the_export_holds_everything_about_the_caller_and_nothing_else() {
-    let (app, _auth, user, token) = signed_in().await;
+    let (app, user, token) = signed_in().await;
     let other = app.sign_up().await;
     populate(&app, user).await;
     populate(&app, other).await;
@@ -207,17 +199,13 @@ async fn the_export_holds_everything_about_the_caller_and_nothing_else() {
 
 #[tokio::test]
 async fn deleting_the_account_leaves_no_rows_of_the_user_behind() {
-    let (app, _auth, user, token) = signed_in().await;
+    let (app, user, token) = signed_in().await;
     let other = app.sign_up().await;
     populate(&app, user).await;
     populate(&app, other).await;
     assert_eq!(rows_of(&app, user).await, 6);
 
-    let response = app
-        .request(Method::DELETE, ME, &token)
-        .send()
-        .await
-        .unwrap();
+    let response = app.delete_me(&token).await;
     assert_eq!(
         account_deleted(response).await,
         (1, false),
@@ -234,46 +222,28 @@ async fn deleting_the_account_leaves_no_rows_of_the_user_behind() {
 #[tokio::test]
 async fn deleting_the_account_deletes_the_sign_in_too_and_a_failed_attempt_is_finished_by_a_retry()
 {
-    let auth = AuthServer::start(&[&keys().es256]).await;
-    let env: Vec<(&str, String)> = auth.env().into_iter().chain(auth.admin_env()).collect();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = spawn_app_with(&env).await;
-    let user = app.sign_up().await;
-    let token = auth.token(&keys().es256, user, json!({}));
-    let favorite = app
-        .request(Method::POST, "/api/v1/favorites", &token)
-        .json(&json!({"machine_id": "leg_press"}))
-        .send()
-        .await
-        .unwrap();
+    let app = TestApp::builder().auth_admin_api().spawn().await;
+    let auth = app.auth();
+    let (user, token) = app.sign_up_and_in().await;
+    let favorite = app.add_favorite(&token, "leg_press").await;
     assert_eq!(favorite.status(), 201);
 
     // Supabase Auth fails: the data is gone, the answer says the sign-in is not.
     auth.set_admin_failing(true);
-    let failed = app
-        .request(Method::DELETE, ME, &token)
-        .send()
+    let failed = app.delete_me(&token).await;
+    let detail = assert_error(failed, 503, "service_unavailable")
         .await
-        .unwrap();
-    let detail = assert_error(failed, 503, "service_unavailable").await;
+        .detail;
     assert!(detail.as_str().unwrap().contains("call again"), "{detail}");
     assert_eq!(rows_of(&app, user).await, 0);
     assert!(auth.deleted_users().is_empty());
 
     // The retry finishes the job; another finds nothing left to do.
     auth.set_admin_failing(false);
-    let retried = app
-        .request(Method::DELETE, ME, &token)
-        .send()
-        .await
-        .unwrap();
+    let retried = app.delete_me(&token).await;
     assert!(account_deleted(retried).await.1, "the sign-in is deleted");
     assert_eq!(auth.deleted_users(), vec![user]);
-    let again = app
-        .request(Method::DELETE, ME, &token)
-        .send()
-        .await
-        .unwrap();
+    let again = app.delete_me(&token).await;
     assert!(
         account_deleted(again).await.1,
         "already gone counts as deleted"

@@ -7,14 +7,13 @@ use serde_json::{Value, json};
 use super::{
     APP_CATEGORIES, APP_DIFFICULTIES, assert_app_machine, bundled, load_catalog, merge_by_id, ok,
 };
-use crate::auth_server::keys;
-use crate::helpers::{spawn_app, spawn_app_with_auth};
+use crate::helpers::TestApp;
 
 #[tokio::test]
 async fn the_catalog_serves_the_apps_39_machines_under_its_ids_names_categories_and_difficulties() {
     // Protects: favorites and history saved on phones under the bundled ids, and the
     // detail screen, which shows the served name and colours a chip by difficulty.
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let bundled = bundled();
     assert_eq!(bundled.len(), 39, "tests/fixtures/app-catalog.tsv");
     for b in &bundled {
@@ -56,7 +55,7 @@ async fn the_catalog_serves_the_apps_39_machines_under_its_ids_names_categories_
 async fn the_apps_catalog_load_merges_by_id_without_duplicates_and_with_guidance() {
     // Protects: the app's machine list, which shows a machine the API serves under
     // another id twice (the second copy without the bundled guidance).
-    let app = spawn_app().await;
+    let app = TestApp::builder().spawn().await;
     let served = load_catalog(&app).await;
     let ids: Vec<&str> = served.iter().map(|m| m["id"].as_str().unwrap()).collect();
     let unique: HashSet<&str> = ids.iter().copied().collect();
@@ -112,9 +111,8 @@ async fn the_apps_catalog_load_merges_by_id_without_duplicates_and_with_guidance
 #[tokio::test]
 async fn difficulty_and_category_are_the_apps_on_every_route_and_filters_take_any_case() {
     // Protects: the app's strict types for Machine wherever one is embedded.
-    let (app, auth) = spawn_app_with_auth(&[]).await;
-    let user = app.sign_up().await;
-    let token = auth.token(&keys().es256, user, json!({}));
+    let app = TestApp::builder().auth().spawn().await;
+    let token = app.sign_in().await;
     let token = Some(token.as_str());
 
     let difficulties = ok(

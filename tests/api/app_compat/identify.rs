@@ -1,11 +1,10 @@
 //! `POST /identify` as the app calls it and validates the answer.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::{Thrown, bundled, identify_request};
-use crate::auth_server::{AuthServer, keys};
-use crate::fireworks_server::{FireworksServer, Reply, says};
-use crate::helpers::{TestApp, spawn_app_with};
+use crate::helpers::TestApp;
+use crate::stand_ins::fireworks::{Reply, says};
 
 /// A small JPEG (the app converts every photo to JPEG on the phone); `n` makes it
 /// distinct, so no answer comes from the service's cache of recent photos.
@@ -57,19 +56,17 @@ fn app_schema(answer: &Value) -> Result<(), String> {
     Ok(())
 }
 
-async fn with_model(replies: Vec<Reply>) -> (TestApp, String, FireworksServer) {
-    let fireworks = FireworksServer::start(replies, says("Unknown", 0.0)).await;
-    let auth = AuthServer::start(&[&keys().es256]).await;
-    let (fw_env, auth_env) = (fireworks.env(), auth.env());
-    let env: Vec<(&str, &str)> = fw_env
-        .iter()
-        .chain(auth_env.iter())
-        .map(|(k, v)| (*k, v.as_str()))
-        .chain([("IDENTIFY_DAILY_LIMIT", "100")])
-        .collect();
-    let app = spawn_app_with(&env).await;
-    let user = app.sign_up().await;
-    (app, auth.token(&keys().es256, user, json!({})), fireworks)
+/// The app with a model answering `replies` in order (then "Unknown"), an allowance of
+/// 100 photos, and a signed-in user's token.
+async fn with_model(replies: Vec<Reply>) -> (TestApp, String) {
+    let app = TestApp::builder()
+        .auth()
+        .fireworks_replying(replies, says("Unknown", 0.0))
+        .env(("IDENTIFY_DAILY_LIMIT", "100"))
+        .spawn()
+        .await;
+    let token = app.sign_in().await;
+    (app, token)
 }
 
 #[tokio::test]
@@ -87,7 +84,7 @@ async fn every_bundled_machine_is_identified_in_the_apps_strict_shape_by_a_name_
             _ => says(&b.name.to_uppercase(), 0.91),
         })
         .collect();
-    let (app, token, _fireworks) = with_model(replies).await;
+    let (app, token) = with_model(replies).await;
     for (i, b) in bundled.iter().enumerate() {
         let answer = identify_request(&app, &token, &jpeg(i as u32))
             .await
@@ -113,7 +110,7 @@ async fn every_bundled_machine_is_identified_in_the_apps_strict_shape_by_a_name_
 
 #[tokio::test]
 async fn unknown_and_unusable_answers_keep_the_apps_shape() {
-    let (app, token, _fireworks) = with_model(vec![
+    let (app, token) = with_model(vec![
         says("Kettlebell rack", 0.9),
         Reply::Content("{machine: leg press".into()),
     ])
@@ -144,11 +141,8 @@ async fn unknown_and_unusable_answers_keep_the_apps_shape() {
 
 #[tokio::test]
 async fn without_a_model_the_mocked_answer_keeps_the_apps_shape() {
-    let auth = AuthServer::start(&[&keys().es256]).await;
-    let env: Vec<(&str, String)> = auth.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = spawn_app_with(&env).await;
-    let token = auth.token(&keys().es256, app.sign_up().await, json!({}));
+    let app = TestApp::builder().auth().spawn().await;
+    let token = app.sign_in().await;
     let answer = identify_request(&app, &token, &jpeg(7)).await.unwrap();
     app_schema(&answer).unwrap_or_else(|why| panic!("{why}: {answer}"));
     assert_eq!(answer["mocked"], true);
@@ -156,22 +150,8 @@ async fn without_a_model_the_mocked_answer_keeps_the_apps_shape() {
 
 #[tokio::test]
 async fn the_richer_answer_stays_at_api_v1_identify_where_no_shipped_app_looks() {
-    let (app, token, _fireworks) = with_model(vec![says("pec deck", 0.88)]).await;
-    let form = reqwest::multipart::Form::new().part(
-        "image",
-        reqwest::multipart::Part::bytes(jpeg(3))
-            .mime_str("image/jpeg")
-            .unwrap(),
-    );
-    let answer: Value = app
-        .request(reqwest::Method::POST, "/api/v1/identify", &token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (app, token) = with_model(vec![says("pec deck", 0.88)]).await;
+    let answer = app.identified(&token, jpeg(3)).await;
     assert_eq!(
         (answer["machine"].as_str(), answer["machine_id"].as_str()),
         (Some("Pec Deck Fly Machine"), Some("pec_deck_machine"))

@@ -3,21 +3,19 @@
 use serde_json::{Value, json};
 
 use super::{Thrown, api_request, bundled, ok};
-use crate::auth_server::{AuthServer, keys};
-use crate::helpers::{TestApp, spawn_app_with_auth};
+use crate::helpers::TestApp;
 
-async fn signed_in() -> (TestApp, AuthServer, uuid::Uuid, String) {
-    let (app, auth) = spawn_app_with_auth(&[]).await;
-    let user = app.sign_up().await;
-    let token = auth.token(&keys().es256, user, json!({}));
-    (app, auth, user, token)
+async fn signed_in() -> (TestApp, String) {
+    let app = TestApp::builder().auth().spawn().await;
+    let token = app.sign_in().await;
+    (app, token)
 }
 
 #[tokio::test]
 async fn every_bundled_machine_can_be_favorited_and_logged_under_the_apps_id() {
     // Protects: favoriting a bundled machine (a 404 rolled the star back) and the
     // favorites and history the app saved on the phone under the bundled ids.
-    let (app, _auth, _, token) = signed_in().await;
+    let (app, token) = signed_in().await;
     let token = Some(token.as_str());
     let bundled = bundled();
     for b in &bundled {
@@ -51,7 +49,7 @@ async fn every_bundled_machine_can_be_favorited_and_logged_under_the_apps_id() {
 async fn history_items_carry_what_the_app_reads_with_a_strict_utc_taken_at() {
     // Protects: the history screen, which validates `taken_at` as ISO 8601 ending in `Z`
     // (zod's `datetime()`: no offsets) and keys rows by `id`.
-    let (app, _auth, _, token) = signed_in().await;
+    let (app, token) = signed_in().await;
     let token = Some(token.as_str());
     let strict = regex_lite::Regex::new(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$").unwrap();
     for body in [
@@ -90,7 +88,7 @@ async fn history_items_carry_what_the_app_reads_with_a_strict_utc_taken_at() {
 async fn every_delete_the_app_makes_answers_2xx_with_a_json_body() {
     // Protects: the app's rollback. It parses every 2xx body as JSON, so an empty 204
     // threw and an unfavorited machine reappeared although the server had deleted it.
-    let (app, _auth, _, token) = signed_in().await;
+    let (app, token) = signed_in().await;
     let token = Some(token.as_str());
     for id in ["leg_press", "treadmill", "elliptical_machine"] {
         let body = json!({"machine_id": id});
@@ -125,12 +123,9 @@ async fn every_delete_the_app_makes_answers_2xx_with_a_json_body() {
 async fn a_401_makes_the_app_refresh_once_and_its_repeat_succeeds_without_a_duplicate() {
     // Protects: the app's session refresh. It repeats a request once after a 401 with a
     // fresh token; the refused first attempt must have written nothing.
-    let (app, auth, user, _) = signed_in().await;
-    let expired = auth.token(
-        &keys().es256,
-        user,
-        json!({"exp": chrono::Utc::now().timestamp() - 120}),
-    );
+    let app = TestApp::builder().auth().spawn().await;
+    let user = app.sign_up().await;
+    let expired = app.token_with(user, json!({"exp": chrono::Utc::now().timestamp() - 120}));
     let body = json!({"machine_id": "lat_pulldown"});
     let first = api_request(
         &app,
@@ -144,7 +139,7 @@ async fn a_401_makes_the_app_refresh_once_and_its_repeat_succeeds_without_a_dupl
         panic!("an expired token is a 401: {first:?}");
     };
     assert!(!text.is_empty(), "the app reads the 401's text");
-    let refreshed = auth.token(&keys().es256, user, json!({}));
+    let refreshed = app.token_for(user);
     ok(
         &app,
         "POST",

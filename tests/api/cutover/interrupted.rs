@@ -21,9 +21,8 @@ async fn a_cutover_killed_half_way_leaves_the_old_database_usable_and_the_next_m
         .execute(&mut blocker)
         .await
         .unwrap();
-    let migrate = std::process::Command::new(env!("CARGO_BIN_EXE_machinemate-api"))
+    let migrate = crate::binary::command()
         .arg("migrate")
-        .env_clear()
         .env("DATABASE_URL", database_url(&name))
         .env("LOG_FORMAT", "json")
         .stdout(std::process::Stdio::piped())

@@ -7,11 +7,13 @@ mod interrupted;
 mod migrated;
 mod refused;
 mod rolled_back;
+mod schema;
 
 use std::collections::BTreeMap;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use machinemate_api::db::migrate;
+use serde_json::Value;
 use sqlx::PgPool;
 
 use crate::helpers::{database_url, empty_database};
@@ -40,9 +42,8 @@ pub async fn fastapi_database() -> (String, PgPool) {
 /// Runs the real binary (`migrate`, `seed`, `migrate --check`) on a database, with JSON
 /// logs.
 pub fn run(command: &str, database: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_machinemate-api"))
+    crate::binary::command()
         .args(command.split(' '))
-        .env_clear()
         .env("DATABASE_URL", database_url(database))
         .env("LOG_FORMAT", "json")
         .output()
@@ -124,4 +125,15 @@ pub async fn fingerprint(pool: &PgPool) -> BTreeMap<String, String> {
         print.insert(what.to_owned(), value.unwrap_or_default());
     }
     print
+}
+
+/// Rows of a query, as JSON objects.
+pub async fn rows(pool: &PgPool, sql: &str) -> Vec<Value> {
+    let json: Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "select coalesce(json_agg(r), '[]') from ({sql}) r"
+    )))
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    json.as_array().unwrap().clone()
 }

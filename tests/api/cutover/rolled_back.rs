@@ -7,10 +7,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{ALICE, ERIN, fastapi_database, run_ok};
-use crate::auth_server::{AuthServer, keys};
-use crate::helpers::{
-    account_deleted, database_url, deleted_count, spawn_with_settings, test_settings,
-};
+use crate::helpers::{TestApp, account_deleted, deleted_count};
 
 const ROLLBACK: &str = include_str!("../../../supabase/cutover/rollback_to_fastapi.sql");
 const FRANK: &str = "0f4a0000-0000-4000-8000-000000000007";
@@ -21,11 +18,8 @@ async fn a_rollback_restores_the_fastapi_schema_with_what_users_did_since_and_mi
     let (name, pool) = fastapi_database().await;
     run_ok("migrate", &name);
     run_ok("seed", &name);
-    let auth = AuthServer::start(&[&keys().es256]).await;
-    let env = auth.env();
-    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let app = spawn_with_settings(test_settings(&database_url(&name), &env), name.clone()).await;
-    let token = |user: &str| auth.token(&keys().es256, user.parse().unwrap(), json!({}));
+    let app = TestApp::builder().auth().on_database(&name).spawn().await;
+    let token = |user: &str| app.token_for(user.parse().unwrap());
     let send = async |method: Method, path: &str, user: &str, body: Option<Value>| {
         let mut request = app.request(method, path, &token(user));
         if let Some(body) = body {

@@ -1,0 +1,102 @@
+//! The traffic during an outage: writers adding history entries with idempotency keys,
+//! readers reading lists and sync, each logging what it was answered and how fast.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::helpers::TestApp;
+
+const MACHINES: [&str; 6] = [
+    "leg_press",
+    "treadmill",
+    "lat_pulldown",
+    "chest_press",
+    "seated_row",
+    "seated_leg_curl",
+];
+
+pub struct Write {
+    pub key: String,
+    pub body: Value,
+    pub token: String,
+}
+
+#[derive(Default)]
+pub struct Log {
+    /// (write, status, latency); status 0 = no answer.
+    pub writes: Vec<(Write, u16, Duration)>,
+    /// (status, code, latency) of reads.
+    pub reads: Vec<(u16, String, Duration)>,
+}
+
+pub async fn writer(
+    app: Arc<TestApp>,
+    token: String,
+    worker: usize,
+    stop: Arc<AtomicBool>,
+    log: Arc<std::sync::Mutex<Log>>,
+) {
+    let mut n = 0;
+    while !stop.load(Ordering::Relaxed) {
+        let write = Write {
+            key: format!("w{worker}-{n}"),
+            body: json!({"id": Uuid::new_v4(), "machine_id": MACHINES[n % MACHINES.len()], "confidence": 0.5}),
+            token: token.clone(),
+        };
+        let started = Instant::now();
+        let status = app
+            .request(Method::POST, "/api/v1/history", &write.token)
+            .header("Idempotency-Key", &write.key)
+            .json(&write.body)
+            .send()
+            .await
+            .map_or(0, |r| r.status().as_u16());
+        log.lock()
+            .unwrap()
+            .writes
+            .push((write, status, started.elapsed()));
+        n += 1;
+        // As the app does: a short pause, longer after a failure.
+        let pause = if status == 201 { 10 } else { 100 };
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+    }
+}
+
+pub async fn reader(
+    app: Arc<TestApp>,
+    token: String,
+    stop: Arc<AtomicBool>,
+    log: Arc<std::sync::Mutex<Log>>,
+) {
+    let mut n = 0usize;
+    while !stop.load(Ordering::Relaxed) {
+        let path = [
+            "/api/v1/favorites",
+            "/api/v1/history?page_size=5",
+            "/api/v1/sync",
+        ][n % 3];
+        let started = Instant::now();
+        let (status, code) = match app.get_as(path, &token).await {
+            response if response.status().is_success() => {
+                (response.status().as_u16(), String::new())
+            }
+            response => {
+                let status = response.status().as_u16();
+                let body: Value = response.json().await.unwrap_or_default();
+                (status, body["code"].as_str().unwrap_or("").to_owned())
+            }
+        };
+        let pause = if status == 200 { 10 } else { 100 };
+        log.lock()
+            .unwrap()
+            .reads
+            .push((status, code, started.elapsed()));
+        n += 1;
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+    }
+}

@@ -1,0 +1,156 @@
+//! The app under test: its address, its database, its stand-ins, and its users' tokens.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use machinemate_api::db::Db;
+use serde_json::{Value, json};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::database::{database_url, settings_for};
+use super::db_proxy::DbProxy;
+use crate::binary::Service;
+use crate::stand_ins::auth::{AuthServer, keys};
+use crate::stand_ins::fireworks::FireworksServer;
+use crate::stand_ins::storage::StorageServer;
+
+/// template), the stand-ins it was started with, and a superuser pool on that database.
+pub struct TestApp {
+    pub address: String,
+    pub database_name: String,
+    /// A superuser pool on the test's database, for arranging and checking rows.
+    pub db: PgPool,
+    pub client: reqwest::Client,
+    pub(super) stand_ins: StandIns,
+    /// What the builder was given, for `another_instance`.
+    pub(super) env: Vec<(String, String)>,
+    pub(super) postgres: Option<SocketAddr>,
+    pub(super) process: Option<Service>,
+}
+
+/// The stand-ins an app was started with; shared with its other instances.
+#[derive(Clone, Default)]
+pub(super) struct StandIns {
+    pub(super) auth: Option<Arc<AuthServer>>,
+    pub(super) admin_api: bool,
+    pub(super) storage: Option<Arc<StorageServer>>,
+    pub(super) fireworks: Option<Arc<FireworksServer>>,
+    pub(super) db_proxy: Option<Arc<DbProxy>>,
+}
+
+impl StandIns {
+    /// The settings that point the app at them.
+    pub(super) fn env(&self) -> Vec<(&'static str, String)> {
+        let mut env = Vec::new();
+        if let Some(auth) = &self.auth {
+            env.extend(auth.env());
+            if self.admin_api {
+                env.extend(auth.admin_env());
+            }
+        }
+        if let Some(storage) = &self.storage {
+            env.extend(storage.env());
+        }
+        if let Some(fireworks) = &self.fireworks {
+            env.extend(fireworks.env());
+        }
+        env
+    }
+}
+
+impl TestApp {
+    /// The Supabase Auth stand-in (`builder().auth()`).
+    pub fn auth(&self) -> &AuthServer {
+        self.stand_ins
+            .auth
+            .as_deref()
+            .expect("start the app with .auth()")
+    }
+
+    /// The S3 stand-in (`builder().storage()`).
+    pub fn storage(&self) -> &StorageServer {
+        self.stand_ins
+            .storage
+            .as_deref()
+            .expect("start the app with .storage()")
+    }
+
+    /// The Fireworks stand-in (`builder().fireworks(..)`).
+    pub fn fireworks(&self) -> &FireworksServer {
+        self.stand_ins
+            .fireworks
+            .as_deref()
+            .expect("start the app with .fireworks(..)")
+    }
+
+    /// The proxy between the app and Postgres (`builder().behind_db_proxy()`).
+    pub fn db_proxy(&self) -> &DbProxy {
+        self.stand_ins
+            .db_proxy
+            .as_deref()
+            .expect("start the app with .behind_db_proxy()")
+    }
+
+    /// The service's process (`builder().spawn_process()`): its memory, its exit.
+    pub fn process(&self) -> &Service {
+        self.process
+            .as_ref()
+            .expect("start the app with .spawn_process()")
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Signs a user up in auth.users, as Supabase Auth would.
+    pub async fn sign_up(&self) -> Uuid {
+        let id = Uuid::new_v4();
+        sqlx::query("insert into auth.users (id, email) values ($1, $2)")
+            .bind(id)
+            .bind(format!("{}@example.com", &id.simple().to_string()[..8]))
+            .execute(&self.db)
+            .await
+            .unwrap();
+        id
+    }
+
+    /// A token for `user`, exactly as Supabase Auth issues one (ES256).
+    pub fn token_for(&self, user: Uuid) -> String {
+        self.token_with(user, json!({}))
+    }
+
+    /// `token_for` with `changes` merged into the claims (`null` removes one).
+    pub fn token_with(&self, user: Uuid, changes: Value) -> String {
+        self.auth().token(&keys().es256, user, changes)
+    }
+
+    /// A new user, signed up and signed in: their id and token.
+    pub async fn sign_up_and_in(&self) -> (Uuid, String) {
+        let user = self.sign_up().await;
+        (user, self.token_for(user))
+    }
+
+    /// A new user's token.
+    pub async fn sign_in(&self) -> String {
+        self.sign_up_and_in().await.1
+    }
+
+    /// A new user with the admin role (`app_metadata.role`), signed in.
+    pub async fn admin_token(&self) -> String {
+        let admin = self.sign_up().await;
+        self.token_with(admin, json!({"app_metadata": {"role": "admin"}}))
+    }
+
+    /// The service's `Db` on the test's database, always direct: tests use it to run
+    /// their own SQL in the service's transactions.
+    pub fn app_db(&self) -> Db {
+        self.db_with(&[])
+    }
+
+    /// `app_db` with other settings (a smaller pool, say).
+    pub fn db_with(&self, extra: &[(&str, &str)]) -> Db {
+        let settings = settings_for(&database_url(&self.database_name), extra, false);
+        Db::connect_lazy(&settings.database).unwrap()
+    }
+}

@@ -1,0 +1,85 @@
+//! Offline batches and retries: each entry recorded once, however often it is sent.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use super::{history_rows, signed_in};
+use crate::helpers::{HISTORY, assert_error};
+
+#[tokio::test]
+async fn an_offline_batch_is_recorded_once_even_when_uploaded_twice() {
+    let (app, token) = signed_in().await;
+    let ids: Vec<Uuid> = (0..3).map(|_| Uuid::new_v4()).collect();
+    let batch = json!({"entries": [
+        {"id": ids[0], "machine_id": "leg_press", "taken_at": "2026-05-01T10:00:00Z", "source": "offline"},
+        {"id": ids[1], "machine_id": "treadmill", "taken_at": "2026-05-01T11:00:00Z", "source": "offline"},
+        {"id": ids[2], "machine_id": "chest_press", "taken_at": "2026-05-01T12:00:00Z", "source": "offline"},
+    ]});
+    let first = app.add_history_batch(&token, batch.clone()).await;
+    assert_eq!(first.status(), 201);
+    let body: Value = first.json().await.unwrap();
+    assert_eq!(body["total"], 3);
+    assert_eq!(
+        body["history"][1]["id"],
+        ids[1].to_string(),
+        "in the order sent"
+    );
+    // A repeat without Idempotency-Key: the client ids keep it from duplicating.
+    assert_eq!(app.add_history_batch(&token, batch).await.status(), 201);
+    assert_eq!(history_rows(&app).await, 3);
+}
+
+#[tokio::test]
+async fn a_batch_with_one_bad_entry_is_refused_whole_naming_the_entry() {
+    let (app, token) = signed_in().await;
+    let bad = json!({"entries": [{"machine_id": "leg_press"}, {"machine_id": "nope_machine"}, {"machine_id": "leg_press", "confidence": 2}]});
+    let response = app.add_history_batch(&token, bad).await;
+    let detail = assert_error(response, 422, "validation_error").await.detail;
+    assert_eq!(
+        detail[0]["loc"],
+        json!(["body", "entries", 2, "confidence"])
+    );
+    let unknown = json!({"entries": [{"machine_id": "leg_press"}, {"machine_id": "nope_machine"}]});
+    let response = app.add_history_batch(&token, unknown).await;
+    let detail = assert_error(response, 422, "validation_error").await.detail;
+    assert_eq!(
+        detail[0]["loc"],
+        json!(["body", "entries", 1, "machine_id"])
+    );
+    assert_eq!(
+        history_rows(&app).await,
+        0,
+        "a rejected batch records nothing"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_batch_is_a_422() {
+    let (app, token) = signed_in().await;
+    let empty = app.add_history_batch(&token, json!({"entries": []})).await;
+    assert_error(empty, 422, "validation_error").await;
+}
+
+#[tokio::test]
+async fn concurrent_retries_with_one_idempotency_key_create_one_entry() {
+    let (app, token) = signed_in().await;
+    let send = || {
+        app.request(Method::POST, HISTORY, &token)
+            .header("Idempotency-Key", "retry-42")
+            .json(&json!({"machine_id": "leg_press", "confidence": 0.8}))
+            .send()
+    };
+    let responses = futures_util::future::join_all((0..6).map(|_| send())).await;
+    let mut bodies = Vec::new();
+    for r in responses {
+        let r = r.unwrap();
+        assert_eq!(r.status(), 201);
+        bodies.push(r.json::<Value>().await.unwrap());
+    }
+    assert!(
+        bodies.windows(2).all(|w| w[0] == w[1]),
+        "every retry got the first response"
+    );
+    assert_eq!(history_rows(&app).await, 1);
+}
