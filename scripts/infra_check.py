@@ -5,7 +5,7 @@ Static, from terraform/*.tf parsed with python-hcl2:
   * the Cloud Run service's startup probe is GET /health/ready and its liveness probe
     GET /health/live, both on the container port, with sane timings;
   * every environment variable Terraform sets on the service or the migration job is
-    one src/config.rs reads, none is PORT (Cloud Run sets it), and every variable the
+    one src/config/ reads, none is PORT (Cloud Run sets it), and every variable the
     service treats as a secret comes from Secret Manager, never as a plain value;
   * the service's and the job's arguments are subcommands of the binary;
   * the Dockerfile exposes the container port and runs as a non-root user, and its
@@ -46,7 +46,7 @@ import hcl2
 
 ROOT = Path(__file__).resolve().parent.parent
 RESERVED_ENV = {"PORT", "K_SERVICE", "K_REVISION", "K_CONFIGURATION"}
-# The local stack's development signing key and its opt-in (src/config.rs): never in the cloud.
+# The local stack's development signing key and its opt-in (src/config/): never in the cloud.
 LOCAL_ONLY_ENV = {"LOCAL_AUTH", "LOCAL_AUTH_KEY_FILE"}
 # What gcr.io/distroless/cc-debian12 provides: glibc, libgcc_s.
 DISTROLESS_CC_LIBS = re.compile(
@@ -186,13 +186,18 @@ def env_of(container: dict, terraform: Terraform) -> dict[str, list[str]]:
     return env
 
 
-# --- src/config.rs -----------------------------------------------------------------
+# --- src/config/ -------------------------------------------------------------------
 
 
 def config_variables(config_rs: Path) -> tuple[set[str], set[str]]:
-    """(every variable the service reads, those it holds as secrets)."""
-    source = config_rs.read_text()
-    source = source.split("#[cfg(test)]")[0]
+    """(every variable the service reads, those it holds as secrets).
+
+    `config_rs` is the configuration module: one file, or a directory of them
+    (src/config/), whose unit tests (`tests.rs`, `#[cfg(test)]` blocks) are left out."""
+    files = sorted(config_rs.rglob("*.rs")) if config_rs.is_dir() else [config_rs]
+    files = [f for f in files if f.name != "tests.rs"]
+    check(bool(files), f"{config_rs}: no Rust sources found")
+    source = "\n".join(f.read_text().split("#[cfg(test)]")[0] for f in files)
     read = set(re.findall(r"vars\s*\.\s*(?:get|parsed|ranged|required|url|secret)\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
     read |= set(re.findall(r"std::env::var(?:_os)?\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
     secret = set(re.findall(r"vars\s*\.\s*secret\(\s*\"([A-Z][A-Z0-9_]*)\"", source))
@@ -458,7 +463,7 @@ def probe_of(container: dict, kind: str, terraform: Terraform) -> dict | None:
 
 def check_terraform(terraform: Terraform, config_rs: Path) -> tuple[dict, list[list[str]]]:
     read, secret = config_variables(config_rs)
-    check(len(read) >= 10, f"src/config.rs: {len(read)} variables read ({len(secret)} held as secrets)")
+    check(len(read) >= 10, f"src/config/: {len(read)} variables read ({len(secret)} held as secrets)")
     print(f"        secrets: {', '.join(sorted(secret))}")
 
     services = terraform.of_type("google_cloud_run_v2_service")
@@ -532,7 +537,7 @@ def main() -> int:
     parser.add_argument("--binary", required=True)
     parser.add_argument("--database-url", default=os.environ.get("DATABASE_URL"))
     parser.add_argument("--terraform", default=str(ROOT / "terraform"))
-    parser.add_argument("--config-rs", default=str(ROOT / "src/config.rs"))
+    parser.add_argument("--config-rs", default=str(ROOT / "src/config"))
     opts = parser.parse_args()
     if not opts.database_url:
         parser.error("--database-url or DATABASE_URL is required (a reachable PostgreSQL)")

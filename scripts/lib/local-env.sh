@@ -14,5 +14,5 @@ export CORS_ORIGINS="${CORS_ORIGINS:-http://localhost:8081,exp://localhost:8081}
 # $SUPABASE_URL/auth/v1/.well-known/jwks.json and verifies tokens against it.
 export SUPABASE_URL="${SUPABASE_URL:-http://localhost:$PORT}"
 export LOCAL_AUTH_KEY_FILE="${LOCAL_AUTH_KEY_FILE:-$PWD/.local/auth/dev-es256.pk8}"
-# The explicit opt-in the local key needs (config.rs); nothing in the cloud sets it.
+# The explicit opt-in the local key needs (src/config/); nothing in the cloud sets it.
 export LOCAL_AUTH=enabled
