@@ -233,8 +233,11 @@ def dockerignore_excludes(patterns: list[str], path: str) -> bool:
 def build_inputs() -> set[str]:
     """Files `cargo build` reads besides src/: manifests, declared targets, embedded files."""
     needed = {"Cargo.toml", "Cargo.lock", "src/main.rs", "src/lib.rs"}
+    # Build-time settings (.cargo/config.toml's [env]) change what is compiled.
+    if (ROOT / ".cargo/config.toml").exists():
+        needed.add(".cargo/config.toml")
     manifest = (ROOT / "Cargo.toml").read_text()
-    for section, default_dir in (("test", "tests"), ("bench", "benches")):
+    for section, default_dir in (("test", "tests"), ("bench", "benches"), ("example", "examples")):
         for block in re.findall(rf"\[\[{section}\]\]\n((?:[^\[\n].*\n?)*)", manifest):
             name = re.search(r'name\s*=\s*"([^"]+)"', block)
             path = re.search(r'path\s*=\s*"([^"]+)"', block)
