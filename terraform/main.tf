@@ -45,6 +45,7 @@ locals {
   # Terraform: `gcloud secrets versions add` puts them in (terraform/README.md).
   secret_env_all = {
     DATABASE_URL                 = "${local.name}-database-url"
+    DATABASE_CA_CERT             = "${local.name}-database-ca-cert"
     STORAGE_S3_ACCESS_KEY_ID     = "${local.name}-storage-access-key-id"
     STORAGE_S3_SECRET_ACCESS_KEY = "${local.name}-storage-secret-access-key"
     FIREWORKS_API_KEY            = "${local.name}-fireworks-api-key"
@@ -55,7 +56,7 @@ locals {
   }
   service_secret_env = {
     for name, secret in local.secret_env_all : name => secret
-    if name == "DATABASE_URL" || contains(var.optional_secrets, name)
+    if name == "DATABASE_URL" || name == "DATABASE_CA_CERT" || contains(var.optional_secrets, name)
   }
 
   # The migration job: a session-mode URL (direct connection or the pooler's port
@@ -66,8 +67,11 @@ locals {
     RUST_LOG           = var.log_filter
     DATABASE_POOL_MODE = "session"
   }
+  # Both check the database's certificate against DATABASE_CA_CERT (Supabase's CA):
+  # on Cloud Run the service refuses a connection that would not (src/config/database_tls.rs).
   job_secret_env = {
-    DATABASE_URL = "${local.name}-database-url-migrate"
+    DATABASE_URL     = "${local.name}-database-url-migrate"
+    DATABASE_CA_CERT = "${local.name}-database-ca-cert"
   }
 
   secret_ids = toset(concat(values(local.service_secret_env), values(local.job_secret_env)))

@@ -30,6 +30,7 @@ impl Settings {
             });
         }
         let max_connections: u32 = vars.ranged("DATABASE_MAX_CONNECTIONS", 10, 1..=500)?;
+        let ca_cert = super::database_tls::ca_cert(&vars, &database_url)?;
 
         let supabase_url = vars.url("SUPABASE_URL")?;
         let jwt_issuer = vars.get("SUPABASE_JWT_ISSUER").or_else(|| {
@@ -162,6 +163,7 @@ impl Settings {
             uploads_in_memory: vars.ranged("UPLOADS_IN_MEMORY", 8, 1..=64)?,
             database: DatabaseSettings {
                 url: SecretString::from(database_url),
+                ca_cert,
                 pool_mode: vars.parsed("DATABASE_POOL_MODE", PoolMode::Session)?,
                 max_connections,
                 acquire_timeout: Duration::from_millis(

@@ -7,12 +7,14 @@
 //! [`load`] reads the variables section by section into [`Settings`]; [`vars`] holds the
 //! readers every variable goes through (unset when empty, parsed, range-checked).
 
+mod database_tls;
 mod kinds;
 mod load;
 mod problem;
 mod settings;
 mod vars;
 
+pub use database_tls::url_sslmode;
 pub use kinds::{Environment, LogFormat, PoolMode};
 pub use problem::ConfigError;
 pub use settings::{

@@ -14,6 +14,11 @@ use super::problem::ConfigError;
 pub struct DatabaseSettings {
     /// `DATABASE_URL`: the Postgres URL, password included (secret).
     pub url: SecretString,
+    /// `DATABASE_CA_CERT`: the PEM of the CA that signs the database server's
+    /// certificate; when set, the certificate and host name are checked (`verify-full`,
+    /// or `verify-ca` if the URL says so). Required on Cloud Run unless the URL verifies
+    /// with its own `sslrootcert` (see `database_tls`).
+    pub ca_cert: Option<String>,
     /// `DATABASE_POOL_MODE`: `session` (default) or `transaction`.
     pub pool_mode: PoolMode,
     /// `DATABASE_MAX_CONNECTIONS`: pool size per instance (default 10).

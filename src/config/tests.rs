@@ -137,8 +137,10 @@ fn the_local_signing_key_needs_an_opt_in_development_and_no_cloud() {
     let err = with(&[
         ("LOCAL_AUTH", "enabled"),
         ("K_SERVICE", "machinemate-api-dev"),
+        ("DATABASE_CA_CERT", CA),
     ])
     .unwrap_err();
+    assert_eq!(err.name, "LOCAL_AUTH_KEY_FILE");
     assert!(err.problem.contains("Cloud Run"));
     assert!(with(&[("LOCAL_AUTH", "enabled")]).is_ok());
     let err = settings(&[
@@ -163,4 +165,58 @@ fn storage_needs_its_keys() {
 fn debug_output_never_shows_the_database_password() {
     let s = settings(&[("DATABASE_URL", "postgres://u:hunter2@h/db")]).unwrap();
     assert!(!format!("{s:?}").contains("hunter2"));
+}
+
+const CA: &str = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+
+#[test]
+fn on_cloud_run_the_database_certificate_must_be_checked() {
+    let on_cloud_run = |url: &'static str, extra: &[(&'static str, &'static str)]| {
+        let mut pairs = vec![("DATABASE_URL", url), ("K_SERVICE", "machinemate-api-dev")];
+        pairs.extend_from_slice(extra);
+        settings(&pairs)
+    };
+    let supabase = "postgres://u:p@aws-0-eu.pooler.supabase.com:6543/postgres?sslmode=require";
+    // Supabase's own connection string encrypts but would take any certificate.
+    let err = on_cloud_run(supabase, &[]).unwrap_err();
+    assert_eq!(err.name, "DATABASE_URL");
+    assert!(err.problem.contains("sslmode=require"), "{}", err.problem);
+    assert!(
+        !err.to_string().contains(":p@"),
+        "the URL's password stays out"
+    );
+    // Also as a job, and with no sslmode at all (libpq's and sqlx's `prefer`).
+    let err = settings(&[
+        ("DATABASE_URL", "postgres://u:p@db.example.com/postgres"),
+        ("CLOUD_RUN_JOB", "machinemate-api-dev-migrate"),
+    ])
+    .unwrap_err();
+    assert!(err.problem.contains("sslmode=prefer"), "{}", err.problem);
+    // The CA makes it verify-full (or verify-ca, if the URL says so).
+    let ok = on_cloud_run(supabase, &[("DATABASE_CA_CERT", CA)]).unwrap();
+    assert_eq!(ok.database.ca_cert.as_deref(), Some(CA.trim()));
+    assert!(
+        on_cloud_run(
+            "postgres://u:p@db.example.com/postgres?sslmode=verify-full",
+            &[]
+        )
+        .is_ok()
+    );
+    // Nothing lies between the service and a database on its own machine.
+    let local = on_cloud_run("postgres://u:p@127.0.0.1:5432/postgres", &[]);
+    assert!(local.is_ok(), "{:?}", local.err());
+    assert!(on_cloud_run("postgres://u:p@localhost/postgres?host=/cloudsql/x", &[]).is_ok());
+    // Off Cloud Run nothing is refused (local stacks, tests).
+    assert!(settings(&[("DATABASE_URL", supabase)]).is_ok());
+}
+
+#[test]
+fn a_database_ca_must_be_a_pem_certificate() {
+    let err = settings(&[
+        ("DATABASE_URL", "postgres://u:p@h/db"),
+        ("DATABASE_CA_CERT", "/etc/ssl/supabase.crt"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.name, "DATABASE_CA_CERT");
+    assert!(err.problem.contains("PEM"));
 }

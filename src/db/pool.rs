@@ -6,13 +6,13 @@ use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
 use sqlx::pool::PoolConnection;
-use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::{PgConnection, Postgres, SqlSafeStr, Transaction};
 use tokio::runtime::{Handle, Runtime};
 
 use super::health::{IDLE_BEFORE_PING, answers, connections_suspect, mark_connections_suspect};
 use super::query::Statements;
-use crate::config::{DatabaseSettings, PoolMode};
+use crate::config::{DatabaseSettings, PoolMode, url_sslmode};
 use crate::telemetry::metrics::{Upstream, pool_wait, upstream_call};
 
 /// The runtime that opens every pooled connection and hands it out.
@@ -91,6 +91,18 @@ impl Db {
         };
         let options: PgConnectOptions = settings.url.expose_secret().parse()?;
         let options = options.application_name("machinemate-api");
+        // A CA given checks the server's certificate and host name (config::database_tls).
+        let options = match &settings.ca_cert {
+            None => options,
+            Some(pem) => {
+                let options = options.ssl_root_cert_from_pem(pem.clone().into_bytes());
+                if url_sslmode(settings.url.expose_secret()).as_deref() == Some("verify-ca") {
+                    options.ssl_mode(PgSslMode::VerifyCa)
+                } else {
+                    options.ssl_mode(PgSslMode::VerifyFull)
+                }
+            }
+        };
         let transaction_mode = settings.pool_mode == PoolMode::Transaction;
         let options = if transaction_mode {
             // A transaction-mode pooler hands each transaction any server connection, so

@@ -11,6 +11,7 @@ mod catalog;
 mod catalog_ids;
 mod cutover;
 mod data_api;
+mod database_tls;
 mod errors;
 mod faults;
 mod favorites;
