@@ -3,9 +3,15 @@
 //! Postgres read and send, and the service decode, a full catalog row per entry. The
 //! entries' own columns are read instead, and their machines taken from an index of the
 //! catalog kept per catalog version (`catalog::Catalog::machines`); a machine created
-//! since that index was built is read with the entries.
+//! since that index was built is read with the entries. The index holds each machine's
+//! JSON, rendered once per catalog version and copied into every answer that embeds it,
+//! rather than a machine cloned and serialized again for each entry of each request.
 
 use std::collections::HashMap;
+use std::sync::Arc;
+
+use serde::{Serialize, Serializer};
+use serde_json::value::RawValue;
 
 use sqlx::postgres::PgArguments;
 use sqlx::query::QueryAs;
@@ -17,8 +23,27 @@ use super::query::Statements;
 use super::rls::UserTx;
 use crate::domain::machine::Machine;
 
+/// A machine as favorites and history entries embed it: its JSON (a [`Machine`]),
+/// rendered once and shared.
+#[derive(Debug, Clone)]
+pub struct EmbeddedMachine(Arc<RawValue>);
+
+impl EmbeddedMachine {
+    fn render(machine: &Machine) -> Result<Self, sqlx::Error> {
+        serde_json::value::to_raw_value(machine)
+            .map(|json| EmbeddedMachine(Arc::from(json)))
+            .map_err(|e| sqlx::Error::Decode(Box::new(e)))
+    }
+}
+
+impl Serialize for EmbeddedMachine {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize(serializer)
+    }
+}
+
 /// Every machine, active or not, by id.
-pub type MachineIndex = HashMap<String, Machine>;
+pub type MachineIndex = HashMap<String, EmbeddedMachine>;
 
 /// Machines: all of them (`ids` None), or those `ids` names.
 fn keyed<'q>(
@@ -34,16 +59,20 @@ fn keyed<'q>(
         .bind(ids)
 }
 
-fn by_id(machines: Vec<Machine>) -> MachineIndex {
-    machines.into_iter().map(|m| (m.id.clone(), m)).collect()
+fn by_id(machines: Vec<Machine>) -> Result<MachineIndex, sqlx::Error> {
+    machines
+        .into_iter()
+        .map(|m| Ok((m.id.clone(), EmbeddedMachine::render(&m)?)))
+        .collect()
 }
 
 /// All machines (the catalog is small: tens to a few hundred rows).
 #[tracing::instrument(skip(db))]
 pub async fn index(db: &Db) -> Result<MachineIndex, sqlx::Error> {
-    db.with_conn(async |c: &mut PgConnection| keyed(db, None).fetch_all(c).await)
-        .await
-        .map(by_id)
+    by_id(
+        db.with_conn(async |c: &mut PgConnection| keyed(db, None).fetch_all(c).await)
+            .await?,
+    )
 }
 
 /// The ids of `rows`' machines that `index` lacks.
@@ -61,7 +90,7 @@ fn pair<R>(
     fetched: MachineIndex,
     rows: Vec<R>,
     id: impl Fn(&R) -> &str,
-) -> Vec<(R, Machine)> {
+) -> Vec<(R, EmbeddedMachine)> {
     rows.into_iter()
         .filter_map(|row| {
             let machine = index
@@ -80,7 +109,7 @@ pub async fn attach<R>(
     index: &MachineIndex,
     rows: Vec<R>,
     id: impl Fn(&R) -> &str,
-) -> Result<Vec<(R, Machine)>, sqlx::Error> {
+) -> Result<Vec<(R, EmbeddedMachine)>, sqlx::Error> {
     let missing = missing(index, &rows, &id);
     let fetched = if missing.is_empty() {
         MachineIndex::new()
@@ -88,7 +117,7 @@ pub async fn attach<R>(
         by_id(
             db.with_conn(async |c: &mut PgConnection| keyed(db, Some(&missing)).fetch_all(c).await)
                 .await?,
-        )
+        )?
     };
     Ok(pair(index, fetched, rows, id))
 }
@@ -100,13 +129,13 @@ pub async fn attach_in<R>(
     index: &MachineIndex,
     rows: Vec<R>,
     id: impl Fn(&R) -> &str,
-) -> Result<Vec<(R, Machine)>, sqlx::Error> {
+) -> Result<Vec<(R, EmbeddedMachine)>, sqlx::Error> {
     let missing = missing(index, &rows, &id);
     let fetched = if missing.is_empty() {
         MachineIndex::new()
     } else {
         let query = keyed(tx, Some(&missing));
-        by_id(query.fetch_all(tx.conn()).await?)
+        by_id(query.fetch_all(tx.conn()).await?)?
     };
     Ok(pair(index, fetched, rows, id))
 }

@@ -10,7 +10,7 @@ use sqlx::FromRow;
 use utoipa::ToSchema;
 
 use super::Db;
-use super::embed::{MachineIndex, attach, attach_in};
+use super::embed::{EmbeddedMachine, MachineIndex, attach, attach_in};
 use super::query::Statements;
 use super::rls::{ReadQuery, UserTx};
 use crate::catalog::Catalog;
@@ -24,7 +24,8 @@ pub struct Favorite {
     pub created_at: DateTime<Utc>,
     pub notes: Option<String>,
     pub updated_at: DateTime<Utc>,
-    pub machine: Machine,
+    #[schema(value_type = Machine)]
+    pub machine: EmbeddedMachine,
 }
 
 /// A favorite's own columns, before its machine is attached.
@@ -44,7 +45,7 @@ macro_rules! columns {
 }
 
 impl Favorite {
-    fn new((row, machine): (FavoriteRow, Machine)) -> Self {
+    fn new((row, machine): (FavoriteRow, EmbeddedMachine)) -> Self {
         Favorite {
             machine_id: row.machine_id,
             created_at: row.created_at,
@@ -73,9 +74,11 @@ pub async fn list(db: &Db, claims: &Value, catalog: &Catalog) -> ApiResult<Vec<F
     let rows: Vec<FavoriteRow> = UserTx::read(
         db,
         claims,
+        // The function (migration 20261206000000) reads as the caller, under the
+        // favorites policy, with a plan Postgres keeps per connection.
         ReadQuery::new(
-            "select machine_id, created_at, notes, updated_at from public.favorites \
-             where user_id = (select auth.uid()) order by created_at desc, machine_id",
+            "select machine_id, created_at, notes, updated_at \
+             from public.machinemate_favorites() order by created_at desc, machine_id",
         ),
     )
     .await?;

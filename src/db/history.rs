@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Db;
-use super::embed::{MachineIndex, attach, attach_in};
+use super::embed::{EmbeddedMachine, MachineIndex, attach, attach_in};
 use super::rls::{ReadQuery, UserTx};
 use crate::catalog::Catalog;
 use crate::domain::machine::Machine;
@@ -29,7 +29,8 @@ pub struct HistoryEntry {
     pub taken_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
     pub photo_uri: Option<String>,
-    pub machine: Machine,
+    #[schema(value_type = Machine)]
+    pub machine: EmbeddedMachine,
 }
 
 /// A validated new entry.
@@ -66,7 +67,7 @@ struct EntryRow {
 }
 
 impl HistoryEntry {
-    fn new((row, machine): (EntryRow, Machine)) -> Self {
+    fn new((row, machine): (EntryRow, EmbeddedMachine)) -> Self {
         HistoryEntry {
             id: row.id,
             machine_id: row.machine_id,

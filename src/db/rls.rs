@@ -142,19 +142,14 @@ impl UserTx {
 /// TCP gives up. A request's statements follow each other in milliseconds.
 /// `statement_timeout` is what is left of the request's deadline ([`Db::statement_budget`]):
 /// a request answered 503 at its deadline leaves no query running behind it.
+///
+/// The settings are made by `public.machinemate_scope` (migration 20261206000000), whose
+/// plan Postgres keeps per connection, rather than by `set_config` calls it would parse
+/// and plan on every request.
 fn scope(claims: &Value, budget: Option<std::time::Duration>) -> String {
-    let timeout = budget
-        .map(|t| {
-            format!(
-                ", set_config('statement_timeout', '{}', true)",
-                t.as_millis()
-            )
-        })
-        .unwrap_or_default();
+    let timeout = budget.map_or_else(|| "NULL".to_owned(), |t| t.as_millis().to_string());
     format!(
-        "SELECT set_config('role', 'machinemate_request', true), \
-         set_config('request.jwt.claims', {}, true), \
-         set_config('idle_in_transaction_session_timeout', '3000', true){timeout}",
+        "SELECT public.machinemate_scope({}, {timeout})",
         pg_literal(&claims.to_string())
     )
 }
