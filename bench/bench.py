@@ -4,8 +4,10 @@
 For each build under test it starts the release binary on the local stack (a private
 PostgreSQL with the catalog, 1,000 users with favorites and history; the service's own
 local JWKS; a local Fireworks stand-in answering after a fixed delay), drives load with
-wrk and prints throughput, p50/p99 latency and errors per scenario, plus start-to-ready
-time, idle and peak resident memory and binary size. With --growth (the default) the
+wrk and prints throughput, p50/p99 latency and errors per scenario, each also as a ratio
+of the ceiling (an actix server answering the catalog page from memory, bench/ceiling.rs,
+measured in the same run), plus start-to-ready time and idle memory without and with TLS
+to Postgres, peak resident memory and binary size. With --growth (the default) the
 favorites and history tables then grow a hundredfold and those two pages are measured
 again. Results are also written as JSON under bench/results/.
 """
@@ -110,6 +112,14 @@ def psql_rows(url, sql):
 def with_database(url, name):
     parts = urllib.parse.urlsplit(url)
     return urllib.parse.urlunsplit(parts._replace(path="/" + name))
+
+
+def with_query(url, **params):
+    """`url` with `params` set in its query string (the others kept)."""
+    parts = urllib.parse.urlsplit(url)
+    query = dict(urllib.parse.parse_qsl(parts.query))
+    query.update(params)
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
 def seed_sql(first, last):
@@ -266,29 +276,42 @@ def overhead(prefix):
 # one build after the other, that drift would be reported as the builds' difference.
 
 class Build:
-    def __init__(self, label, binary, database_url, fireworks):
+    def __init__(self, label, binary, database_url, fireworks, tls_database_url=None):
         self.label, self.binary = label, binary
         self.env = service_env(database_url, free_port(), fireworks)
         self.service = Service(binary, self.env)
+        # The same service reaching Postgres over TLS with the certificate verified.
+        self.tls_service = None
+        if tls_database_url:
+            self.tls_service = Service(binary, dict(self.env, DATABASE_URL=tls_database_url))
         self.result = {"build": label, "binary": str(binary),
                        "binary_bytes": Path(binary).stat().st_size,
                        "binary_sha256": hashlib.sha256(Path(binary).read_bytes()).hexdigest(),
                        "scenarios": {}}
         self.tokens, self.cursors = [], []
 
-    def prepare(self):
+    def cold_starts(self, service, key):
         """Start to ready (the median of five cold starts; the pool connects lazily, so
-        this includes the first database round trip), then a running service with idle
-        memory read, tokens minted and each user's sync cursor taken."""
+        this includes the first database connection and round trip) and the resident
+        memory a second after the last one is ready."""
         starts = []
-        for _ in range(5):
-            starts.append(self.service.start())
-            self.service.stop()
-        self.result["start_to_ready_ms"] = statistics.median(starts) * 1000
-        self.result["start_to_ready_all_ms"] = [round(s * 1000, 1) for s in starts]
-        self.service.start()
+        for i in range(5):
+            starts.append(service.start())
+            if i < 4:
+                service.stop()
         time.sleep(1)
-        self.result["idle_rss_mib"] = self.service.memory_kib("VmRSS") / 1024
+        self.result[f"idle_rss{key}_mib"] = service.memory_kib("VmRSS") / 1024
+        service.stop()
+        self.result[f"start_to_ready{key}_ms"] = statistics.median(starts) * 1000
+        self.result[f"start_to_ready{key}_all_ms"] = [round(s * 1000, 1) for s in starts]
+
+    def prepare(self):
+        """Cold starts without TLS to Postgres and (when given) with it, then a running
+        service with tokens minted and each user's sync cursor taken."""
+        self.cold_starts(self.service, "")
+        if self.tls_service:
+            self.cold_starts(self.tls_service, "_tls")
+        self.service.start()
         # The local token issuer is derived from SUPABASE_URL, which holds this build's
         # port: its tokens are valid only on its own service.
         self.tokens = mint_tokens(self.binary, self.env, USERS)
@@ -302,6 +325,45 @@ class Build:
         self.service.stop()
 
 
+class Ceiling:
+    """bench/ceiling.rs answering the catalog page's bytes from memory on its own port."""
+
+    def __init__(self, binary, body):
+        self.port = free_port()
+        self.body_file = WORK / "ceiling-body.json"
+        self.body_file.write_bytes(body)
+        self.process = subprocess.Popen([str(binary), str(self.port), str(self.body_file)],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.base = f"http://127.0.0.1:{self.port}"
+        deadline = time.time() + 10
+        while True:
+            try:
+                with urllib.request.urlopen(self.base + "/", timeout=1) as response:
+                    if response.read() == body:
+                        break
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.time() > deadline:
+                raise SystemExit("bench: the ceiling server did not start")
+            time.sleep(0.02)
+        self.runs = []
+
+    def measure(self, seconds, connections):
+        log("[ceiling] catalog page bytes from memory")
+        self.runs.append(wrk(self, [("", "/api/v1/machines?page_size=20")], seconds,
+                             connections))
+
+    def result(self):
+        rps = [r["rps"] for r in self.runs]
+        return {"rps": statistics.mean(rps), "runs": self.runs, "body_bytes":
+                self.body_file.stat().st_size}
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait()
+
+
 def interleaved(builds, scenarios, into):
     """Runs each scenario on every build, alternating the order; `scenarios` holds
     (name, run) pairs, where run(build) returns the measurement."""
@@ -311,11 +373,17 @@ def interleaved(builds, scenarios, into):
             build.result[into][name] = run(build)
 
 
-def measure(builds, database_url, args, photo):
+def measure(builds, database_url, args, photo, ceiling_binary):
     for build in builds:
         build.prepare()
     machines = psql_rows(database_url, "select id from public.machines where is_active")
     seconds, conns = args.seconds, args.connections
+    page = urllib.request.urlopen(builds[0].service.base + "/api/v1/machines?page_size=20",
+                                  timeout=10).read()
+    ceiling = Ceiling(ceiling_binary, page)
+    # Before the scenarios and after them: the mean is the ceiling every row is set
+    # against, the two runs show how much the machine drifted meanwhile.
+    ceiling.measure(seconds, conns)
 
     def paths(make):
         return lambda b: wrk(b.service, make(b), seconds, conns)
@@ -339,8 +407,11 @@ def measure(builds, database_url, args, photo):
             for t, c in zip(b.tokens, b.cursors)])),
         (f"identify (1 MB photo, Fireworks {args.fireworks_delay_ms} ms)", identify),
     ], "scenarios")
+    ceiling.measure(seconds, conns)
+    ceiling.stop()
     for build in builds:
         build.finish()
+    return ceiling.result()
 
 
 def measure_growth(builds, args):
@@ -410,31 +481,41 @@ def prepare_database(base_url):
     return url
 
 
-def fmt_row(name, s):
+def fmt_row(name, s, ceiling):
     extra = ""
     if "overhead_p99_ms" in s:
         extra = (f" (own share p50 {s['overhead_p50_ms']:.1f} ms, "
                  f"p99 {s['overhead_p99_ms']:.1f} ms)")
-    return (f"| {name} | {s['rps']:,.0f} | {s['p50_ms']:.2f} | {s['p99_ms']:.2f} | "
-            f"{s['errors']} |{extra}")
+    return (f"| {name} | {s['rps']:,.0f} | {s['rps'] / ceiling['rps']:.3f}x | "
+            f"{s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['errors']} |{extra}")
 
 
-def report(results, growth):
-    lines = []
+def report(results, ceiling):
+    runs = ", ".join(f"{r['rps']:,.0f}" for r in ceiling["runs"])
+    lines = [f"Ceiling (bench/ceiling.rs: the {ceiling['body_bytes']:,}-byte catalog page "
+             f"from memory): {ceiling['rps']:,.0f} requests/s (mean of {runs}, before and "
+             "after the scenarios)", ""]
     for r in results:
         lines.append(f"### {r['build']}")
         lines.append("")
-        lines.append("| scenario | requests/s | p50 ms | p99 ms | errors |")
-        lines.append("|---|---:|---:|---:|---:|")
+        lines.append("| scenario | requests/s | of ceiling | p50 ms | p99 ms | errors |")
+        lines.append("|---|---:|---:|---:|---:|---:|")
         for name, s in r["scenarios"].items():
-            lines.append(fmt_row(name, s))
+            lines.append(fmt_row(name, s, ceiling))
         for name, s in r.get("growth", {}).items():
             base = r["scenarios"][name]["rps"]
-            lines.append(fmt_row(f"{name} at {GROWTH}x rows ({s['rps'] / base:.0%} of base)", s))
+            lines.append(fmt_row(f"{name} at {GROWTH}x rows ({s['rps'] / base:.0%} of base)",
+                                 s, ceiling))
         lines.append("")
-        lines.append(f"- start to ready: {r['start_to_ready_ms']:.0f} ms (median of 5: "
-                     f"{r['start_to_ready_all_ms']})")
-        lines.append(f"- resident memory: idle {r['idle_rss_mib']:.1f} MiB, peak "
+        lines.append(f"- start to ready: {r['start_to_ready_ms']:.0f} ms without TLS "
+                     f"(median of 5: {r['start_to_ready_all_ms']})")
+        if "start_to_ready_tls_ms" in r:
+            lines.append(f"- start to ready over TLS (verify-full): "
+                         f"{r['start_to_ready_tls_ms']:.0f} ms (median of 5: "
+                         f"{r['start_to_ready_tls_all_ms']})")
+        tls_idle = (f", idle over TLS {r['idle_rss_tls_mib']:.1f} MiB"
+                    if "idle_rss_tls_mib" in r else "")
+        lines.append(f"- resident memory: idle {r['idle_rss_mib']:.1f} MiB{tls_idle}, peak "
                      f"{r['peak_rss_mib']:.1f} MiB, after load {r['rss_after_load_mib']:.1f} MiB")
         lines.append(f"- release binary: {r['binary_bytes'] / 1e6:.1f} MB "
                      f"(sha256 {r['binary_sha256'][:12]})")
@@ -447,11 +528,24 @@ def report(results, growth):
         lines.append("|---|---:|---:|---:|")
         for name in a["scenarios"]:
             sa, sb = a["scenarios"][name], b["scenarios"][name]
-            lines.append(f"| {name} | {sa['rps']:,.0f} / {sa['p99_ms']:.2f} ms | "
-                         f"{sb['rps']:,.0f} / {sb['p99_ms']:.2f} ms | "
+            lines.append(f"| {name} | {sa['rps']:,.0f} ({sa['rps'] / ceiling['rps']:.3f}x) / "
+                         f"{sa['p99_ms']:.2f} ms | {sb['rps']:,.0f} "
+                         f"({sb['rps'] / ceiling['rps']:.3f}x) / {sb['p99_ms']:.2f} ms | "
+                         f"{sb['rps'] / sa['rps'] - 1:+.0%} |")
+        for name in a.get("growth", {}):
+            sa, sb = a["growth"][name], b["growth"][name]
+            lines.append(f"| {name} at {GROWTH}x rows | {sa['rps']:,.0f} / {sa['p99_ms']:.2f} ms"
+                         f" | {sb['rps']:,.0f} / {sb['p99_ms']:.2f} ms | "
                          f"{sb['rps'] / sa['rps'] - 1:+.0%} |")
         lines.append(f"| start to ready | {a['start_to_ready_ms']:.0f} ms | "
                      f"{b['start_to_ready_ms']:.0f} ms | |")
+        if "start_to_ready_tls_ms" in a:
+            lines.append(f"| start to ready over TLS | {a['start_to_ready_tls_ms']:.0f} ms | "
+                         f"{b['start_to_ready_tls_ms']:.0f} ms | |")
+        lines.append(f"| idle memory | {a['idle_rss_mib']:.1f} MiB | {b['idle_rss_mib']:.1f} MiB | |")
+        if "idle_rss_tls_mib" in a:
+            lines.append(f"| idle memory over TLS | {a['idle_rss_tls_mib']:.1f} MiB | "
+                         f"{b['idle_rss_tls_mib']:.1f} MiB | |")
         lines.append(f"| peak memory | {a['peak_rss_mib']:.1f} MiB | {b['peak_rss_mib']:.1f} MiB | |")
         lines.append("")
     return "\n".join(lines)
@@ -462,6 +556,10 @@ def main():
     parser.add_argument("--build", action="append", nargs=2, metavar=("LABEL", "BINARY"),
                         required=True)
     parser.add_argument("--database-url", required=True)
+    parser.add_argument("--tls-database-url",
+                        help="the same Postgres over TLS, certificate verified "
+                             "(scripts/local-postgres tls-url): start and idle measured too")
+    parser.add_argument("--ceiling", required=True, help="bench/ceiling.rs, built")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--identify-connections", type=int, default=4)
@@ -472,7 +570,10 @@ def main():
     photo = make_photo(WORK / "photo-1mb.jpg")
     fireworks = FireworksStandIn(args.fireworks_delay_ms)
 
-    url = prepare_database(args.database_url)
+    # Load runs without TLS, as all earlier results did; TLS is measured at start-up.
+    url = with_query(prepare_database(args.database_url), sslmode="disable")
+    tls_url = (with_database(args.tls_database_url, "machinemate_bench")
+               if args.tls_database_url else None)
     first_binary = args.build[0][1]
     setup_env = service_env(url, free_port(), fireworks)
     subprocess.run([first_binary, "local-setup"], env=setup_env, check=True,
@@ -482,9 +583,9 @@ def main():
     psql(url, seed_sql(1, USERS))
     settle(url)
 
-    builds = [Build(label, binary, url, fireworks) for label, binary in args.build]
+    builds = [Build(label, binary, url, fireworks, tls_url) for label, binary in args.build]
     try:
-        measure(builds, url, args, photo)
+        ceiling = measure(builds, url, args, photo, args.ceiling)
         if not args.no_growth:
             log(f"growing favorites and history {GROWTH}x ({USERS * GROWTH:,} users)")
             started = time.time()
@@ -503,13 +604,14 @@ def main():
             build.service.stop()
     results = [build.result for build in builds]
 
-    table = report(results, not args.no_growth)
+    table = report(results, ceiling)
     print(table)
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     document = {"when": stamp, "machine": {"cpus": os.cpu_count()},
-                "settings": vars(args) | {"build": args.build}, "results": results}
+                "settings": vars(args) | {"build": args.build}, "ceiling": ceiling,
+                "results": results}
     for path in (out_dir / f"{stamp}.json", out_dir / "latest.json"):
         path.write_text(json.dumps(document, indent=2))
     (out_dir / "latest.md").write_text(table + "\n")

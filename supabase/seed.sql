@@ -2,7 +2,7 @@
 -- (tests/fixtures/app-catalog.tsv): the same ids, names, categories, difficulties and muscles, so the
 -- app merges the API's catalog with its own by id without duplicates; the guidance, synonyms and
 -- visual cues are this service's. The rest are different equipment from all 39.
--- tests/api/app_compat.rs holds this file to the app's list. Idempotent: re-running updates rows in place.
+-- tests/api/app_compat/catalog.rs holds this file to the app's list. Idempotent: re-running updates rows in place.
 begin;
 insert into public.machines (id, name, category, difficulty, primary_muscles, secondary_muscles, equipment_type,
   setup_steps, how_to_steps, common_mistakes, safety_tips, beginner_tips, tags, synonyms, visual_cues, metadata)
