@@ -578,6 +578,11 @@ def main():
     setup_env = service_env(url, free_port(), fireworks)
     subprocess.run([first_binary, "local-setup"], env=setup_env, check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Each later build's own migrations too (a newer build may need one the first lacks;
+    # an older build runs on a newer schema, as during a rolling deploy).
+    for _, binary in args.build[1:]:
+        subprocess.run([binary, "migrate"], env=setup_env, check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     log(f"seeding {USERS} users with {FAVORITES_PER_USER} favorites and "
         f"{HISTORY_PER_USER} history entries each")
     psql(url, seed_sql(1, USERS))
