@@ -73,7 +73,8 @@ variable "storage_s3_region" {
 
 variable "optional_secrets" {
   description = <<-EOT
-    Environment variables read from Secret Manager besides DATABASE_URL (which always is).
+    Environment variables read from Secret Manager besides DATABASE_URL and DATABASE_CA_CERT
+    (which always are).
     Each one listed gets a secret, which must hold a version before the service is created.
     Storage needs both STORAGE_S3_* keys; without them media routes are off. Known names:
     STORAGE_S3_ACCESS_KEY_ID, STORAGE_S3_SECRET_ACCESS_KEY, FIREWORKS_API_KEY, SENTRY_DSN,

@@ -8,24 +8,27 @@
 //! and the host name (`verify-full`; `verify-ca` in the URL keeps the host name
 //! unchecked). On Cloud Run the service refuses to start unless it checks the server.
 
-use url::Url;
+use sqlx::postgres::{PgConnectOptions, PgSslMode};
 
 use super::problem::ConfigError;
 use super::vars::Vars;
 
-/// The `sslmode`s that check the server's certificate.
-const VERIFYING: [&str; 2] = ["verify-ca", "verify-full"];
-
-/// `url`'s `sslmode`, if it names one.
-pub fn url_sslmode(url: &str) -> Option<String> {
-    let url = Url::parse(url).ok()?;
-    url.query_pairs()
-        .find(|(key, _)| key == "sslmode")
-        .map(|(_, mode)| mode.into_owned())
+/// `mode` as `sslmode` spells it.
+fn spelled(mode: PgSslMode) -> &'static str {
+    match mode {
+        PgSslMode::Disable => "disable",
+        PgSslMode::Allow => "allow",
+        PgSslMode::Prefer => "prefer",
+        PgSslMode::Require => "require",
+        PgSslMode::VerifyCa => "verify-ca",
+        PgSslMode::VerifyFull => "verify-full",
+    }
 }
 
 /// `DATABASE_CA_CERT`, checked to hold a PEM certificate; and, on Cloud Run, a refusal
 /// of a `database_url` that would not check the server it reaches over the network.
+/// The URL is read by sqlx's own parser, as the pool will read it; one it cannot read
+/// is refused later, where the pool is built.
 pub(super) fn ca_cert<F: Fn(&str) -> Option<String>>(
     vars: &Vars<F>,
     database_url: &str,
@@ -40,43 +43,32 @@ pub(super) fn ca_cert<F: Fn(&str) -> Option<String>>(
         });
     }
     let on_cloud_run = vars.get("K_SERVICE").is_some() || vars.get("CLOUD_RUN_JOB").is_some();
-    let mode = url_sslmode(database_url);
-    let verifies = ca.is_some() || mode.as_deref().is_some_and(|m| VERIFYING.contains(&m));
-    if on_cloud_run && !verifies && !local_host(database_url) {
+    let Ok(options) = database_url.parse::<PgConnectOptions>() else {
+        return Ok(ca);
+    };
+    let mode = options.get_ssl_mode();
+    let verifies = ca.is_some() || matches!(mode, PgSslMode::VerifyCa | PgSslMode::VerifyFull);
+    if on_cloud_run && !verifies && !local(&options) {
         return Err(ConfigError {
             name: "DATABASE_URL",
             problem: format!(
                 "sslmode={} does not check the database's certificate; on Cloud Run set \
                  DATABASE_CA_CERT to the CA that signs it (Supabase: Database settings, SSL)",
-                mode.as_deref().unwrap_or("prefer")
+                spelled(mode)
             ),
         });
     }
     Ok(ca)
 }
 
-/// True when `url` reaches Postgres on this machine (loopback or a Unix socket), where
-/// no network lies between the two.
-fn local_host(url: &str) -> bool {
-    let Ok(url) = Url::parse(url) else {
-        return false;
-    };
-    let socket_dir = url
-        .query_pairs()
-        .any(|(key, value)| key == "host" && value.starts_with('/'));
-    // postgres:// is not a scheme the url crate knows, so an IP address comes back as
-    // an opaque host name.
-    match url.host() {
-        _ if socket_dir => true,
-        Some(url::Host::Domain(name)) => {
-            name == "localhost"
-                || name
-                    .trim_matches(['[', ']'])
-                    .parse::<std::net::IpAddr>()
-                    .is_ok_and(|ip| ip.is_loopback())
-        }
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => true,
-    }
+/// True when `options` reach Postgres on this machine (loopback or a Unix socket),
+/// where no network lies between the two.
+fn local(options: &PgConnectOptions) -> bool {
+    let host = options.get_host();
+    options.get_socket().is_some()
+        || host == "localhost"
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }

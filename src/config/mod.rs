@@ -14,7 +14,6 @@ mod problem;
 mod settings;
 mod vars;
 
-pub use database_tls::url_sslmode;
 pub use kinds::{Environment, LogFormat, PoolMode};
 pub use problem::ConfigError;
 pub use settings::{

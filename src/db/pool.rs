@@ -12,7 +12,7 @@ use tokio::runtime::{Handle, Runtime};
 
 use super::health::{IDLE_BEFORE_PING, answers, connections_suspect, mark_connections_suspect};
 use super::query::Statements;
-use crate::config::{DatabaseSettings, PoolMode, url_sslmode};
+use crate::config::{DatabaseSettings, PoolMode};
 use crate::telemetry::metrics::{Upstream, pool_wait, upstream_call};
 
 /// The runtime that opens every pooled connection and hands it out.
@@ -95,12 +95,13 @@ impl Db {
         let options = match &settings.ca_cert {
             None => options,
             Some(pem) => {
+                let verify_ca_only = matches!(options.get_ssl_mode(), PgSslMode::VerifyCa);
                 let options = options.ssl_root_cert_from_pem(pem.clone().into_bytes());
-                if url_sslmode(settings.url.expose_secret()).as_deref() == Some("verify-ca") {
-                    options.ssl_mode(PgSslMode::VerifyCa)
+                options.ssl_mode(if verify_ca_only {
+                    PgSslMode::VerifyCa
                 } else {
-                    options.ssl_mode(PgSslMode::VerifyFull)
-                }
+                    PgSslMode::VerifyFull
+                })
             }
         };
         let transaction_mode = settings.pool_mode == PoolMode::Transaction;
