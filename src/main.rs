@@ -24,8 +24,9 @@ enum Command {
     /// Apply the embedded supabase/migrations to DATABASE_URL; on the FastAPI backend's
     /// database, cut over (docs/cutover.md).
     Migrate {
-        /// Only say what it would do (the database's shape, pending migrations, the
-        /// FastAPI backend's row counts), changing nothing.
+        /// Say what it would do, changing nothing: the database's shape and pending
+        /// migrations; on the FastAPI backend's database, the cutover itself run in one
+        /// transaction and rolled back, with what became of every row.
         #[arg(long)]
         check: bool,
     },
@@ -135,7 +136,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Migrate { check: true } => {
             let db = Db::connect_lazy(&settings.database)?;
-            println!("{}", migrate::plan(db.pool()).await?);
+            println!("{}", migrate::check(db.pool()).await?);
         }
         Command::Migrate { check: false } => {
             let db = Db::connect_lazy(&settings.database)?;

@@ -1452,6 +1452,9 @@ on conflict (id) do update set
   synonyms = excluded.synonyms,
   visual_cues = excluded.visual_cues,
   metadata = excluded.metadata,
+  -- A retired placeholder the cutover made for an id the old catalog lacked (docs/cutover.md)
+  -- becomes this machine; a machine retired on purpose stays retired.
+  is_active = machines.is_active or machines.metadata ? 'fastapi_placeholder',
   updated_at = now()
   where (machines.name, machines.category, machines.difficulty, machines.primary_muscles, machines.secondary_muscles, machines.equipment_type, machines.setup_steps, machines.how_to_steps, machines.common_mistakes, machines.safety_tips, machines.beginner_tips, machines.tags, machines.synonyms, machines.visual_cues, machines.metadata)
     is distinct from (excluded.name, excluded.category, excluded.difficulty, excluded.primary_muscles, excluded.secondary_muscles, excluded.equipment_type, excluded.setup_steps, excluded.how_to_steps, excluded.common_mistakes, excluded.safety_tips, excluded.beginner_tips, excluded.tags, excluded.synonyms, excluded.visual_cues, excluded.metadata);

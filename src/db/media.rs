@@ -75,6 +75,18 @@ pub async fn get(tx: &mut UserTx, id: Uuid) -> Result<Option<MediaAsset>, sqlx::
     .await
 }
 
+/// The key the FastAPI backend stored the caller's photo `id` under, where the service
+/// does not derive it (`media_legacy_keys`, written only by the cutover).
+pub async fn legacy_key(tx: &mut UserTx, id: Uuid) -> Result<Option<String>, sqlx::Error> {
+    tx.query_scalar(
+        "select key from public.media_legacy_keys \
+         where asset_id = $1 and owner_id = (select auth.uid())",
+    )
+    .bind(id)
+    .fetch_optional(tx.conn())
+    .await
+}
+
 pub async fn by_path(
     tx: &mut UserTx,
     bucket: &str,

@@ -90,9 +90,10 @@ pub async fn delete_account(tx: &mut UserTx) -> Result<bool, sqlx::Error> {
 }
 
 /// Deletes what the FastAPI backend's archive holds about a user (`fastapi_legacy`, kept
-/// after a cutover until it is final: docs/cutover.md): the old profile, and with it
-/// (its foreign keys cascade) the old favorites, history and media rows. A no-op where
-/// there is no archive. Returns how many old profiles went (0 or 1).
+/// after a cutover until it is final: docs/cutover.md): the old profile, favorites and
+/// history (named here: the live tables have no foreign keys to cascade), and with the
+/// profile, through its foreign keys, the old media rows. A no-op where there is no
+/// archive. Returns how many old profiles went (0 or 1).
 #[tracing::instrument(skip(db))]
 pub async fn forget_archived(db: &Db, id: Uuid) -> Result<u64, sqlx::Error> {
     db.with_conn(async |c| {
@@ -104,7 +105,11 @@ pub async fn forget_archived(db: &Db, id: Uuid) -> Result<u64, sqlx::Error> {
             return Ok(0);
         }
         let result = db
-            .query("delete from fastapi_legacy.users where id = $1")
+            .query(
+                "with favorites as (delete from fastapi_legacy.favorites where user_id = $1), \
+                      history as (delete from fastapi_legacy.history where user_id = $1) \
+                 delete from fastapi_legacy.users where id = $1",
+            )
             .bind(id)
             .execute(&mut *c)
             .await?;

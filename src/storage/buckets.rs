@@ -1,5 +1,6 @@
 //! The buckets and their rules, and where a user's upload lives: a key derived from
-//! the user and the asset, never read from a record.
+//! the user and the asset, never read from a record; or, for what the FastAPI backend
+//! stored, a key inside the user's own folder.
 
 /// A bucket's rules, as the migrations configure them in Supabase.
 pub struct BucketRules {
@@ -69,6 +70,22 @@ pub fn own_upload_key(
         .find(|key| key == recorded)
 }
 
+/// `key` when it names an object inside `user`'s own folder of `user-uploads`
+/// (`{user_id}/...`): no empty, `.` or `..` part, no backslash or control character, which
+/// some stores and file systems read as separators. The delete-by-path route takes such a
+/// key from the caller; the FastAPI backend's photo records hold such keys
+/// (`media_legacy_keys`).
+pub fn own_folder_key(user: uuid::Uuid, key: &str) -> Option<String> {
+    let rest = key.strip_prefix(&format!("{user}/"))?;
+    let inside = !rest.is_empty()
+        && !key.contains('\\')
+        && !key.chars().any(char::is_control)
+        && !rest
+            .split('/')
+            .any(|part| part == ".." || part == "." || part.is_empty());
+    inside.then(|| key.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -107,5 +124,31 @@ mod tests {
             own_upload_key(user, asset, "video/mp4", &format!("{user}/{asset}.mp4")),
             None
         );
+    }
+
+    #[test]
+    fn a_key_in_ones_own_folder_is_any_path_under_it_without_dot_or_empty_parts() {
+        let (user, other) = (uuid::Uuid::new_v4(), uuid::Uuid::new_v4());
+        for own in [
+            format!("{user}/IMG_0042.JPG"),
+            format!("{user}/{other}.heic"),
+            format!("{user}/{other}"),
+            format!("{user}/camera/2025/photo.jpeg"),
+        ] {
+            assert_eq!(own_folder_key(user, &own), Some(own.clone()));
+        }
+        for outside in [
+            format!("{other}/x.jpg"),
+            format!("{user}/"),
+            format!("{user}"),
+            format!("{user}/../{other}/x.jpg"),
+            format!("{user}/./x.jpg"),
+            format!("{user}//x.jpg"),
+            format!("{user}/a\\..\\b.jpg"),
+            format!("{user}/x\n.jpg"),
+            format!("prefix/{user}/x.jpg"),
+        ] {
+            assert_eq!(own_folder_key(user, &outside), None, "{outside:?}");
+        }
     }
 }

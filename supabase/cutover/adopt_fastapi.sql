@@ -1,9 +1,9 @@
--- Cutover from the FastAPI backend's database, step 1 of 2 (docs/cutover.md).
+-- Cutover from the FastAPI backend's database, step 1 of 3 (docs/cutover.md).
 --
 -- `machinemate-api migrate` runs this only after it has recognised the FastAPI backend's
--- tables in `public` (src/db/cutover.rs), in ONE transaction with every migration and
--- step 2 (copy_fastapi.sql): either the whole cutover commits, or the database stays
--- exactly as the FastAPI backend left it.
+-- tables in `public` (src/db/migrate/cutover.rs), in ONE transaction with every migration
+-- and steps 2 and 3 (copy_fastapi.sql, copy_fastapi_media.sql): either the whole cutover
+-- commits, or the database stays exactly as the FastAPI backend left it.
 --
 -- Nothing is dropped that holds data. The old tables (with their rows, columns, indexes,
 -- policies and triggers), the old view and the old functions move, unchanged, into the
@@ -102,6 +102,42 @@ begin
   end loop;
 end
 $$;
+
+-- What the API roles (and PUBLIC) may do with each moved object, as the FastAPI
+-- project's migrations and Supabase's default privileges left it (the app called
+-- record_identification_* and read the analytics views as anon and authenticated): the
+-- rollback grants it again. With the default privileges of `public` for the user that
+-- migrates, which this service's migrations narrow, and the three buckets' settings,
+-- which they set.
+create table fastapi_legacy.grants as
+select 'table' as kind, c.relname::text as name, null::text as arguments, a.privilege_type,
+       case when a.grantee = 0 then 'public' else a.grantee::regrole::text end as grantee,
+       a.is_grantable
+from pg_class c
+cross join lateral aclexplode(coalesce(c.relacl, acldefault('r', c.relowner))) a
+where c.relnamespace = 'fastapi_legacy'::regnamespace and c.relkind in ('r', 'p', 'v', 'm', 'S')
+  and c.relname not in ('cutover', 'dropped_triggers')
+  and (a.grantee = 0 or a.grantee::regrole::text in ('anon', 'authenticated', 'service_role'))
+union all
+select 'function', p.proname::text, pg_get_function_identity_arguments(p.oid), a.privilege_type,
+       case when a.grantee = 0 then 'public' else a.grantee::regrole::text end,
+       a.is_grantable
+from pg_proc p
+cross join lateral aclexplode(coalesce(p.proacl, acldefault('f', p.proowner))) a
+where p.pronamespace = 'fastapi_legacy'::regnamespace
+  and (a.grantee = 0 or a.grantee::regrole::text in ('anon', 'authenticated', 'service_role'));
+
+create table fastapi_legacy.default_grants as
+select d.defaclobjtype::text as object_type, a.privilege_type,
+       case when a.grantee = 0 then 'public' else a.grantee::regrole::text end as grantee,
+       a.is_grantable
+from pg_default_acl d
+cross join lateral aclexplode(d.defaclacl) a
+where d.defaclnamespace = 'public'::regnamespace and d.defaclrole = current_user::regrole
+  and (a.grantee = 0 or a.grantee::regrole::text in ('anon', 'authenticated', 'service_role'));
+
+create table fastapi_legacy.storage_buckets as
+select id, public, file_size_limit, allowed_mime_types from storage.buckets;
 
 -- The archive is nobody's to read or call but the database owner's.
 revoke all on schema fastapi_legacy from public, anon, authenticated, service_role;

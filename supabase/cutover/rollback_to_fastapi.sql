@@ -2,73 +2,139 @@
 --
 --   psql "$DATABASE_URL" -v ON_ERROR_STOP=1 -f supabase/cutover/rollback_to_fastapi.sql
 --
--- One transaction. It puts the FastAPI backend's tables, view, functions, sign-up trigger
--- and storage policies back in place from `fastapi_legacy`, after writing into them what
--- users did through machinemate-api since the cutover, where the old schema can hold it:
---   - favorites and history: added, edited (favorite notes) and deleted since;
---   - profiles: edits, and new sign-ups that have an email (the old schema requires one);
---   - accounts deleted through machinemate-api: their old rows are deleted too;
---   - user photos uploaded or deleted since.
--- Not carried back (docs/cutover.md lists why): identifications and corrections made since,
--- favorites and history of machines the old catalog lacks, sign-ups without an email,
--- catalog edits, and pending uploads.
+-- One transaction. It puts the FastAPI backend's tables, views, functions, grants, sign-up
+-- trigger, storage policies and bucket settings back in place from `fastapi_legacy`, after
+-- writing into them what users did through machinemate-api since the cutover, and nothing
+-- else: a value nobody changed since stays exactly as the archive kept it (the archive
+-- holds the old rows untouched), a value somebody changed comes back changed, at the
+-- precision the old column allows, and rows added since come back where the old tables
+-- can hold them (docs/cutover.md lists what they cannot). Rows the cutover kept in the
+-- archive only (`fastapi_legacy.kept_back`) come back as they were.
 -- This service's tables (with every row) and its migration record move to a schema
 -- `machinemate_rolled_back_<timestamp>`, so nothing is lost and a later `migrate` cuts over
 -- afresh from the FastAPI backend's data.
 
 begin;
 
+-- How the cutover read a confidence (copy_fastapi.sql): only a value that differs from it
+-- was changed since.
+create function pg_temp.served_confidence(value numeric) returns real
+language sql immutable as $$
+  select case when value between 0 and 1 then value::real
+              when value > 1 and value <= 100 then (value / 100)::real end
+$$;
+
 do $$
 declare
   rb text := 'machinemate_rolled_back_' || to_char(clock_timestamp(), 'YYYYMMDD"T"HH24MISS');
+  cut_at timestamptz;
   r record;
+  paused text[];
+  -- Whether an old table has the foreign key (the fresh-install shape) or not (the live one).
+  keyed_to constant text := 'select exists (select 1 from pg_constraint where contype = ''f'' '
+                            'and conrelid = $1::regclass and confrelid = $2::regclass)';
+  favorites_users boolean; favorites_machines boolean; history_users boolean; history_machines boolean;
 begin
   if to_regnamespace('fastapi_legacy') is null then
     raise exception 'no fastapi_legacy schema: this database was not cut over by machinemate-api migrate';
   end if;
+  if to_regclass('fastapi_legacy.kept_back') is null then
+    raise exception 'fastapi_legacy was made by an earlier release of the cutover: roll back with that release''s rollback_to_fastapi.sql';
+  end if;
+  select cutover_at into cut_at from fastapi_legacy.cutover limit 1;
+  execute keyed_to into favorites_users using 'fastapi_legacy.favorites', 'fastapi_legacy.users';
+  execute keyed_to into favorites_machines using 'fastapi_legacy.favorites', 'fastapi_legacy.machines';
+  execute keyed_to into history_users using 'fastapi_legacy.history', 'fastapi_legacy.users';
+  execute keyed_to into history_machines using 'fastapi_legacy.history', 'fastapi_legacy.machines';
 
   -- 1. What users did since the cutover, into the old tables. ------------------------------
+  -- Profiles: only those edited since, with the moment of the edit (the old trigger would
+  -- stamp the rollback's).
+  select array_agg(tgname::text) into paused from pg_trigger
+   where tgrelid = 'fastapi_legacy.users'::regclass and not tgisinternal and tgenabled <> 'D';
+  for r in select unnest(paused) as name loop
+    execute format('alter table fastapi_legacy.users disable trigger %I', r.name);
+  end loop;
   update fastapi_legacy.users l
-     set email = coalesce(u.email, l.email), display_name = u.display_name,
-         avatar_url = u.avatar_url, preferences = u.preferences
+     set email = coalesce(u.email, l.email), display_name = u.display_name, avatar_url = u.avatar_url,
+         preferences = case when u.preferences is distinct from
+                              (case when jsonb_typeof(l.preferences::jsonb) = 'object' then l.preferences::jsonb else '{}'::jsonb end)
+                            then u.preferences else l.preferences end,
+         updated_at = u.updated_at
     from public.users u
    where u.id = l.id
-     and (l.email, l.display_name, l.avatar_url, l.preferences)
-         is distinct from (coalesce(u.email, l.email), u.display_name, u.avatar_url, u.preferences);
+     and ((coalesce(u.email, l.email), u.display_name, u.avatar_url) is distinct from (l.email, l.display_name, l.avatar_url)
+          or u.preferences is distinct from
+             (case when jsonb_typeof(l.preferences::jsonb) = 'object' then l.preferences::jsonb else '{}'::jsonb end));
+  for r in select unnest(paused) as name loop
+    execute format('alter table fastapi_legacy.users enable trigger %I', r.name);
+  end loop;
+  -- Sign-ups since that have an email (the old schema requires one). The profiles the
+  -- cutover itself made (for Auth users the old backend had none for), if nobody changed
+  -- them, were not there before and do not come back.
   insert into fastapi_legacy.users (id, email, display_name, avatar_url, preferences, created_at, updated_at)
   select u.id, u.email, u.display_name, u.avatar_url, u.preferences, u.created_at, u.updated_at
     from public.users u
    where u.email is not null
      and not exists (select 1 from fastapi_legacy.users l where l.id = u.id)
+     and (u.created_at is distinct from cut_at
+          or (u.display_name, u.avatar_url, u.preferences) is distinct from (null, null, '{}'::jsonb))
   on conflict do nothing;
-  -- An old profile without a profile here now: the account was deleted through this service.
-  delete from fastapi_legacy.users l where not exists (select 1 from public.users u where u.id = l.id);
+  -- A carried profile without a profile here now: the account was deleted since.
+  delete from fastapi_legacy.users l
+   where not exists (select 1 from public.users u where u.id = l.id)
+     and not exists (select 1 from fastapi_legacy.kept_back k where k.table_name = 'users' and k.key = l.id::text);
 
+  -- Favorites: removed, edited (notes), removed and added again (created_at), added.
   delete from fastapi_legacy.favorites l
-   where not exists (select 1 from public.favorites f
-                      where f.user_id = l.user_id and f.machine_id = l.machine_id);
+   where not exists (select 1 from public.favorites f where f.user_id = l.user_id and f.machine_id = l.machine_id)
+     and not exists (select 1 from fastapi_legacy.kept_back k
+                      where k.table_name = 'favorites' and k.key = l.user_id::text || '/' || l.machine_id);
+  update fastapi_legacy.favorites l
+     set notes = f.notes, created_at = f.created_at
+    from public.favorites f
+   where f.user_id = l.user_id and f.machine_id = l.machine_id
+     and (f.notes, f.created_at) is distinct from (l.notes, coalesce(l.created_at, cut_at));
   insert into fastapi_legacy.favorites (user_id, machine_id, created_at, notes)
   select f.user_id, f.machine_id, f.created_at, f.notes
     from public.favorites f
-   where exists (select 1 from fastapi_legacy.users l where l.id = f.user_id)
-     and exists (select 1 from fastapi_legacy.machines m where m.id = f.machine_id)
-  on conflict (user_id, machine_id) do update set notes = excluded.notes;
+   where not exists (select 1 from fastapi_legacy.favorites l where l.user_id = f.user_id and l.machine_id = f.machine_id)
+     and (not favorites_users or exists (select 1 from fastapi_legacy.users l where l.id = f.user_id))
+     and (not favorites_machines or exists (select 1 from fastapi_legacy.machines m where m.id = f.machine_id))
+  on conflict do nothing;
 
-  delete from fastapi_legacy.history l where not exists (select 1 from public.history h where h.id = l.id);
-  insert into fastapi_legacy.history (id, user_id, machine_id, confidence, source, taken_at, created_at, photo_uri)
-  select h.id, h.user_id, h.machine_id, round(h.confidence::numeric, 2), h.source, h.taken_at,
-         h.created_at, h.photo_uri
+  -- History: removed, changed (a machine renamed), added; confidences as written (0.934
+  -- stays 0.934 where the old column is unbounded).
+  delete from fastapi_legacy.history l
+   where not exists (select 1 from public.history h where h.id = l.id)
+     and not exists (select 1 from fastapi_legacy.kept_back k where k.table_name = 'history' and k.key = l.id::text);
+  update fastapi_legacy.history l
+     set machine_id = h.machine_id, source = h.source, photo_uri = h.photo_uri, taken_at = h.taken_at,
+         created_at = h.created_at,
+         confidence = case when h.confidence is distinct from pg_temp.served_confidence(l.confidence::numeric)
+                           then h.confidence::text::numeric else l.confidence end
     from public.history h
-   where exists (select 1 from fastapi_legacy.users l where l.id = h.user_id)
-     and exists (select 1 from fastapi_legacy.machines m where m.id = h.machine_id)
-  on conflict (id) do nothing;
+   where h.id = l.id
+     and ((h.machine_id, h.source, h.photo_uri, h.taken_at, h.created_at)
+            is distinct from (l.machine_id, coalesce(l.source, 'unknown'), l.photo_uri, l.taken_at,
+                              coalesce(l.created_at, l.taken_at))
+          or h.confidence is distinct from pg_temp.served_confidence(l.confidence::numeric));
+  insert into fastapi_legacy.history (id, user_id, machine_id, confidence, source, taken_at, created_at, photo_uri)
+  select h.id, h.user_id, h.machine_id, h.confidence::text::numeric, h.source, h.taken_at, h.created_at, h.photo_uri
+    from public.history h
+   where not exists (select 1 from fastapi_legacy.history l where l.id = h.id)
+     and (not history_users or exists (select 1 from fastapi_legacy.users l where l.id = h.user_id))
+     and (not history_machines or exists (select 1 from fastapi_legacy.machines m where m.id = h.machine_id))
+  on conflict do nothing;
 
-  -- Photos are matched by bucket and key (the cutover gave a user's photo its file's uuid).
+  -- User photos, matched by bucket and key (the cutover gave some photos their file's uuid).
   if to_regclass('fastapi_legacy.media_assets') is not null then
     delete from fastapi_legacy.media_assets l
      where l.user_id is not null
        and not exists (select 1 from public.media_assets a
-                        where a.bucket = l.bucket_name and l.storage_path in (a.path, a.bucket || '/' || a.path));
+                        where a.bucket = l.bucket_name and l.storage_path in (a.path, a.bucket || '/' || a.path))
+       and not exists (select 1 from fastapi_legacy.kept_back k
+                        where k.table_name = 'media_assets' and k.key = l.id::text);
     insert into fastapi_legacy.media_assets (id, asset_type, content_type, file_size, bucket_name,
       storage_path, user_id, created_at, updated_at)
     select a.id, 'image', a.content_type, a.size_bytes, a.bucket, a.path, a.owner_id,
@@ -78,7 +144,7 @@ begin
        and exists (select 1 from fastapi_legacy.users l where l.id = a.owner_id)
        and not exists (select 1 from fastapi_legacy.media_assets l
                         where l.bucket_name = a.bucket and l.storage_path in (a.path, a.bucket || '/' || a.path))
-    on conflict (id) do nothing;
+    on conflict do nothing;
   end if;
 
   -- 2. This service's objects leave `public`, kept with every row. -------------------------
@@ -122,7 +188,8 @@ begin
   end if;
 
   -- 3. The FastAPI backend's objects come back. ---------------------------------------------
-  for r in select name from (values ('cutover'), ('storage_policies'), ('dropped_triggers')) v (name)
+  for r in select name from (values ('cutover'), ('storage_policies'), ('dropped_triggers'), ('kept_back'),
+                                    ('grants'), ('default_grants'), ('storage_buckets')) v (name)
            where to_regclass('fastapi_legacy.' || name) is not null loop
     execute format('alter table fastapi_legacy.%I set schema %I', r.name, rb);
     execute format('alter table %I.%I rename to %I', rb, r.name, 'fastapi_' || r.name);
@@ -151,10 +218,34 @@ begin
       case when r.qual is not null then ' using (' || r.qual || ')' else '' end,
       case when r.with_check is not null then ' with check (' || r.with_check || ')' else '' end);
   end loop;
+  -- Grants as the FastAPI project's migrations left them (the cutover revoked them).
+  for r in execute format('select * from %I.fastapi_grants', rb) loop
+    execute format('grant %s on %s public.%I%s to %s%s', r.privilege_type,
+      case r.kind when 'function' then 'function' else 'table' end, r.name,
+      case r.kind when 'function' then '(' || r.arguments || ')' else '' end,
+      case r.grantee when 'public' then 'public' else quote_ident(r.grantee) end,
+      case when r.is_grantable then ' with grant option' else '' end);
+  end loop;
+  for r in select unnest(array['tables', 'sequences', 'functions']) as kind loop
+    execute format('alter default privileges in schema public revoke all on %s from anon, authenticated, service_role', r.kind);
+  end loop;
+  for r in execute format('select * from %I.fastapi_default_grants', rb) loop
+    execute format('alter default privileges in schema public grant %s on %s to %s%s', r.privilege_type,
+      case r.object_type when 'r' then 'tables' when 'S' then 'sequences' when 'f' then 'functions'
+                         when 'T' then 'types' else 'schemas' end,
+      case r.grantee when 'public' then 'public' else quote_ident(r.grantee) end,
+      case when r.is_grantable then ' with grant option' else '' end);
+  end loop;
+  execute format('update storage.buckets b set public = s.public, file_size_limit = s.file_size_limit,
+                    allowed_mime_types = s.allowed_mime_types
+                    from %I.fastapi_storage_buckets s
+                   where s.id = b.id and (b.public, b.file_size_limit, b.allowed_mime_types)
+                         is distinct from (s.public, s.file_size_limit, s.allowed_mime_types)', rb);
   drop schema fastapi_legacy;
 
   execute format('revoke all on schema %I from public, anon, authenticated, service_role', rb);
   execute format('revoke all on all tables in schema %I from public, anon, authenticated, service_role', rb);
+  execute format('revoke all on all routines in schema %I from public, anon, authenticated, service_role', rb);
   raise notice 'rolled back to the FastAPI backend; machinemate-api''s data is in schema %', rb;
 end
 $$;

@@ -1,58 +1,43 @@
 -- After a cutover (docs/cutover.md, "Verify"): for each of the FastAPI backend's tables,
 -- its rows (from the archive, `fastapi_legacy`), how many of them are in this service's
--- table under the same key, and how many are not, with why. `fastapi_rows` must equal the
--- counts taken before the switch (`machinemate-api migrate --check` prints them), and
--- `missing` must be 0 except where `why_missing` explains it.
+-- table under the same key, how many are not, and how many of those the cutover kept in
+-- the archive on purpose, with why (`fastapi_legacy.kept_back`). Right after the cutover,
+-- `fastapi_rows` equals the counts `machinemate-api migrate --check` printed before it,
+-- and `missing` equals `kept_back` (`migrate` and `--check` refuse otherwise). Later, the
+-- rows users delete through this service count as missing too.
 --
 --   psql "$DATABASE_URL" -f supabase/cutover/verify.sql
 
-select 'users' as table_name,
-       (select count(*) from fastapi_legacy.users) as fastapi_rows,
-       (select count(*) from fastapi_legacy.users l where exists (select 1 from public.users u where u.id = l.id)) as carried,
-       (select count(*) from fastapi_legacy.users l where not exists (select 1 from public.users u where u.id = l.id)) as missing,
-       'none expected' as why_missing
-union all
-select 'machines',
-       (select count(*) from fastapi_legacy.machines),
-       (select count(*) from fastapi_legacy.machines l where exists (select 1 from public.machines m where m.id = l.id)),
-       (select count(*) from fastapi_legacy.machines l where not exists (select 1 from public.machines m where m.id = l.id)),
-       'none expected'
-union all
-select 'favorites',
-       (select count(*) from fastapi_legacy.favorites),
-       (select count(*) from fastapi_legacy.favorites l where exists
-          (select 1 from public.favorites f where f.user_id = l.user_id and f.machine_id = l.machine_id)),
-       (select count(*) from fastapi_legacy.favorites l where not exists
-          (select 1 from public.favorites f where f.user_id = l.user_id and f.machine_id = l.machine_id)),
-       'none expected'
-union all
-select 'history',
-       (select count(*) from fastapi_legacy.history),
-       (select count(*) from fastapi_legacy.history l where exists (select 1 from public.history h where h.id = l.id)),
-       (select count(*) from fastapi_legacy.history l where not exists (select 1 from public.history h where h.id = l.id)),
-       'none expected'
-union all
-select 'media_assets',
-       (select count(*) from fastapi_legacy.media_assets),
-       (select count(*) from fastapi_legacy.media_assets l where exists
-          (select 1 from public.media_assets a where a.bucket = l.bucket_name and l.storage_path in (a.path, a.bucket || '/' || a.path))),
-       (select count(*) from fastapi_legacy.media_assets l where not exists
-          (select 1 from public.media_assets a where a.bucket = l.bucket_name and l.storage_path in (a.path, a.bucket || '/' || a.path))),
-       'none expected (a user photo''s id is its file''s uuid now; matched by bucket and path)'
-union all
-select 'identification_events',
-       (select count(*) from fastapi_legacy.identification_events),
-       (select count(*) from fastapi_legacy.identification_events l where exists
-          (select 1 from public.identification_events e where e.trace_id = l.trace_id)),
-       (select count(*) from fastapi_legacy.identification_events l where not exists
-          (select 1 from public.identification_events e where e.trace_id = l.trace_id)),
-       'none expected'
-union all
-select 'identification_corrections',
-       (select count(*) from fastapi_legacy.identification_corrections),
-       (select count(*) from fastapi_legacy.identification_corrections l where exists
-          (select 1 from public.identification_corrections c where c.id = l.id)),
-       (select count(*) from fastapi_legacy.identification_corrections l where not exists
-          (select 1 from public.identification_corrections c where c.id = l.id)),
-       'made anonymously (no user to own it here), or an earlier correction of the same trace by the same user'
-order by 1;
+create or replace function pg_temp.cutover_verify()
+returns table (table_name text, fastapi_rows bigint, carried bigint, missing bigint,
+               kept_back bigint, why_missing text)
+language plpgsql as $$
+declare
+  -- (table, how an archived row `l` is found in this service's table)
+  carried_by constant text[][] := array[
+    ['users', 'exists (select 1 from public.users n where n.id = l.id)'],
+    ['machines', 'exists (select 1 from public.machines n where n.id = l.id)'],
+    ['favorites', 'exists (select 1 from public.favorites n where n.user_id = l.user_id and n.machine_id = l.machine_id)'],
+    ['history', 'exists (select 1 from public.history n where n.id = l.id)'],
+    -- a user photo's id may be its file's uuid now: matched by bucket and path
+    ['media_assets', 'exists (select 1 from public.media_assets n where n.bucket = l.bucket_name
+                       and l.storage_path in (n.path, n.bucket || ''/'' || n.path))'],
+    ['identification_events', 'exists (select 1 from public.identification_events n where n.trace_id = l.trace_id)'],
+    ['identification_corrections', 'exists (select 1 from public.identification_corrections n where n.id = l.id)']];
+  i integer;
+begin
+  for i in 1 .. array_length(carried_by, 1) loop
+    continue when to_regclass('fastapi_legacy.' || carried_by[i][1]) is null;
+    return query execute format(
+      $q$select %1$L::text, count(*), count(*) filter (where %2$s), count(*) filter (where not %2$s),
+                (select count(*) from fastapi_legacy.kept_back k where k.table_name = %1$L),
+                coalesce((select string_agg(format('%%s (%%s)', r.reason, r.n), '; ' order by r.reason)
+                            from (select k.reason, count(*) as n from fastapi_legacy.kept_back k
+                                   where k.table_name = %1$L group by k.reason) r), 'none')
+         from fastapi_legacy.%1$I l$q$,
+      carried_by[i][1], carried_by[i][2]);
+  end loop;
+end
+$$;
+
+select * from pg_temp.cutover_verify() order by 1;

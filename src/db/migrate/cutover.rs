@@ -14,14 +14,24 @@
 // never behind a pooler: its statements are built directly.
 #![allow(clippy::disallowed_methods)]
 
+use std::time::Instant;
+
 use anyhow::{Context, bail};
-use sqlx::{Connection, PgConnection};
+use sqlx::{Connection, PgConnection, PgTransaction};
 
 use super::migrator::migrator;
+use super::report::Report;
 use super::shapes::{FASTAPI_COLUMNS, FASTAPI_REQUIRED_TABLES, OUR_TABLES};
 
+const UNPLACEABLE_SQL: &str = include_str!("../../../supabase/cutover/unplaceable.sql");
 const ADOPT_SQL: &str = include_str!("../../../supabase/cutover/adopt_fastapi.sql");
 const COPY_SQL: &str = include_str!("../../../supabase/cutover/copy_fastapi.sql");
+const COPY_MEDIA_SQL: &str = include_str!("../../../supabase/cutover/copy_fastapi_media.sql");
+
+/// The longest the cutover waits for any lock (the FastAPI backend's rows and tables,
+/// a storage bucket): it fails instead, changing nothing, rather than queue every request
+/// of the live backend behind it.
+pub const LOCK_TIMEOUT_SECS: u64 = 5;
 
 /// What `migrate` found.
 #[derive(Debug, PartialEq, Eq)]
@@ -121,11 +131,18 @@ pub async fn detect(conn: &mut PgConnection) -> anyhow::Result<Shape> {
     Ok(Shape::FastApi)
 }
 
-/// What `migrate` would do on the database `conn` is on, in one line, changing nothing
-/// (`machinemate-api migrate --check`); the FastAPI backend's row counts included, as the
-/// "before" of the runbook's check.
-pub async fn plan(conn: &mut PgConnection) -> anyhow::Result<String> {
+/// What `migrate` would do on the database `conn` is on, changing nothing
+/// (`machinemate-api migrate --check`). On the FastAPI backend's database that is the
+/// cutover itself, run by the same code as `migrate` in one transaction and rolled back:
+/// its report (every class of row a fresh install would not hold, verify.sql, the time it
+/// took), or the error that would stop `migrate`. Otherwise, one line.
+pub async fn check(conn: &mut PgConnection) -> anyhow::Result<String> {
     let shape = detect(conn).await?;
+    let counts = if shape == Shape::FastApi {
+        fastapi_counts(conn).await?
+    } else {
+        String::new()
+    };
     let applied: Vec<i64> = if shape == Shape::Migrated {
         sqlx::query_scalar("select version from supabase_migrations.sqlx_migrations where success")
             .fetch_all(&mut *conn)
@@ -141,55 +158,117 @@ pub async fn plan(conn: &mut PgConnection) -> anyhow::Result<String> {
         Shape::Empty => format!("an empty database: {pending} migrations to apply"),
         Shape::Migrated => format!("this service's schema: {pending} migrations pending"),
         Shape::FastApi => {
-            let mut counts = Vec::new();
-            for (table, _) in FASTAPI_COLUMNS {
-                let count: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                    "select (select count(*) from public.{table}) \
-                     where to_regclass('public.{table}') is not null"
-                )))
-                .fetch_optional(&mut *conn)
-                .await?;
-                if let Some(count) = count {
-                    counts.push(format!("{table} {count}"));
-                }
-            }
+            let mut tx = conn.begin().await?;
+            let report = cut_over_in(&mut tx).await;
+            tx.rollback().await?;
             format!(
-                "the FastAPI backend's schema ({}): migrate would cut over in one transaction \
-                 (its tables to fastapi_legacy, {pending} migrations, its rows copied; docs/cutover.md)",
-                counts.join(", ")
+                "the FastAPI backend's schema ({counts}): migrate cuts over in one transaction \
+                 (its tables to fastapi_legacy, {pending} migrations, its rows copied; docs/cutover.md).\n\
+                 Rehearsed just now, by the same code, then rolled back (nothing was changed):\n{}",
+                report?
             )
         }
     })
 }
 
-/// Runs the whole cutover in one transaction on `conn` (see the module comment).
-pub async fn cut_over(conn: &mut PgConnection) -> anyhow::Result<()> {
-    let mut tx = conn.begin().await?;
+/// The FastAPI backend's row counts, per table: the runbook's "before".
+async fn fastapi_counts(conn: &mut PgConnection) -> anyhow::Result<String> {
+    let mut counts = Vec::new();
+    for (table, _) in FASTAPI_COLUMNS {
+        let count: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "select (select count(*) from public.{table}) \
+             where to_regclass('public.{table}') is not null"
+        )))
+        .fetch_optional(&mut *conn)
+        .await?;
+        if let Some(count) = count {
+            counts.push(format!("{table} {count}"));
+        }
+    }
+    Ok(counts.join(", "))
+}
+
+/// The rows the new schema cannot hold and no archive-only rule covers, one line each
+/// (`supabase/cutover/unplaceable.sql`): the cutover refuses them before changing anything.
+async fn unplaceable(conn: &mut PgConnection) -> anyhow::Result<()> {
+    let rows: Vec<(String, String, String)> = sqlx::query_as(UNPLACEABLE_SQL)
+        .fetch_all(&mut *conn)
+        .await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let named: Vec<String> = rows
+        .iter()
+        .map(|(table, key, reason)| format!("public.{table} {key:?}: {reason}"))
+        .collect();
+    bail!(
+        "refusing to migrate: {} row(s) of the FastAPI backend's database have no place in this \
+         service's schema; fix them there first (docs/cutover.md, \"What stops a cutover\"); \
+         nothing was changed: {}",
+        rows.len(),
+        named.join("; ")
+    )
+}
+
+/// The whole cutover inside `tx`, which the caller commits (`migrate`) or rolls back
+/// (`migrate --check`): the same statements either way.
+async fn cut_over_in(tx: &mut PgTransaction<'_>) -> anyhow::Result<Report> {
+    let started = Instant::now();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "set local lock_timeout = '{LOCK_TIMEOUT_SECS}s'"
+    )))
+    .execute(&mut **tx)
+    .await?;
+    unplaceable(tx).await?;
     sqlx::raw_sql(ADOPT_SQL)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await
+        .map_err(waited)
         .context("moving the FastAPI backend's tables to fastapi_legacy")?;
     // Each migration runs in a savepoint of this transaction.
     migrator()
-        .run(&mut *tx)
+        .run(&mut **tx)
         .await
+        .map_err(|e| match e {
+            sqlx::migrate::MigrateError::Execute(e) => waited(e),
+            other => other.into(),
+        })
         .context("applying supabase/migrations")?;
-    sqlx::raw_sql(COPY_SQL)
-        .execute(&mut *tx)
-        .await
-        .context("copying the FastAPI backend's rows")?;
-    for (table, _) in FASTAPI_COLUMNS {
-        let counts: Option<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "select (select count(*) from fastapi_legacy.{table}), \
-                    (select count(*) from public.{table}) \
-             where to_regclass('fastapi_legacy.{table}') is not null"
-        )))
-        .fetch_optional(&mut *tx)
-        .await?;
-        if let Some((before, after)) = counts {
-            tracing::info!(table, fastapi_rows = before, rows = after, "cutover copied");
-        }
+    for (sql, what) in [
+        (COPY_SQL, "users, catalog, favorites and history"),
+        (COPY_MEDIA_SQL, "media and identifications"),
+    ] {
+        sqlx::raw_sql(sql)
+            .execute(&mut **tx)
+            .await
+            .map_err(waited)
+            .with_context(|| format!("copying the FastAPI backend's {what}"))?;
     }
+    let mut report = Report::read(tx).await?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// A lock the cutover waited for longer than it may, said as what it means.
+fn waited(e: sqlx::Error) -> anyhow::Error {
+    match &e {
+        sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03") => anyhow::anyhow!(
+            "another session (the FastAPI backend?) held a lock the cutover needs for more than \
+             {LOCK_TIMEOUT_SECS} s; nothing was changed: run it again at a quieter moment ({e})"
+        ),
+        _ => e.into(),
+    }
+}
+
+/// Runs the whole cutover in one transaction on `conn` (see the module comment).
+pub async fn cut_over(conn: &mut PgConnection) -> anyhow::Result<()> {
+    let mut tx = conn.begin().await?;
+    let report = cut_over_in(&mut tx).await?;
     tx.commit().await?;
+    report.log();
+    tracing::info!(
+        elapsed_ms = report.elapsed.as_millis() as u64,
+        "cutover committed"
+    );
     Ok(())
 }

@@ -11,8 +11,10 @@ use sqlx::PgPool;
 
 mod cutover;
 mod migrator;
+mod report;
 mod shapes;
 
+pub use cutover::LOCK_TIMEOUT_SECS;
 pub use migrator::migrator;
 
 use cutover::Shape;
@@ -59,10 +61,24 @@ pub async fn run_migrations(pool: &PgPool) -> anyhow::Result<()> {
     result
 }
 
-/// What `run_migrations` would do, in one line, without changing anything.
-pub async fn plan(pool: &PgPool) -> anyhow::Result<String> {
+/// What `run_migrations` would do, changing nothing: on the FastAPI backend's database,
+/// the cutover rehearsed in a transaction that is rolled back, with its report.
+pub async fn check(pool: &PgPool) -> anyhow::Result<String> {
     let mut conn = pool.acquire().await?;
-    cutover::plan(&mut conn).await
+    sqlx::query("select pg_advisory_lock($1)")
+        .bind(MIGRATE_LOCK)
+        .execute(&mut *conn)
+        .await?;
+    let result = cutover::check(&mut conn).await;
+    if result.is_err() {
+        conn.close_on_drop();
+    } else {
+        sqlx::query("select pg_advisory_unlock($1)")
+            .bind(MIGRATE_LOCK)
+            .execute(&mut *conn)
+            .await?;
+    }
+    result
 }
 
 /// Applies the local Supabase bootstrap. Refuses to run on a real Supabase database.

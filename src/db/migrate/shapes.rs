@@ -132,3 +132,7 @@ pub(super) const FASTAPI_COLUMNS: &[(&str, &[(&str, &str)])] = &[
     ),
 ];
 pub(super) const FASTAPI_REQUIRED_TABLES: usize = 4;
+
+/// Columns of `FASTAPI_COLUMNS` that tell the shape apart but that the copy leaves in the
+/// archive (this service keeps no such field).
+pub(super) const NOT_CARRIED: &[(&str, &str)] = &[("users", "metadata")];

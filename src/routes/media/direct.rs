@@ -121,22 +121,11 @@ pub async fn delete_file(
     user: AuthUser,
     file_path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
-    let path = file_path.into_inner();
-    let own_prefix = format!("{}/", user.id);
-    // No dot or empty segments, and no backslashes or control characters, which some
-    // stores and file systems read as separators (the service's own paths never hold any).
-    let inside = path.starts_with(&own_prefix)
-        && path.len() > own_prefix.len()
-        && !path.contains('\\')
-        && !path.chars().any(char::is_control)
-        && !path
-            .split('/')
-            .any(|part| part == ".." || part == "." || part.is_empty());
-    if !inside {
+    let Some(path) = storage::own_folder_key(user.id, &file_path) else {
         return Err(ApiError::Forbidden(
             "You can only delete your own files".into(),
         ));
-    }
+    };
     let storage = state.storage()?;
     // The object goes first: if storage is down, the record stays and the call can be
     // repeated. No transaction is held open across the storage call (see

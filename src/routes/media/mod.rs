@@ -80,3 +80,23 @@ pub(super) async fn url_for(
         Ok((signed.url, Some(signed.expires_at)))
     }
 }
+
+/// A signed URL for a photo of the caller's that the FastAPI backend stored under `key`
+/// (the client's own file name or extension: `media_legacy_keys`, which only the cutover
+/// writes). Only inside the caller's own folder, only for their own record.
+pub(super) async fn legacy_url_for(
+    state: &AppState,
+    user: Uuid,
+    asset: &MediaAsset,
+    key: &str,
+) -> ApiResult<(String, Option<DateTime<Utc>>)> {
+    let key = (asset.owner_id == Some(user) && asset.bucket == USER_UPLOADS.name)
+        .then(|| storage::own_folder_key(user, key))
+        .flatten()
+        .ok_or_else(not_found)?;
+    let signed = state
+        .storage()?
+        .presign_get(USER_UPLOADS.name, &key)
+        .await?;
+    Ok((signed.url, Some(signed.expires_at)))
+}

@@ -6,7 +6,9 @@ use actix_web::dev::Payload;
 use actix_web::{FromRequest, HttpRequest, web};
 use utoipa::IntoParams;
 
-use super::{MediaPage, MediaUrl, MediaWithUrl, not_found, parse_asset_id, url_for};
+use super::{
+    MediaPage, MediaUrl, MediaWithUrl, legacy_url_for, not_found, parse_asset_id, url_for,
+};
 use crate::auth::{AuthUser, MaybeAuthUser};
 use crate::db::rls::UserTx;
 use crate::domain::machine_id::MachineId;
@@ -30,11 +32,15 @@ pub async fn media_url(
     let id = parse_asset_id(&asset_id)?;
     let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
     let asset = db::media::get(&mut tx, id).await?.ok_or_else(not_found)?;
+    let legacy_key = db::media::legacy_key(&mut tx, id).await?;
     tx.commit().await?;
     if asset.status != "ready" {
         return Err(not_found());
     }
-    let (url, expires_at) = url_for(&state, Some(user.id), &asset).await?;
+    let (url, expires_at) = match legacy_key {
+        Some(key) => legacy_url_for(&state, user.id, &asset, &key).await?,
+        None => url_for(&state, Some(user.id), &asset).await?,
+    };
     Ok(web::Json(MediaUrl { url, expires_at }))
 }
 

@@ -1,13 +1,22 @@
-//! Cutover from the FastAPI backend's live database (docs/cutover.md): its fixture
-//! (`tests/fixtures/fastapi_legacy.sql`, written from the description of that database)
-//! migrated in place by the real `machinemate-api migrate`, then read row by row through
-//! the API as each of its users; an interrupted cutover; databases in neither shape.
+//! Cutover from the FastAPI backend's database (docs/cutover.md), on two fixtures: the
+//! schema a fresh install of the FastAPI project has (`tests/fixtures/fastapi_legacy.sql`)
+//! and the database the live project really is (`fastapi_live_schema.sql` +
+//! `fastapi_live_rows.sql`: hand-made tables without foreign keys, rows of every awkward
+//! kind). Each is rehearsed with `migrate --check`, migrated in place by the real binary,
+//! read row by row through the API as each of its users, written to, and rolled back
+//! (`both.rs`); then what only one of them shows, an interrupted cutover, and databases
+//! the cutover refuses.
 
+mod both;
 mod interrupted;
+mod live;
+mod live_access;
 mod migrated;
+mod readback;
 mod refused;
 mod rolled_back;
 mod schema;
+mod snapshot;
 
 use std::collections::BTreeMap;
 use std::process::Output;
@@ -19,6 +28,51 @@ use sqlx::PgPool;
 use crate::helpers::{database_url, empty_database};
 
 pub const FIXTURE: &str = include_str!("../../fixtures/fastapi_legacy.sql");
+pub const LIVE_SCHEMA: &str = include_str!("../../fixtures/fastapi_live_schema.sql");
+pub const LIVE_ROWS: &str = include_str!("../../fixtures/fastapi_live_rows.sql");
+const VERIFY: &str = include_str!("../../../supabase/cutover/verify.sql");
+
+/// The two databases the cutover is tried on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fixture {
+    /// The FastAPI project's schema as its migrations write it on an empty database.
+    FreshInstall,
+    /// The live project as it was really built (legacy-database.md).
+    Live,
+}
+
+impl Fixture {
+    /// A database holding this fixture on Supabase's bootstrap: its name and a superuser
+    /// pool on it.
+    pub async fn database(self) -> (String, PgPool) {
+        let name = empty_database().await;
+        let pool = PgPool::connect(&database_url(&name)).await.unwrap();
+        migrate::apply_local_bootstrap(&pool).await.unwrap();
+        let parts: &[&str] = match self {
+            Fixture::FreshInstall => &[FIXTURE],
+            Fixture::Live => &[LIVE_SCHEMA, LIVE_ROWS],
+        };
+        for sql in parts {
+            sqlx::raw_sql(*sql).execute(&pool).await.unwrap();
+        }
+        (name, pool)
+    }
+}
+
+/// The live fixture's users (`fastapi_live_rows.sql`).
+pub mod live_users {
+    /// A display name of 120 characters, a profile untouched since 2024.
+    pub const ADA: &str = "a0a0a0a0-0000-4000-8000-000000000001";
+    /// Percentages, machines the catalog lacks, sources of any case, a 1,500-character note.
+    pub const BEN: &str = "b0b0b0b0-0000-4000-8000-000000000002";
+    /// Signed in, but their profile was deleted by hand: their rows stayed.
+    pub const CY: &str = "c0c0c0c0-0000-4000-8000-000000000003";
+    /// Photos under the phone's own file names.
+    pub const DEE: &str = "d0d0d0d0-0000-4000-8000-000000000004";
+    /// No account at all any more (deleted in Supabase Auth); their rows stayed.
+    pub const GONE: &str = "e0e0e0e0-0000-4000-8000-000000000005";
+    pub const FAY: &str = "f0f0f0f0-0000-4000-8000-000000000006";
+}
 
 /// The fixture's users (auth.users ids).
 pub const ALICE: &str = "0a11ce00-0000-4000-8000-000000000001";
@@ -29,14 +83,9 @@ pub const DAVE: &str = "0da4e000-0000-4000-8000-000000000004";
 /// A profile and nothing else.
 pub const ERIN: &str = "0e214000-0000-4000-8000-000000000005";
 
-/// A database as the FastAPI backend left it: Supabase's bootstrap, then the fixture.
-/// Returns its name and a superuser pool on it.
+/// A database as a fresh install of the FastAPI backend left it.
 pub async fn fastapi_database() -> (String, PgPool) {
-    let name = empty_database().await;
-    let pool = PgPool::connect(&database_url(&name)).await.unwrap();
-    migrate::apply_local_bootstrap(&pool).await.unwrap();
-    sqlx::raw_sql(FIXTURE).execute(&pool).await.unwrap();
-    (name, pool)
+    Fixture::FreshInstall.database().await
 }
 
 /// Runs the real binary (`migrate`, `seed`, `migrate --check`) on a database, with JSON
@@ -136,4 +185,16 @@ pub async fn rows(pool: &PgPool, sql: &str) -> Vec<Value> {
     .await
     .unwrap();
     json.as_array().unwrap().clone()
+}
+
+/// `verify.sql`'s lines: table -> (fastapi_rows, carried, missing, kept_back).
+pub async fn verified(pool: &sqlx::PgPool) -> Vec<(String, [i64; 4])> {
+    use sqlx::Row;
+    sqlx::raw_sql(VERIFY)
+        .fetch_all(pool)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), [r.get(1), r.get(2), r.get(3), r.get(4)]))
+        .collect()
 }

@@ -62,3 +62,63 @@ async fn other_partial_or_foreign_shapes_are_refused_too() {
     )
     .await;
 }
+
+#[tokio::test]
+async fn a_catalog_row_the_new_schema_cannot_hold_is_named_by_check_and_stops_migrate() {
+    let (name, pool) = super::Fixture::Live.database().await;
+    sqlx::raw_sql(
+        "insert into public.machines (id, name, category) values ('Leg-Press-2', 'Leg Press 2', 'Lower Body');
+         insert into public.machines (id, name, category, difficulty) values ('hip_sled', 'Hip Sled', 'Legs', 'expert');",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    let before = fingerprint(&pool).await;
+    for command in ["migrate --check", "migrate"] {
+        let output = run(command, &name);
+        assert!(!output.status.success(), "{command} must refuse");
+        let errors = error_lines(&output);
+        assert_eq!(errors.len(), 1, "{command}: one line: {errors:?}");
+        for named in [
+            r#"public.machines \"Leg-Press-2\": the id is not 2 to 63 lowercase letters"#,
+            r#"public.machines \"hip_sled\": the category 'Legs' is not one of the app's nine"#,
+            "nothing was changed",
+        ] {
+            assert!(
+                errors[0].contains(named),
+                "{command}: {named}: {}",
+                errors[0]
+            );
+        }
+        assert!(!errors[0].contains("violates"), "no raw constraint error");
+        assert_eq!(
+            fingerprint(&pool).await,
+            before,
+            "{command}: nothing changed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn check_gives_up_on_a_lock_the_live_backend_holds_instead_of_queueing_behind_it() {
+    let (name, pool) = super::Fixture::Live.database().await;
+    let before = fingerprint(&pool).await;
+    // A request of the FastAPI backend, mid-transaction on the favorites.
+    let mut backend = pool.begin().await.unwrap();
+    sqlx::query("select count(*) from public.favorites")
+        .execute(&mut *backend)
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let output = run("migrate --check", &name);
+    assert!(!output.status.success());
+    let errors = error_lines(&output);
+    assert!(
+        errors[0].contains("held a lock the cutover needs for more than 5 s")
+            && errors[0].contains("nothing was changed"),
+        "{errors:?}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    backend.rollback().await.unwrap();
+    assert_eq!(fingerprint(&pool).await, before);
+}
