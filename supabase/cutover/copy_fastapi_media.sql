@@ -110,7 +110,7 @@ begin
            case when c.correction_source in ('favorites', 'history') then c.correction_source
                 else 'picker' end,  -- the old `manual_picker`, and anything unknown
            greatest(0, coalesce(c.time_to_correction_ms,
-             floor(extract(epoch from c.created_at - e.created_at) * 1000)::integer)),
+             least(floor(extract(epoch from c.created_at - e.created_at) * 1000), 2147483647)::integer)),
            coalesce(c.created_at, now())
     from fastapi_legacy.identification_corrections c
     join fastapi_legacy.identification_events e on e.id = c.event_id

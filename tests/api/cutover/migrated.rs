@@ -226,3 +226,20 @@ async fn media_records_traces_and_corrections_are_carried_to_their_owners() {
         "the old `manual_picker` is the picker; the time is carried"
     );
 }
+
+#[tokio::test]
+async fn an_identification_the_old_backend_recorded_months_ago_can_still_be_corrected() {
+    // Its time to correction is longer than the column's 2^31 - 1 milliseconds (25 days).
+    let m = migrated().await;
+    let corrected = m
+        .app
+        .correct(
+            &m.token(ALICE),
+            "f3b1c2d4e5f60718293a4b5c6d7e8f90",
+            json!({"machine_id": "hack_squat_machine"}),
+        )
+        .await;
+    assert_eq!(corrected.status(), 201);
+    let recorded: Value = corrected.json().await.unwrap();
+    assert_eq!(recorded["time_to_correction_ms"], json!(i32::MAX));
+}
