@@ -4,7 +4,8 @@
 --
 -- One transaction. It puts the FastAPI backend's tables, views, functions, grants, sign-up
 -- trigger, storage policies and bucket settings back in place from `fastapi_legacy`, after
--- writing into them what users did through machinemate-api since the cutover, and nothing
+-- writing into them what users did through machinemate-api since the cutover (profiles,
+-- favorites, history, photos, identifications and corrections), and nothing
 -- else: a value nobody changed since stays exactly as the archive kept it (the archive
 -- holds the old rows untouched), a value somebody changed comes back changed, at the
 -- precision the old column allows, and rows added since come back where the old tables
@@ -144,6 +145,41 @@ begin
        and exists (select 1 from fastapi_legacy.users l where l.id = a.owner_id)
        and not exists (select 1 from fastapi_legacy.media_assets l
                         where l.bucket_name = a.bucket and l.storage_path in (a.path, a.bucket || '/' || a.path))
+    on conflict do nothing;
+  end if;
+
+  -- Identifications made since, and corrections made or changed since, where the old
+  -- tables can hold them: an event needs a prompt variant and, with a user, that user's
+  -- old profile; a correction needs its event there. Its selection is the machine's id
+  -- (or the note), its source the old name for the picker.
+  if to_regclass('fastapi_legacy.identification_events') is not null then
+    insert into fastapi_legacy.identification_events (id, trace_id, user_id, machine_predicted, confidence,
+      prompt_variant, raw_machine, match_score, unmapped, model, image_size_bytes, processing_time_ms, created_at)
+    select e.id, e.trace_id, e.user_id, e.machine_name, e.confidence::text::numeric, e.prompt_variant,
+           e.raw_machine, e.match_score::text::numeric, e.unmapped, e.model, e.image_bytes, e.latency_ms,
+           e.created_at
+      from public.identification_events e
+     where e.created_at > cut_at and e.prompt_variant is not null
+       and (e.user_id is null or exists (select 1 from fastapi_legacy.users l where l.id = e.user_id))
+       and not exists (select 1 from fastapi_legacy.identification_events l where l.trace_id = e.trace_id)
+    on conflict do nothing;
+  end if;
+  if to_regclass('fastapi_legacy.identification_corrections') is not null then
+    update fastapi_legacy.identification_corrections l
+       set machine_selected = coalesce(c.machine_id, c.note, l.machine_selected),
+           correction_source = case c.source when 'picker' then 'manual_picker' else c.source end,
+           time_to_correction_ms = c.time_to_correction_ms, created_at = c.created_at
+      from public.identification_corrections c
+     where c.id = l.id and c.created_at is distinct from coalesce(l.created_at, cut_at);
+    insert into fastapi_legacy.identification_corrections (id, event_id, user_id, machine_selected,
+      correction_source, time_to_correction_ms, created_at)
+    select c.id, e.id, c.user_id, coalesce(c.machine_id, c.note, ''),
+           case c.source when 'picker' then 'manual_picker' else c.source end,
+           c.time_to_correction_ms, c.created_at
+      from public.identification_corrections c
+      join fastapi_legacy.identification_events e on e.trace_id = c.trace_id
+     where not exists (select 1 from fastapi_legacy.identification_corrections l where l.id = c.id)
+       and exists (select 1 from fastapi_legacy.users l where l.id = c.user_id)
     on conflict do nothing;
   end if;
 

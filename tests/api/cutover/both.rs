@@ -203,6 +203,22 @@ async fn a_rollback_gives_back_exactly_what_it_took_and_a_later_migrate_cuts_ove
         .unwrap();
     let removed = send(Method::DELETE, &format!("/api/v1/history/{ENTRY}"), None).await;
     assert_eq!(deleted_count(removed).await, 1);
+    // A correction of an identification the old backend recorded, made again.
+    let (correction, trace): (String, String) = sqlx::query_as(
+        "select c.id::text, e.trace_id from fastapi_legacy.identification_corrections c \
+         join fastapi_legacy.identification_events e on e.id = c.event_id where c.user_id = $1::uuid",
+    )
+    .bind(user)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let corrected = json!({"machine_id": "chest_press", "source": "history"});
+    let answer = app.correct(&token, &trace, corrected).await;
+    assert!(
+        answer.status().is_success(),
+        "{}",
+        answer.text().await.unwrap()
+    );
 
     sqlx::raw_sql(ROLLBACK).execute(&pool).await.unwrap();
 
@@ -217,6 +233,7 @@ async fn a_rollback_gives_back_exactly_what_it_took_and_a_later_migrate_cuts_ove
         ("favorites", format!("{user}/treadmill")),
         ("history", ENTRY.to_owned()),
         ("history", added["id"].as_str().unwrap().to_owned()),
+        ("identification_corrections", correction.clone()),
     ];
     let untouched = |rows: &Rows| -> Rows {
         rows.iter()
@@ -238,6 +255,8 @@ async fn a_rollback_gives_back_exactly_what_it_took_and_a_later_migrate_cuts_ove
     let leg_press = text("favorites", &format!("{user}/leg_press")).unwrap();
     assert!(leg_press.contains(",\"Seat at 6\","), "{leg_press}");
     assert_eq!(text("favorites", &format!("{user}/treadmill")), None);
+    let corrected = text("identification_corrections", &correction).unwrap();
+    assert!(corrected.contains(",chest_press,history,"), "{corrected}");
     assert_eq!(text("history", ENTRY), None);
     let confidence: String =
         sqlx::query_scalar("select confidence::text from history where id = $1")
