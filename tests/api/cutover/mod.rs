@@ -14,6 +14,7 @@ mod live_access;
 mod migrated;
 mod readback;
 mod refused;
+mod rehearsal;
 mod rolled_back;
 mod schema;
 mod snapshot;
