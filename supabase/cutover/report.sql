@@ -56,7 +56,7 @@ begin
        and not exists (select 1 from fastapi_legacy.kept_back k
                         where k.table_name = 'media_assets' and k.key = l.id::text)
     union all
-    select 'media_assets', 'user photo not at {user}/{uuid}.{jpg|jpeg|png|webp} of its type', count(*),
+    select 'media_assets', 'user photo not named {user}/{uuid}.{ext of its type}', count(*),
            'reachable by its owner through the recorded key (media_legacy_keys)'
       from public.media_legacy_keys
     union all

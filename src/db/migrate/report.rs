@@ -149,7 +149,7 @@ impl fmt::Display for Report {
             "Columns nothing here reads (kept in the archive, fastapi_legacy):"
         )?;
         for (column, rows) in &self.unread {
-            writeln!(f, "  {column:<44} {rows:>8} rows with a value")?;
+            writeln!(f, "  {column:<44} {rows:>8} with a value")?;
         }
         writeln!(f, "verify.sql after the cutover:")?;
         writeln!(
