@@ -7,7 +7,7 @@
 #![allow(clippy::disallowed_methods)]
 
 use anyhow::Context;
-use sqlx::PgPool;
+use sqlx::{PgConnection, PgPool};
 
 mod cutover;
 mod migrator;
@@ -33,43 +33,37 @@ const MIGRATE_LOCK: i64 = 0x6d61_6368_696e_6501;
 /// before changing anything. Needs a session-mode connection (it takes advisory locks),
 /// not a transaction-mode pooler.
 pub async fn run_migrations(pool: &PgPool) -> anyhow::Result<()> {
-    let mut conn = pool.acquire().await?;
-    sqlx::query("select pg_advisory_lock($1)")
-        .bind(MIGRATE_LOCK)
-        .execute(&mut *conn)
-        .await?;
-    let result = match cutover::detect(&mut conn).await {
-        Ok(Shape::FastApi) => {
+    locked(pool, async |conn| match cutover::detect(conn).await? {
+        Shape::FastApi => {
             tracing::info!("the FastAPI backend's schema found: cutting over (docs/cutover.md)");
-            cutover::cut_over(&mut conn).await
+            cutover::cut_over(conn).await
         }
-        Ok(Shape::Empty | Shape::Migrated) => migrator()
+        Shape::Empty | Shape::Migrated => migrator()
             .run(&mut *conn)
             .await
             .context("applying supabase/migrations"),
-        Err(e) => Err(e),
-    };
-    // A failed run may leave the connection unusable; closing it releases the lock too.
-    if result.is_err() {
-        conn.close_on_drop();
-    } else {
-        sqlx::query("select pg_advisory_unlock($1)")
-            .bind(MIGRATE_LOCK)
-            .execute(&mut *conn)
-            .await?;
-    }
-    result
+    })
+    .await
 }
 
 /// What `run_migrations` would do, changing nothing: on the FastAPI backend's database,
 /// the cutover rehearsed in a transaction that is rolled back, with its report.
 pub async fn check(pool: &PgPool) -> anyhow::Result<String> {
+    locked(pool, async |conn| cutover::check(conn).await).await
+}
+
+/// Runs `work` on one connection holding `MIGRATE_LOCK`.
+async fn locked<T>(
+    pool: &PgPool,
+    work: impl AsyncFnOnce(&mut PgConnection) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
     let mut conn = pool.acquire().await?;
     sqlx::query("select pg_advisory_lock($1)")
         .bind(MIGRATE_LOCK)
         .execute(&mut *conn)
         .await?;
-    let result = cutover::check(&mut conn).await;
+    let result = work(&mut conn).await;
+    // A failed run may leave the connection unusable; closing it releases the lock too.
     if result.is_err() {
         conn.close_on_drop();
     } else {

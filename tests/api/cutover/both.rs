@@ -89,15 +89,7 @@ async fn check_rehearses_the_cutover_changing_nothing_and_migrate_then_does_what
 }
 
 async fn every_row_is_read_back_by_its_owner_with_its_photos_through_signed_urls(fixture: Fixture) {
-    let (name, pool) = fixture.database().await;
-    run_ok("migrate", &name);
-    run_ok("seed", &name);
-    let app = TestApp::builder()
-        .auth()
-        .storage()
-        .on_database(&name)
-        .spawn()
-        .await;
+    let (app, pool) = fixture.migrated().await;
     store_legacy_photos(&app, &pool, "fastapi_legacy").await;
     for user in account_holders(&pool).await {
         assert_read_back(&app, &pool, &user).await;

@@ -5,22 +5,13 @@ use serde_json::{Value, json};
 use sqlx::PgPool;
 
 use super::live_users::{ADA, BEN, CY, GONE};
-use super::{Fixture, rows, run, run_ok};
+use super::{Fixture, rows, run};
 use crate::app_compat::{bundled, load_catalog};
 use crate::helpers::{TestApp, assert_error};
 
 /// The live fixture migrated and seeded, the app on it (with storage), and a superuser pool.
 pub async fn migrated() -> (TestApp, PgPool) {
-    let (name, pool) = Fixture::Live.database().await;
-    run_ok("migrate", &name);
-    run_ok("seed", &name);
-    let app = TestApp::builder()
-        .auth()
-        .storage()
-        .on_database(&name)
-        .spawn()
-        .await;
-    (app, pool)
+    Fixture::Live.migrated().await
 }
 
 pub fn token(app: &TestApp, user: &str) -> String {

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::live::{migrated, token};
 use super::live_users::{ADA, BEN, DEE, FAY, GONE};
-use super::readback::store_legacy_photos;
+use super::readback::{fetched, store_legacy_photos};
 use super::rows;
 use crate::helpers::assert_error;
 
@@ -36,14 +36,8 @@ async fn every_photo_the_old_backend_stored_is_reachable_by_its_owner_and_no_one
     for asset in assets {
         let url_path = format!("/api/v1/media/{}/url", asset["id"].as_str().unwrap());
         let url = app.get_json_as(&url_path, &dee).await;
-        let bytes = reqwest::get(url["url"].as_str().unwrap())
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
         assert_eq!(
-            bytes,
+            fetched(&url).await,
             format!("the bytes of {}", asset["path"].as_str().unwrap())
         );
         for other in [&ben, &ada] {

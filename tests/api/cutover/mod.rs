@@ -26,7 +26,7 @@ use machinemate_api::db::migrate;
 use serde_json::Value;
 use sqlx::PgPool;
 
-use crate::helpers::{database_url, empty_database};
+use crate::helpers::{TestApp, database_url, empty_database};
 
 pub const FIXTURE: &str = include_str!("../../fixtures/fastapi_legacy.sql");
 pub const LIVE_SCHEMA: &str = include_str!("../../fixtures/fastapi_live_schema.sql");
@@ -57,6 +57,21 @@ impl Fixture {
             sqlx::raw_sql(*sql).execute(&pool).await.unwrap();
         }
         (name, pool)
+    }
+
+    /// This fixture migrated and seeded by the real binary, the app on it (with Auth and
+    /// storage), and a superuser pool.
+    pub async fn migrated(self) -> (TestApp, PgPool) {
+        let (name, pool) = self.database().await;
+        run_ok("migrate", &name);
+        run_ok("seed", &name);
+        let app = TestApp::builder()
+            .auth()
+            .storage()
+            .on_database(&name)
+            .spawn()
+            .await;
+        (app, pool)
     }
 }
 

@@ -72,6 +72,12 @@ pub async fn store_legacy_photos(app: &TestApp, pool: &PgPool, schema: &str) {
     }
 }
 
+/// What the signed URL of a `GET /api/v1/media/{id}/url` answer reads from storage.
+pub async fn fetched(answer: &Value) -> String {
+    let url = answer["url"].as_str().unwrap();
+    reqwest::get(url).await.unwrap().text().await.unwrap()
+}
+
 /// Reads every row of `user` back through the API and compares it with the archive.
 pub async fn assert_read_back(app: &TestApp, pool: &PgPool, user: &str) {
     let token = app.token_for(user.parse().unwrap());
@@ -202,13 +208,11 @@ pub async fn assert_read_back(app: &TestApp, pool: &PgPool, user: &str) {
             asset["id"].as_str().unwrap()
         ))
         .await;
-        let bytes = reqwest::get(url["url"].as_str().unwrap())
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        assert_eq!(bytes, format!("the bytes of {key}"), "{user}: {key}");
+        assert_eq!(
+            fetched(&url).await,
+            format!("the bytes of {key}"),
+            "{user}: {key}"
+        );
     }
 
     for event in rows(
