@@ -239,14 +239,14 @@ impl Db {
         let started = Instant::now();
         let result = if self.persistent {
             let conn = self.acquire().await;
-            pool_wait(started);
+            pool_wait(started, conn.is_ok());
             match conn {
                 Ok(mut conn) => f(&mut conn).await,
                 Err(e) => Err(e),
             }
         } else {
             let tx = self.begin().await;
-            pool_wait(started);
+            pool_wait(started, tx.is_ok());
             match tx {
                 Ok(mut tx) => match f(&mut tx).await {
                     Ok(value) => tx.commit().await.map(|()| value),

@@ -40,13 +40,20 @@ pub(super) fn statement_timed_out(e: &sqlx::Error) -> bool {
 /// Errors that mean "Postgres cannot be reached right now" rather than a bug. A
 /// connection cut during its start-up can surface as a protocol error, so those count.
 pub(super) fn database_unreachable(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
-        sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed
-    )
+    unreachable_kind(e).is_some()
+}
+
+/// Which way Postgres could not be reached, for the log line's `error_kind` (a label of
+/// the `database-unavailable` log-based metric): the pool's wait ran out, the network or
+/// TLS failed, or the connection broke mid-conversation.
+pub(super) fn unreachable_kind(e: &sqlx::Error) -> Option<&'static str> {
+    Some(match e {
+        sqlx::Error::PoolTimedOut => "pool_timed_out",
+        sqlx::Error::PoolClosed => "pool_closed",
+        sqlx::Error::Io(_) => "io",
+        sqlx::Error::Tls(_) => "tls",
+        sqlx::Error::Protocol(_) => "protocol",
+        sqlx::Error::WorkerCrashed => "worker_crashed",
+        _ => return None,
+    })
 }
