@@ -10,7 +10,9 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::{PgConnection, Postgres, SqlSafeStr, Transaction};
 use tokio::runtime::{Handle, Runtime};
 
-use super::health::{IDLE_BEFORE_PING, answers, connections_suspect, mark_connections_suspect};
+use super::health::{
+    IDLE_BEFORE_PING, answers, connections_suspect, mark_connections_suspect, note,
+};
 use super::query::Statements;
 use crate::config::{DatabaseSettings, PoolMode};
 use crate::telemetry::metrics::{Upstream, pool_wait, upstream_call};
@@ -256,6 +258,7 @@ impl Db {
             }
         };
         upstream_call(Upstream::Postgres, started, result.is_ok());
+        note(&result);
         result
     }
 

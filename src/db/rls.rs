@@ -37,6 +37,7 @@ impl UserTx {
         let started = std::time::Instant::now();
         let tx = db.begin_with(sqlx::AssertSqlSafe(statement)).await;
         metrics::pool_wait(started, tx.is_ok());
+        super::health::note(&tx);
         let tx = tx?;
         Ok(UserTx {
             tx,
@@ -100,6 +101,7 @@ impl UserTx {
         }
         .await;
         metrics::upstream_call(Upstream::Postgres, started, result.is_ok());
+        super::health::note(&result);
         result
     }
 

@@ -54,6 +54,20 @@ pub(super) fn unreachable_kind(e: &sqlx::Error) -> Option<&'static str> {
         sqlx::Error::Tls(_) => "tls",
         sqlx::Error::Protocol(_) => "protocol",
         sqlx::Error::WorkerCrashed => "worker_crashed",
+        e if connection_ended_by_server(e) => "terminated",
         _ => return None,
     })
+}
+
+/// Postgres ended the connection itself or cannot take it: a shutdown, a crash, a
+/// restart or `pg_terminate_backend` (SQLSTATE 57P01, 57P02), still starting up
+/// (57P03), or a connection exception (class 08). A pooled connection meets it on its
+/// next statement after the server restarted; the others in the pool are as dead.
+pub fn connection_ended_by_server(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            matches!(&*code, "57P01" | "57P02" | "57P03") || code.starts_with("08")
+        }),
+        _ => false,
+    }
 }

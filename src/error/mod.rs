@@ -9,6 +9,8 @@
 mod body;
 mod database;
 
+pub use database::connection_ended_by_server;
+
 pub use body::{
     Detail, ErrorBody, LocItem, ValidationIssue, code_for_status, envelope, nul_issue,
     status_envelope,
