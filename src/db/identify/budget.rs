@@ -120,10 +120,12 @@ fn crossed(before: i64, after: i64, limit: i64) -> impl Iterator<Item = i64> {
     })
 }
 
+/// `percent` is written as text ("80", "100"): it is a label of the log-based metric, and
+/// a JSON number would reach Cloud Logging as a double.
 fn log_crossing(budget: Budget, percent: i64, used: i64, limit: i64) {
     tracing::warn!(
         budget = budget.as_str(),
-        percent,
+        percent = %percent,
         used,
         limit,
         "model budget threshold crossed"
