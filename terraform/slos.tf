@@ -35,13 +35,14 @@ locals {
     }
   }
 
-  # Each SLO's two pages: (long window, short window, burn rate).
-  burn_alerts = merge([
-    for slo in keys(local.slos) : {
-      "${slo}-fast-burn" = { slo = slo, long = "3600s", short = "300s", rate = 14.4 }
-      "${slo}-slow-burn" = { slo = slo, long = "21600s", short = "1800s", rate = 6 }
-    }
-  ]...)
+  # Each SLO's two pages: the long and the short window, and the burn rate both must
+  # exceed.
+  burn_alerts = {
+    availability-fast-burn = { slo = "availability", long = "3600s", short = "300s", rate = 14.4 }
+    availability-slow-burn = { slo = "availability", long = "21600s", short = "1800s", rate = 6 }
+    latency-fast-burn      = { slo = "latency", long = "3600s", short = "300s", rate = 14.4 }
+    latency-slow-burn      = { slo = "latency", long = "21600s", short = "1800s", rate = 6 }
+  }
 }
 
 resource "google_monitoring_slo" "api" {
