@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import cloud_run_log
 import logging_query as lq
 
 
@@ -54,7 +55,7 @@ def lines_of(captured: list[tuple[float, str]], phases: list[Phase], service: st
         for p in phases:
             if p.started <= at < p.ended:
                 phase = p.name
-        out.append(Line(at, phase, lq.log_entry(line, service)))
+        out.append(Line(at, phase, cloud_run_log.log_entry(line, service)))
     return out
 
 

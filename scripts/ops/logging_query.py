@@ -1,5 +1,5 @@
 """A subset of the Cloud Logging query language, evaluated as Cloud Logging does, and
-the log-based metrics' extractors; plus what Cloud Run makes of a JSON line on stdout.
+the log-based metrics' extractors (entries: cloud_run_log.log_entry).
 
 Enough to hold the Terraform's filters, label extractors and Logs Explorer queries
 against the lines the real binary writes (scripts/fault-drill). The subset, following
@@ -39,42 +39,6 @@ MISSING = object()
 
 class Unsupported(ValueError):
     """A query outside the subset this module evaluates."""
-
-
-# --- A stdout line as Cloud Run's logging agent stores it --------------------------
-
-SPECIAL = {
-    "logging.googleapis.com/trace": "trace",
-    "logging.googleapis.com/spanId": "spanId",
-    "logging.googleapis.com/trace_sampled": "traceSampled",
-    "logging.googleapis.com/labels": "labels",
-    "logging.googleapis.com/insertId": "insertId",
-    "logging.googleapis.com/sourceLocation": "sourceLocation",
-}
-
-
-def log_entry(line: dict, service: str, project: str = "drill-project") -> dict:
-    """The LogEntry a JSON stdout line becomes on Cloud Run: severity, httpRequest,
-    timestamp and the logging.googleapis.com/* fields leave the payload; the rest
-    (message included) is jsonPayload."""
-    payload = dict(line)
-    entry = {
-        "logName": f"projects/{project}/logs/run.googleapis.com%2Fstdout",
-        "resource": {"type": "cloud_run_revision", "labels": {
-            "service_name": service, "revision_name": f"{service}-00001-drl",
-            "configuration_name": service, "location": "us-central1", "project_id": project}},
-        "severity": str(payload.pop("severity", "DEFAULT")).upper(),
-    }
-    for key in ("timestamp", "time"):
-        if key in payload:
-            entry["timestamp"] = payload.pop(key)
-    if isinstance(payload.get("httpRequest"), dict):
-        entry["httpRequest"] = payload.pop("httpRequest")
-    for key, name in SPECIAL.items():
-        if key in payload:
-            entry[name] = payload.pop(key)
-    entry["jsonPayload"] = payload
-    return entry
 
 
 # --- Tokens and parsing ------------------------------------------------------------

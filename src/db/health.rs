@@ -57,3 +57,19 @@ pub(super) fn note<T>(result: &Result<T, sqlx::Error>) {
         mark_connections_suspect();
     }
 }
+
+/// A wait for a pooled connection this long is logged (`slow database checkout`, the
+/// `pool-waits` log-based metric): on Cloud Run nothing scrapes the histogram.
+const SLOW_CHECKOUT: Duration = Duration::from_millis(100);
+
+/// Counts a wait for a pooled connection that began at `started`, and logs it when
+/// slow, with whether a connection was had.
+pub(super) fn waited(started: std::time::Instant, acquired: bool) {
+    crate::telemetry::metrics::pool_wait(started);
+    let waited = started.elapsed();
+    if waited >= SLOW_CHECKOUT {
+        let wait_ms = (waited.as_secs_f64() * 1e6).round() / 1e3;
+        let outcome = if acquired { "acquired" } else { "failed" };
+        tracing::warn!(wait_ms, outcome, "slow database checkout");
+    }
+}

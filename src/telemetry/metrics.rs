@@ -230,21 +230,9 @@ pub fn upstream_call(upstream: Upstream, started: Instant, ok: bool) {
         .observe(started.elapsed().as_secs_f64());
 }
 
-/// A wait for a pooled connection this long is logged (`slow database checkout`, the
-/// `pool-waits` log-based metric): on Cloud Run nothing scrapes the histogram.
-pub const SLOW_CHECKOUT: std::time::Duration = std::time::Duration::from_millis(100);
-
-/// Time spent waiting for a pooled connection, and whether one was had.
-pub fn pool_wait(started: Instant, acquired: bool) {
-    let waited = started.elapsed();
-    metrics().pool_wait.observe(waited.as_secs_f64());
-    if waited >= SLOW_CHECKOUT {
-        tracing::warn!(
-            wait_ms = (waited.as_secs_f64() * 1e6).round() / 1e3,
-            outcome = if acquired { "acquired" } else { "failed" },
-            "slow database checkout"
-        );
-    }
+/// Time spent waiting for a pooled connection.
+pub fn pool_wait(started: Instant) {
+    metrics().pool_wait.observe(started.elapsed().as_secs_f64());
 }
 
 #[derive(Clone, Copy, Debug)]

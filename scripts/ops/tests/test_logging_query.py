@@ -3,6 +3,7 @@
 import unittest
 
 import logging_query as lq
+from cloud_run_log import log_entry
 
 # A line as the binary writes it (src/telemetry/cloud_logging.rs), as Cloud Run stores it.
 LINE = {
@@ -11,7 +12,7 @@ LINE = {
     "httpRequest": {"requestMethod": "GET", "status": 503, "latency": "1.503200s"},
     "logging.googleapis.com/trace": "projects/p/traces/abc", "target": "machinemate_api::error",
 }
-ENTRY = lq.log_entry(LINE, "machinemate-api-prod")
+ENTRY = log_entry(LINE, "machinemate-api-prod")
 
 
 def matches(query):
@@ -66,7 +67,7 @@ class Comparisons(unittest.TestCase):
         self.assertTrue(matches('NOT jsonPayload.route=("/identify" OR "/api/v1/identify")'))
 
     def test_quoted_segments_and_comments(self):
-        entry = lq.log_entry({"message": "m", "logging.googleapis.com/labels": {"a/b": "c"}}, "s")
+        entry = log_entry({"message": "m", "logging.googleapis.com/labels": {"a/b": "c"}}, "s")
         self.assertTrue(lq.matches('labels."a/b"="c" -- a comment\n', entry))
 
 
