@@ -225,7 +225,7 @@ impl TestAppBuilder {
     /// (`spawn_process`, `MM_BINARY` naming another build): `scripts/test-previous-release`
     /// runs the app's compatibility checks so against the previous release's binary.
     pub async fn spawn(mut self) -> TestApp {
-        if std::env::var_os("MM_APP_PROCESS").is_some() && self.settings.is_empty() {
+        if std::env::var_os("MM_APP_PROCESS").is_some() {
             return self.spawn_process().await;
         }
         let (stand_ins, database_name) = self.prepare().await;
