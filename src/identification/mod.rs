@@ -6,6 +6,7 @@
 
 mod answer;
 pub mod ask;
+pub mod budget;
 pub mod eval;
 mod record;
 mod request;
@@ -20,7 +21,7 @@ use moka::future::Cache;
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{Catalog, PerVersion};
-use crate::config::FireworksSettings;
+use crate::config::{FireworksSettings, ModelBudget};
 use crate::db::Db;
 use crate::db::identify::{self as records, QuotaHolder};
 use crate::error::{ApiError, ApiResult};
@@ -39,6 +40,7 @@ pub struct Identification {
     variants: Vec<Variant>,
     recent: Cache<[u8; 32], Arc<Answer>>,
     catalogs: PerVersion<VisionCatalog>,
+    budget: ModelBudget,
 }
 
 /// What identification reads and writes besides its own: the database, the catalog,
@@ -73,6 +75,7 @@ impl Identification {
                 .time_to_live(settings.cache_ttl.max(Duration::from_secs(1)))
                 .build(),
             catalogs: PerVersion::default(),
+            budget: settings.model_budget,
         }
     }
 
@@ -111,7 +114,6 @@ impl Identification {
             image::sniff(&bytes)?;
             let answer = Arc::new(Answer::unknown(None, None));
             let event = Recorded::new(&caller, variant.name, "none", &answer, bytes.len(), started);
-            metrics::identification("mocked", variant.name, "none");
             let trace_id = event.mocked().save(around.db).await?;
             return Ok(Outcome::Identified(Identified {
                 trace_id,
@@ -124,10 +126,13 @@ impl Identification {
 
         // The allowance first: a caller who has spent it costs no body read and no decode.
         let Some(ticket) = records::take(around.db, &caller.holder, caller.limit).await? else {
-            metrics::quota_refusal(match caller.holder {
-                QuotaHolder::User(_) => "user",
-                QuotaHolder::Address(_) => "address",
-            });
+            metrics::quota_refusal(caller.holder_kind);
+            tracing::info!(
+                refused_by = "daily_quota",
+                holder = caller.holder_kind,
+                limit = caller.limit,
+                "identification refused"
+            );
             return Ok(Outcome::AllowanceSpent);
         };
         let answered = self
@@ -176,7 +181,6 @@ impl Identification {
         let recent = self.recent.get(&key).await;
         metrics::cache_lookup(metrics::Cache::Identify, recent.is_some());
         if let Some(answer) = recent {
-            metrics::identification("cached", variant.name, model);
             let event = Recorded::new(caller, variant.name, model, &answer, size, started);
             let trace_id = event.cached().save(around.db).await?;
             return Ok(Identified {
@@ -195,18 +199,15 @@ impl Identification {
         let prepared =
             prepared.inspect_err(|_| metrics::identification("rejected", variant.name, model))?;
         let catalog = catalog?;
+        let call =
+            budget::take(around.db, self.budget, vision, caller, variant.name, model).await?;
         match ask::ask(vision, &catalog, variant, &prepared).await {
             Ok(asked) => {
+                budget::spend(around.db, self.budget, call, &asked.answer.usage).await;
                 let answer = Arc::new(asked.answer);
                 if answer.failure.is_none() {
                     self.recent.insert(key, answer.clone()).await;
                 }
-                let outcome = if answer.machine_id.is_some() {
-                    "matched"
-                } else {
-                    "unknown"
-                };
-                metrics::identification(outcome, variant.name, model);
                 let event = Recorded::new(caller, variant.name, model, &answer, size, started);
                 let trace_id = event.save(around.db).await?;
                 Ok(Identified {
@@ -217,7 +218,6 @@ impl Identification {
                 })
             }
             Err(unavailable) => {
-                metrics::identification("unavailable", variant.name, model);
                 let answer = Answer::unknown(Some("upstream"), Some(unavailable.why.clone()));
                 Recorded::new(caller, variant.name, model, &answer, size, started)
                     .save(around.db)

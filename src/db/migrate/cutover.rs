@@ -28,11 +28,6 @@ const ADOPT_SQL: &str = include_str!("../../../supabase/cutover/adopt_fastapi.sq
 const COPY_SQL: &str = include_str!("../../../supabase/cutover/copy_fastapi.sql");
 const COPY_MEDIA_SQL: &str = include_str!("../../../supabase/cutover/copy_fastapi_media.sql");
 
-/// The longest the cutover waits for any lock (the FastAPI backend's rows and tables,
-/// a storage bucket): it fails instead, changing nothing, rather than queue every request
-/// of the live backend behind it.
-pub const LOCK_TIMEOUT_SECS: u64 = 5;
-
 /// What `migrate` found.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Shape {
@@ -214,11 +209,6 @@ async fn unplaceable(conn: &mut PgConnection) -> anyhow::Result<()> {
 /// (`migrate --check`): the same statements either way.
 async fn cut_over_in(tx: &mut PgTransaction<'_>) -> anyhow::Result<Report> {
     let started = Instant::now();
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "set local lock_timeout = '{LOCK_TIMEOUT_SECS}s'"
-    )))
-    .execute(&mut **tx)
-    .await?;
     unplaceable(tx).await?;
     sqlx::raw_sql(ADOPT_SQL)
         .execute(&mut **tx)
@@ -249,12 +239,15 @@ async fn cut_over_in(tx: &mut PgTransaction<'_>) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-/// A lock the cutover waited for longer than it may, said as what it means.
+/// A lock the cutover waited for longer than the migration's `lock_timeout` (limits.rs),
+/// said as what it means: it gives up rather than queue every request of the live backend
+/// behind it.
 fn waited(e: sqlx::Error) -> anyhow::Error {
     match &e {
         sqlx::Error::Database(db) if db.code().as_deref() == Some("55P03") => anyhow::anyhow!(
-            "another session (the FastAPI backend?) held a lock the cutover needs for more than \
-             {LOCK_TIMEOUT_SECS} s; nothing was changed: run it again at a quieter moment ({e})"
+            "another session (the FastAPI backend?) held a lock the cutover needs for longer \
+             than the migration's lock_timeout (MIGRATION_LOCK_TIMEOUT_MS); nothing was \
+             changed: run it again at a quieter moment ({e})"
         ),
         _ => e.into(),
     }

@@ -10,13 +10,14 @@ use anyhow::Context;
 use sqlx::{PgConnection, PgPool};
 
 mod cutover;
+mod limits;
 mod migrator;
 mod report;
 mod shapes;
 
-pub use cutover::LOCK_TIMEOUT_SECS;
 pub use migrator::migrator;
 
+use crate::config::MigrationLimits;
 use cutover::Shape;
 
 /// The local stand-in for what Supabase provides (roles, `auth`, `storage`).
@@ -28,33 +29,44 @@ pub const SEED_SQL: &str = include_str!("../../../supabase/seed.sql");
 /// attempt still runs, say), so the shape seen is the shape changed.
 const MIGRATE_LOCK: i64 = 0x6d61_6368_696e_6501;
 
+/// [`run_migrations_within`] the default [`MigrationLimits`].
+pub async fn run_migrations(pool: &PgPool) -> anyhow::Result<()> {
+    run_migrations_within(pool, &MigrationLimits::default()).await
+}
+
 /// Applies pending migrations; a no-op when all are applied. On the FastAPI backend's
 /// database it performs the cutover (`cutover`); on a database in neither shape it stops
-/// before changing anything. Needs a session-mode connection (it takes advisory locks),
-/// not a transaction-mode pooler.
-pub async fn run_migrations(pool: &PgPool) -> anyhow::Result<()> {
-    locked(pool, async |conn| match cutover::detect(conn).await? {
-        Shape::FastApi => {
-            tracing::info!("the FastAPI backend's schema found: cutting over (docs/cutover.md)");
-            cutover::cut_over(conn).await
+/// before changing anything. Every statement runs within `limits` ([`limits`]). Needs a
+/// session-mode connection (it takes advisory locks), not a transaction-mode pooler.
+pub async fn run_migrations_within(pool: &PgPool, limits: &MigrationLimits) -> anyhow::Result<()> {
+    locked(pool, limits, async |conn| {
+        match cutover::detect(conn).await? {
+            Shape::FastApi => {
+                tracing::info!(
+                    "the FastAPI backend's schema found: cutting over (docs/cutover.md)"
+                );
+                cutover::cut_over(conn).await
+            }
+            Shape::Empty | Shape::Migrated => migrator()
+                .run(&mut *conn)
+                .await
+                .context("applying supabase/migrations"),
         }
-        Shape::Empty | Shape::Migrated => migrator()
-            .run(&mut *conn)
-            .await
-            .context("applying supabase/migrations"),
     })
     .await
 }
 
-/// What `run_migrations` would do, changing nothing: on the FastAPI backend's database,
-/// the cutover rehearsed in a transaction that is rolled back, with its report.
-pub async fn check(pool: &PgPool) -> anyhow::Result<String> {
-    locked(pool, async |conn| cutover::check(conn).await).await
+/// What `run_migrations_within` would do, changing nothing: on the FastAPI backend's
+/// database, the cutover itself, within the same `limits`, in a transaction that is
+/// rolled back, with its report.
+pub async fn check_within(pool: &PgPool, limits: &MigrationLimits) -> anyhow::Result<String> {
+    locked(pool, limits, async |conn| cutover::check(conn).await).await
 }
 
-/// Runs `work` on one connection holding `MIGRATE_LOCK`.
+/// Runs `work` on one connection holding `MIGRATE_LOCK`, within `limits`.
 async fn locked<T>(
     pool: &PgPool,
+    limits: &MigrationLimits,
     work: impl AsyncFnOnce(&mut PgConnection) -> anyhow::Result<T>,
 ) -> anyhow::Result<T> {
     let mut conn = pool.acquire().await?;
@@ -62,11 +74,13 @@ async fn locked<T>(
         .bind(MIGRATE_LOCK)
         .execute(&mut *conn)
         .await?;
+    limits::apply(&mut conn, limits).await?;
     let result = work(&mut conn).await;
     // A failed run may leave the connection unusable; closing it releases the lock too.
     if result.is_err() {
         conn.close_on_drop();
     } else {
+        limits::reset(&mut conn).await?;
         sqlx::query("select pg_advisory_unlock($1)")
             .bind(MIGRATE_LOCK)
             .execute(&mut *conn)

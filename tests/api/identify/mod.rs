@@ -1,8 +1,10 @@
 //! Identification through a stand-in Fireworks server: what the model's answers become
 //! (`answers.rs`), the traces and corrections kept of them (`traces.rs`), an upstream that
-//! fails (`upstream.rs`), and the allowances and cache that bound the calls (`limits.rs`).
+//! fails (`upstream.rs`), the allowances and cache that bound the calls (`limits.rs`),
+//! and the global daily model budget (`budget.rs`).
 
 mod answers;
+mod budget;
 mod limits;
 mod traces;
 mod upstream;
