@@ -155,12 +155,14 @@ pub async fn check(conn: &mut PgConnection) -> anyhow::Result<String> {
         Shape::FastApi => {
             let mut tx = conn.begin().await?;
             let report = cut_over_in(&mut tx).await;
-            tx.rollback().await?;
+            // What stopped the cutover says more than a rollback on a broken connection.
+            let rolled_back = tx.rollback().await;
+            let report = report?;
+            rolled_back?;
             format!(
                 "the FastAPI backend's schema ({counts}): migrate cuts over in one transaction \
                  (its tables to fastapi_legacy, {pending} migrations, its rows copied; docs/cutover.md).\n\
-                 Rehearsed just now, by the same code, then rolled back (nothing was changed):\n{}",
-                report?
+                 Rehearsed just now, by the same code, then rolled back (nothing was changed):\n{report}"
             )
         }
     })

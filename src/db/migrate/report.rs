@@ -120,9 +120,10 @@ async fn unread_columns(conn: &mut PgConnection) -> anyhow::Result<Vec<(String, 
         if read && !NOT_CARRIED.contains(&(table.as_str(), column.as_str())) {
             continue;
         }
+        let (t, c) = (table.replace('"', "\"\""), column.replace('"', "\"\""));
         let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-            r#"select count(*) from fastapi_legacy."{table}" where "{column}" is not null
-               and "{column}"::text not in ('', '{{}}', '[]', 'false')"#
+            r#"select count(*) from fastapi_legacy."{t}" where "{c}" is not null
+               and "{c}"::text not in ('', '{{}}', '[]', 'false')"#
         )))
         .fetch_one(&mut *conn)
         .await?;

@@ -53,6 +53,22 @@ async fn favorites_and_history_of_machines_the_catalog_lacks_point_at_retired_pl
             .iter()
             .all(|m| m["id"] != "smith_machine")
     );
+    // Offline sync carries it as the retired machine it is, with Ben's favorite of it.
+    let sync = app.sync(&ben, None).await;
+    let synced = sync["machines"]["upserted"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["id"] == "smith_machine")
+        .unwrap_or_else(|| panic!("{sync}"));
+    assert_eq!(synced["is_active"], false);
+    assert!(
+        sync["favorites"]["upserted"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["machine_id"] == "smith_machine")
+    );
     // A placeholder for a machine `seed` brings (the air bike) became that machine.
     let air_bike = app.get_json("/api/v1/machines/air_bike", 200).await;
     assert_eq!(
