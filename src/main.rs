@@ -98,7 +98,15 @@ fn return_large_buffers_to_the_system() {}
 async fn main() -> ExitCode {
     return_large_buffers_to_the_system();
     let cli = Cli::parse();
-    let settings = match Settings::from_env() {
+    let command = cli.command.unwrap_or(Command::Serve);
+    let settings = Settings::from_env().and_then(|settings| {
+        // Only serving needs the model and storage (the migration job has neither).
+        if matches!(command, Command::Serve) {
+            settings.check_serving()?;
+        }
+        Ok(settings)
+    });
+    let settings = match settings {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("{e}");
@@ -111,7 +119,7 @@ async fn main() -> ExitCode {
         settings.google_cloud_project.clone(),
     );
     let _sentry = telemetry::sentry::init(&settings);
-    match run(cli.command.unwrap_or(Command::Serve), settings).await {
+    match run(command, settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "machinemate-api failed");

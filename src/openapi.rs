@@ -106,8 +106,9 @@ impl Modify for BearerAuth {
 /// that can give them (a route's own description of a status is kept): 400 (a path or
 /// header the HTTP layer cannot read, a malformed multipart body), 401 (bearer routes),
 /// 403 (admin routes), 404 (routes with path parameters), 408/413/415 (routes with a
-/// body), 422 (routes with parameters or a body) and 503 (a database or upstream that is
-/// down or past its deadline). All in the error envelope.
+/// body), 422 (routes with parameters or a body), 501 (identification and media routes,
+/// when the feature is off) and 503 (a database or upstream that is down or past its
+/// deadline). All in the error envelope.
 struct CommonErrors;
 
 /// Operations only admins (or the service role, or `METRICS_TOKEN`) may call.
@@ -189,6 +190,12 @@ impl Modify for CommonErrors {
                         "422",
                         "Invalid input: `detail` lists `{loc, msg, type}` issues",
                     ));
+                }
+                let feature = path.ends_with("/identify")
+                    || path.starts_with("/api/v1/media")
+                    || path.ends_with("/media");
+                if feature {
+                    wanted.push(("501", "The feature is turned off on this server (`FEATURES_OFF`), or in development has no service configured; `detail` names it. Retrying does not help"));
                 }
                 if path != "/health/ready" && path != "/health" {
                     wanted.push(("503", "The database or an upstream service is unavailable, or the request ran past its deadline; retry later"));

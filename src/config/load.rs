@@ -188,6 +188,7 @@ impl Settings {
             },
             storage,
             fireworks,
+            features_off: super::FeaturesOff::parse(vars.get("FEATURES_OFF"))?,
             metrics_token: vars.secret("METRICS_TOKEN"),
             sentry_dsn: vars.secret("SENTRY_DSN"),
             sentry_environment: vars.get("SENTRY_ENVIRONMENT"),

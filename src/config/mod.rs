@@ -8,12 +8,14 @@
 //! readers every variable goes through (unset when empty, parsed, range-checked).
 
 mod database_tls;
+mod features;
 mod kinds;
 mod load;
 mod problem;
 mod settings;
 mod vars;
 
+pub use features::{FeaturesOff, IdentificationMode};
 pub use kinds::{Environment, LogFormat, PoolMode};
 pub use problem::ConfigError;
 pub use settings::{

@@ -80,8 +80,9 @@ pub struct StorageSettings {
 
 #[derive(Clone)]
 pub struct FireworksSettings {
-    /// `FIREWORKS_API_KEY` (secret). Without it identification answers a mocked
-    /// "Unknown" (`mocked: true`), and `/health` reports `mocking_enabled`.
+    /// `FIREWORKS_API_KEY` (secret). Without it, in development, identification answers
+    /// from a local stand-in (`mocked: true`) and `/health` reports `mocking_enabled`;
+    /// elsewhere `serve` refuses to start unless `FEATURES_OFF` names identification.
     pub api_key: Option<SecretString>,
     /// `FIREWORKS_BASE_URL`: default `https://api.fireworks.ai/inference/v1`.
     pub base_url: Url,
@@ -146,6 +147,9 @@ pub struct Settings {
     pub supabase: SupabaseSettings,
     pub storage: Option<StorageSettings>,
     pub fireworks: FireworksSettings,
+    /// `FEATURES_OFF`: features turned off on purpose (`identification`, `media`); see
+    /// `config::features`.
+    pub features_off: super::FeaturesOff,
     /// `METRICS_TOKEN` (secret): a bearer token that may read `/metrics` (admins may
     /// too). Unset: admins only.
     pub metrics_token: Option<SecretString>,

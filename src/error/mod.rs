@@ -45,6 +45,10 @@ pub enum ApiError {
     Validation(Vec<ValidationIssue>),
     #[error("{0}")]
     Unavailable(String),
+    /// 501: a feature this deployment has turned off (`FEATURES_OFF`), or, in
+    /// development, has no service configured for. Retrying cannot help, so not a 503.
+    #[error("{0}")]
+    FeatureOff(String),
     /// 429 with `Retry-After` (seconds): a per-user rate limit or daily quota is spent.
     #[error("{detail}")]
     RateLimited {
@@ -75,6 +79,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Validation(_) => "validation_error",
             ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::FeatureOff(_) => "feature_off",
             ApiError::RateLimited { code, .. } => code,
             ApiError::Database(e) if database_unreachable(e) => "database_unavailable",
             ApiError::Database(e) if statement_timed_out(e) => "database_timeout",
@@ -97,6 +102,7 @@ impl ResponseError for ApiError {
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::FeatureOff(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Database(e) if database_unreachable(e) || statement_timed_out(e) => {
                 StatusCode::SERVICE_UNAVAILABLE

@@ -126,31 +126,6 @@ async fn unusable_answers_are_unknown_and_recorded() {
 }
 
 #[tokio::test]
-async fn without_a_model_the_answer_is_mocked_unknown() {
-    let (app, token) = signed_in(TestApp::builder()).await;
-    let body = app.identified(&token, photo(1)).await;
-    assert_eq!(
-        (
-            body["machine"].as_str(),
-            body["confidence"].as_f64(),
-            body["mocked"].as_bool()
-        ),
-        (Some("Unknown"), Some(0.0), Some(true))
-    );
-    assert_eq!(app.get_json("/health", 200).await["mocking_enabled"], true);
-    // Also at the bare /identify the shipped app calls.
-    let form =
-        reqwest::multipart::Form::new().part("image", reqwest::multipart::Part::bytes(photo(2)));
-    let response = app
-        .request(Method::POST, "/identify", &token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-}
-
-#[tokio::test]
 async fn bad_photos_and_missing_tokens_are_refused() {
     let (app, token) = signed_in(TestApp::builder().fireworks(says("Leg Press", 0.9))).await;
     let webp = b"RIFF\x10\x00\x00\x00WEBPVP8 \x00\x00".to_vec();

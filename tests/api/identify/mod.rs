@@ -4,6 +4,7 @@
 
 mod answers;
 mod limits;
+mod stand_in;
 mod traces;
 mod upstream;
 
