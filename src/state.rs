@@ -21,7 +21,8 @@ pub struct AppState {
     /// `None` when `STORAGE_S3_ENDPOINT` is not set or `FEATURES_OFF` names media
     /// (media routes answer 501).
     pub storage: Option<Storage>,
-    /// Supabase Auth's admin API, when `SUPABASE_SERVICE_ROLE_KEY` is set.
+    /// Supabase Auth's admin API, when `SUPABASE_SERVICE_ROLE_KEY` is set; on the local
+    /// stack (`LOCAL_AUTH_KEY_FILE`), its own sign-ins.
     pub auth_admin: Option<AuthAdmin>,
     pub catalog: Catalog,
     pub identification: Identification,
@@ -38,7 +39,12 @@ impl AppState {
                 http.clone(),
                 settings.supabase.url.as_ref(),
                 settings.supabase.service_role_key.clone(),
-            ),
+            )
+            .or_else(|| {
+                // The local stack is its own Supabase Auth (development only).
+                let local = settings.supabase.local_auth_key_file.is_some();
+                local.then(|| AuthAdmin::Local(db.clone()))
+            }),
             identification: Identification::new(
                 &settings.fireworks,
                 settings.identification_mode(),

@@ -194,6 +194,7 @@ pub struct AccountDeleted {
     pub deleted: u64,
     /// Whether the sign-in (the Supabase Auth user) is deleted too. False when this
     /// deployment has no `SUPABASE_SERVICE_ROLE_KEY`: then it is deleted in Supabase.
+    /// The local stack (`scripts/dev`) deletes its own sign-ins.
     pub auth_user_deleted: bool,
 }
 
