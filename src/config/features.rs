@@ -71,7 +71,8 @@ impl Settings {
         if self.environment == Environment::Development {
             return Ok(());
         }
-        const STORAGE: &str = "STORAGE_S3_ENDPOINT, STORAGE_S3_ACCESS_KEY_ID and STORAGE_S3_SECRET_ACCESS_KEY";
+        const STORAGE: &str =
+            "STORAGE_S3_ENDPOINT, STORAGE_S3_ACCESS_KEY_ID and STORAGE_S3_SECRET_ACCESS_KEY";
         let identification = self.fireworks.api_key.is_none() && !self.features_off.identification;
         let media = self.storage.is_none() && !self.features_off.media;
         let (name, variables, features) = match (identification, media) {

@@ -223,7 +223,10 @@ fn a_database_ca_must_be_a_pem_certificate() {
 
 #[test]
 fn outside_development_serving_needs_the_model_and_storage_or_features_off() {
-    let base = [("DATABASE_URL", "postgres://u:p@h/db"), ("ENVIRONMENT", "production")];
+    let base = [
+        ("DATABASE_URL", "postgres://u:p@h/db"),
+        ("ENVIRONMENT", "production"),
+    ];
     let with = |extra: &[(&'static str, &'static str)]| {
         let mut pairs = base.to_vec();
         pairs.extend_from_slice(extra);
@@ -245,10 +248,16 @@ fn outside_development_serving_needs_the_model_and_storage_or_features_off() {
     );
     let err = with(&storage).unwrap_err();
     assert_eq!(err.name, "FIREWORKS_API_KEY");
-    assert!(err.problem.ends_with("FEATURES_OFF=identification"), "{err}");
+    assert!(
+        err.problem.ends_with("FEATURES_OFF=identification"),
+        "{err}"
+    );
     let err = with(&[("FIREWORKS_API_KEY", "fw")]).unwrap_err();
     assert_eq!(err.name, "STORAGE_S3_ENDPOINT");
-    assert!(err.problem.contains("STORAGE_S3_SECRET_ACCESS_KEY"), "{err}");
+    assert!(
+        err.problem.contains("STORAGE_S3_SECRET_ACCESS_KEY"),
+        "{err}"
+    );
     let mut everything = storage.to_vec();
     everything.push(("FIREWORKS_API_KEY", "fw"));
     assert!(with(&everything).is_ok());

@@ -192,7 +192,11 @@ impl Identification {
         if let Some(answer) = recent {
             metrics::identification("cached", variant.name, model);
             let event = Recorded::new(caller, variant.name, model, &answer, size, started);
-            let event = if vision.is_some() { event } else { event.mocked() };
+            let event = if vision.is_some() {
+                event
+            } else {
+                event.mocked()
+            };
             let trace_id = event.cached().save(around.db).await?;
             return Ok(Identified {
                 trace_id,
@@ -230,7 +234,11 @@ impl Identification {
                 };
                 metrics::identification(outcome, variant.name, model);
                 let event = Recorded::new(caller, variant.name, model, &answer, size, started);
-                let event = if vision.is_some() { event } else { event.mocked() };
+                let event = if vision.is_some() {
+                    event
+                } else {
+                    event.mocked()
+                };
                 let trace_id = event.save(around.db).await?;
                 Ok(Identified {
                     trace_id,

@@ -40,7 +40,11 @@ async fn the_other_commands_need_neither_the_model_nor_storage() {
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "it got as far as the database: {stderr}");
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "it got as far as the database: {stderr}"
+    );
     assert!(!stderr.contains("FIREWORKS_API_KEY"), "{stderr}");
 }
 
@@ -62,7 +66,12 @@ async fn features_turned_off_on_purpose_let_production_serve_and_answer_501() {
         ),
         (&false.into(), &false.into(), &false.into())
     );
-    let refused = assert_error(app.identify(&token, vec![0xFF, 0xD8]).await, 501, "feature_off").await;
+    let refused = assert_error(
+        app.identify(&token, vec![0xFF, 0xD8]).await,
+        501,
+        "feature_off",
+    )
+    .await;
     assert!(refused.detail.to_string().contains("identification"));
     assert_error(
         app.upload_ticket(&token, "image/jpeg", 1000).await,

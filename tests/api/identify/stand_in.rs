@@ -44,13 +44,12 @@ async fn without_a_model_in_development_the_stand_in_answers_a_catalog_machine_t
         (&again["machine_id"], &again["confidence"]),
         (&first["machine_id"], &first["confidence"])
     );
-    let machines: std::collections::HashSet<String> = futures_util::future::join_all(
-        (2..=9).map(|shade| app.identified(&token, photo(shade))),
-    )
-    .await
-    .into_iter()
-    .map(|answer| answer["machine_id"].as_str().unwrap().to_owned())
-    .collect();
+    let machines: std::collections::HashSet<String> =
+        futures_util::future::join_all((2..=9).map(|shade| app.identified(&token, photo(shade))))
+            .await
+            .into_iter()
+            .map(|answer| answer["machine_id"].as_str().unwrap().to_owned())
+            .collect();
     assert!(machines.len() > 1, "{machines:?}");
 
     assert_eq!(app.get_json("/health", 200).await["mocking_enabled"], true);
@@ -98,7 +97,10 @@ async fn identification_turned_off_answers_501_naming_the_setting() {
     .await;
     let refused = assert_error(app.identify(&token, photo(1)).await, 501, "feature_off").await;
     assert!(
-        refused.detail.to_string().contains("FEATURES_OFF=identification"),
+        refused
+            .detail
+            .to_string()
+            .contains("FEATURES_OFF=identification"),
         "{}",
         refused.body
     );
