@@ -36,6 +36,11 @@ pub async fn run_migrations(pool: &PgPool) -> anyhow::Result<()> {
         .bind(MIGRATE_LOCK)
         .execute(&mut *conn)
         .await?;
+    // The migrator's `create ... if not exists` would log "already exists, skipping" on
+    // every run (each scripts/dev start, each deploy): only warnings and errors show.
+    sqlx::query("set client_min_messages = warning")
+        .execute(&mut *conn)
+        .await?;
     let result = match cutover::detect(&mut conn).await {
         Ok(Shape::FastApi) => {
             tracing::info!("the FastAPI backend's schema found: cutting over (docs/cutover.md)");
