@@ -187,8 +187,9 @@ async fn preparing_a_prepared_database_again_logs_no_notices() {
     let logged = String::from_utf8_lossy(&again.stdout);
     let lines: Vec<&str> = logged.lines().collect();
     assert!(
-        lines.iter().all(|line| !line.contains("skipping")
-            && !line.contains("sqlx::postgres::notice")),
+        lines
+            .iter()
+            .all(|line| !line.contains("skipping") && !line.contains("sqlx::postgres::notice")),
         "{logged}"
     );
     assert_eq!(lines.len(), 1, "{logged}");
