@@ -19,8 +19,11 @@ use crate::routes::{
                        the machine catalog with guidance, favorites, identification history, \
                        media through signed URLs, and identification.\n\n\
                        Errors answer `{\"detail\": ..., \"code\": ..., \"trace_id\": ...}`; invalid \
-                       input answers 422 with FastAPI's list of `{loc, msg, type}` issues. Every \
-                       response carries `X-Trace-Id`."
+                       input answers 422 with `detail` a list of `{loc, msg, type}` issues. Every \
+                       response carries `X-Trace-Id`.\n\n\
+                       Routes marked with a lock take `Authorization: Bearer <Supabase access \
+                       token>`: choose **Authorize** and paste one. Against a local service \
+                       (`scripts/dev`), `scripts/dev-token` prints one."
     ),
     paths(
         health::health,
@@ -95,7 +98,11 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
-                    .description(Some("A Supabase Auth access token"))
+                    .description(Some(
+                        "A Supabase Auth access token (the app's signed-in session). For the \
+                         local service of `scripts/dev`, run `scripts/dev-token` (a user; \
+                         `--role admin` for admin routes) and paste what it prints.",
+                    ))
                     .build(),
             ),
         );
