@@ -4,21 +4,13 @@
 
 use reqwest::Method;
 
-use super::{photo, signed_in};
+use super::{large_jpeg, photo, signed_in};
 use crate::helpers::{TestApp, assert_error};
 use crate::stand_ins::fireworks::says;
 
 /// A JPEG large enough to be decoded and scaled, cut off halfway.
 fn truncated_jpeg() -> Vec<u8> {
-    let big = image::RgbImage::from_fn(2000, 1500, |x, y| {
-        image::Rgb([(x % 256) as u8, (y % 256) as u8, 60])
-    });
-    let mut jpeg = Vec::new();
-    big.write_to(
-        &mut std::io::Cursor::new(&mut jpeg),
-        image::ImageFormat::Jpeg,
-    )
-    .unwrap();
+    let mut jpeg = large_jpeg();
     jpeg.truncate(jpeg.len() / 2);
     jpeg
 }
