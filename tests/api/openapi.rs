@@ -175,3 +175,16 @@ async fn the_explorer_says_what_search_matches_lists_the_categories_and_how_to_g
         }
     }
 }
+
+#[tokio::test]
+async fn a_route_where_signing_in_is_optional_documents_the_401_a_bad_token_gets() {
+    let app = TestApp::builder().auth().spawn().await;
+    let path = "/api/v1/machines/leg_press/media";
+    let refused = app.get_as(path, "not-a-token").await;
+    assert_eq!(refused.status(), 401);
+    let doc = app.get_json("/openapi.json", 200).await;
+    let operation = &doc["paths"]["/api/v1/machines/{machine_id}/media"]["get"];
+    assert!(operation["responses"].get("401").is_some(), "{operation}");
+    let security = operation["security"].as_array().expect("security listed");
+    assert!(security.contains(&serde_json::json!({})), "anonymous too: {security:?}");
+}
