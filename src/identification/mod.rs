@@ -44,6 +44,8 @@ pub struct Identification {
     catalogs: PerVersion<VisionCatalog>,
 }
 
+/// What answers: the model, the local stand-in, or nothing (identification turned off).
+#[allow(clippy::large_enum_variant, reason = "one per process")]
 enum Model {
     Fireworks(Fireworks),
     StandIn,

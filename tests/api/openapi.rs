@@ -186,5 +186,8 @@ async fn a_route_where_signing_in_is_optional_documents_the_401_a_bad_token_gets
     let operation = &doc["paths"]["/api/v1/machines/{machine_id}/media"]["get"];
     assert!(operation["responses"].get("401").is_some(), "{operation}");
     let security = operation["security"].as_array().expect("security listed");
-    assert!(security.contains(&serde_json::json!({})), "anonymous too: {security:?}");
+    assert!(
+        security.contains(&serde_json::json!({})),
+        "anonymous too: {security:?}"
+    );
 }
