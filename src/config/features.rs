@@ -7,37 +7,6 @@ use super::kinds::Environment;
 use super::problem::ConfigError;
 use super::settings::Settings;
 
-/// `FEATURES_OFF`: comma-separated features turned off on purpose.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct FeaturesOff {
-    /// `identification`: `POST /identify` and `POST /api/v1/identify` answer 501.
-    pub identification: bool,
-    /// `media`: the media routes answer 501.
-    pub media: bool,
-}
-
-impl FeaturesOff {
-    pub(super) fn parse(raw: Option<String>) -> Result<Self, ConfigError> {
-        let mut off = FeaturesOff::default();
-        for word in raw.iter().flat_map(|r| r.split(',')).map(str::trim) {
-            match word.to_ascii_lowercase().as_str() {
-                "" => {}
-                "identification" => off.identification = true,
-                "media" => off.media = true,
-                _ => {
-                    return Err(ConfigError {
-                        name: "FEATURES_OFF",
-                        problem: format!(
-                            "has an unknown feature {word:?} (known: identification, media)"
-                        ),
-                    });
-                }
-            }
-        }
-        Ok(off)
-    }
-}
-
 /// How identification answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum IdentificationMode {

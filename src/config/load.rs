@@ -6,7 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
-use super::kinds::{Environment, LogFormat, PoolMode};
+use super::kinds::{Environment, FeaturesOff, LogFormat, PoolMode};
 use super::problem::ConfigError;
 use super::settings::*;
 use super::vars::{Vars, cors_origins};
@@ -188,7 +188,7 @@ impl Settings {
             },
             storage,
             fireworks,
-            features_off: super::FeaturesOff::parse(vars.get("FEATURES_OFF"))?,
+            features_off: vars.parsed("FEATURES_OFF", FeaturesOff::default())?,
             metrics_token: vars.secret("METRICS_TOKEN"),
             sentry_dsn: vars.secret("SENTRY_DSN"),
             sentry_environment: vars.get("SENTRY_ENVIRONMENT"),

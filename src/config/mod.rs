@@ -15,8 +15,8 @@ mod problem;
 mod settings;
 mod vars;
 
-pub use features::{FeaturesOff, IdentificationMode};
-pub use kinds::{Environment, LogFormat, PoolMode};
+pub use features::IdentificationMode;
+pub use kinds::{Environment, FeaturesOff, LogFormat, PoolMode};
 pub use problem::ConfigError;
 pub use settings::{
     DEFAULT_FIREWORKS_BASE_URL, DEFAULT_FIREWORKS_MODEL, DatabaseSettings, FireworksSettings,

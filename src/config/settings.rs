@@ -7,7 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
-use super::kinds::{Environment, LogFormat, PoolMode};
+use super::kinds::{Environment, FeaturesOff, LogFormat, PoolMode};
 use super::problem::ConfigError;
 
 #[derive(Clone)]
@@ -149,7 +149,7 @@ pub struct Settings {
     pub fireworks: FireworksSettings,
     /// `FEATURES_OFF`: features turned off on purpose (`identification`, `media`); see
     /// `config::features`.
-    pub features_off: super::FeaturesOff,
+    pub features_off: FeaturesOff,
     /// `METRICS_TOKEN` (secret): a bearer token that may read `/metrics` (admins may
     /// too). Unset: admins only.
     pub metrics_token: Option<SecretString>,
