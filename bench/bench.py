@@ -215,6 +215,9 @@ def service_env(database_url, port, fireworks):
         "FIREWORKS_API_KEY": "bench-not-a-real-key",
         "FIREWORKS_BASE_URL": fireworks.base_url,
         "IDENTIFY_DAILY_LIMIT": "1000000000",
+        # The global model budget must cover a caller's allowance, and bound nothing here.
+        "IDENTIFY_MODEL_DAILY_CALLS": "1000000000",
+        "IDENTIFY_MODEL_DAILY_TOKENS": "1000000000000000",
     })
     return env
 

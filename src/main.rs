@@ -31,6 +31,10 @@ enum Command {
     },
     /// Load (or refresh) the machine catalog from the embedded supabase/seed.sql.
     Seed,
+    /// Check, read only, that DATABASE_URL is a database this build can serve (its
+    /// migrations exactly, the request role, row level security, the catalog) and print
+    /// each table's row count: after restoring a backup, before traffic goes to it.
+    Verify,
     /// Run the configured prompt variants (IDENTIFY_PROMPT_VARIANTS) over photos whose
     /// true machine is known, through the same steps as POST /identify, and print each
     /// variant's accuracy, confusions and token cost.
@@ -148,8 +152,16 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
         }
         Command::Migrate { check: false } => {
             let db = Db::connect_lazy(&settings.database)?;
-            migrate::run_migrations(db.pool()).await?;
+            migrate::run_migrations_within(db.pool(), &settings.database.migration_limits).await?;
             tracing::info!("migrations applied");
+        }
+        Command::Verify => {
+            let db = Db::connect_lazy(&settings.database)?;
+            let report = machinemate_api::db::verify::verify(&db).await?;
+            print!("{}", report.text);
+            if report.problems > 0 {
+                anyhow::bail!("verify: {} problem(s) found", report.problems);
+            }
         }
         Command::Seed => {
             let db = Db::connect_lazy(&settings.database)?;

@@ -121,6 +121,16 @@ resource "google_cloud_run_v2_service" "api" {
       condition     = length(setintersection(keys(var.extra_env), keys(local.secret_env_all))) == 0
       error_message = "extra_env must not set a secret variable: secrets come from Secret Manager (optional_secrets)."
     }
+
+    # The service refuses to start on a budget one caller's allowance could spend alone.
+    precondition {
+      condition = var.model_daily_calls >= max(
+        tonumber(lookup(var.extra_env, "IDENTIFY_DAILY_LIMIT", "50")),
+        tonumber(lookup(var.extra_env, "IDENTIFY_ANONYMOUS_USER_DAILY_LIMIT", "0")),
+        tonumber(lookup(var.extra_env, "IDENTIFY_ANONYMOUS_DAILY_LIMIT", "0")),
+      )
+      error_message = "model_daily_calls must be at least every daily allowance extra_env sets (IDENTIFY_DAILY_LIMIT, default 50, and the anonymous ones)."
+    }
   }
 
   depends_on = [

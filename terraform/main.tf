@@ -40,6 +40,9 @@ locals {
     CORS_ORIGINS             = join(",", var.cors_origins)
     FEATURES_OFF             = join(",", sort(var.features_off))
     SHUTDOWN_TIMEOUT_SECS    = "8" # Cloud Run sends SIGKILL 10 s after SIGTERM
+    # The global daily model budget (a bounded bill): exact across instances.
+    IDENTIFY_MODEL_DAILY_CALLS  = tostring(var.model_daily_calls)
+    IDENTIFY_MODEL_DAILY_TOKENS = tostring(var.model_daily_tokens)
   }
 
   # Secret environment variables => Secret Manager secret ids. Values are never in
@@ -81,9 +84,12 @@ locals {
 resource "google_project_service" "apis" {
   for_each = toset([
     "artifactregistry.googleapis.com",
+    "billingbudgets.googleapis.com",
     "cloudresourcemanager.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
+    "logging.googleapis.com",
+    "monitoring.googleapis.com",
     "run.googleapis.com",
     "secretmanager.googleapis.com",
     "sts.googleapis.com",

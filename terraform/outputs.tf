@@ -28,3 +28,8 @@ output "github_environment_variables" {
     IMAGE_REPOSITORY               = "${google_artifact_registry_repository.images.location}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.images.repository_id}"
   }
 }
+
+output "dashboard_url" {
+  description = "The service's Cloud Monitoring dashboard."
+  value       = "https://console.cloud.google.com/monitoring/dashboards/builder/${element(split("/", google_monitoring_dashboard.api.id), 3)}?project=${var.project_id}"
+}

@@ -43,3 +43,12 @@ resource "google_service_account_iam_member" "deployer_acts_as_runtime" {
   role               = "roles/iam.serviceAccountUser"
   member             = "serviceAccount:${google_service_account.deployer.email}"
 }
+
+# The deploy workflow's rollout gate reads each revision's 5xx ratio and p95 latency
+# from Cloud Monitoring (scripts/rollout_gate.py): read-only, project-wide (metrics are
+# read at the project).
+resource "google_project_iam_member" "deployer_monitoring" {
+  project = var.project_id
+  role    = "roles/monitoring.viewer"
+  member  = "serviceAccount:${google_service_account.deployer.email}"
+}

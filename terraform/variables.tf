@@ -181,3 +181,73 @@ variable "database_max_connections" {
   type        = number
   default     = 10
 }
+
+# --- Operations: the model budget, paging, the bill (monitoring.tf, alerts.tf, budget.tf) ---
+
+variable "model_daily_calls" {
+  description = "IDENTIFY_MODEL_DAILY_CALLS: model calls all instances together may make per UTC day; then identification answers 503 until 00:00 UTC. At least the largest per-caller daily allowance (the service refuses to start otherwise)."
+  type        = number
+  default     = 5000
+
+  validation {
+    condition     = var.model_daily_calls >= 1
+    error_message = "model_daily_calls must be at least 1."
+  }
+}
+
+variable "model_daily_tokens" {
+  description = "IDENTIFY_MODEL_DAILY_TOKENS: prompt and completion tokens all instances together may spend per UTC day."
+  type        = number
+  default     = 25000000
+
+  validation {
+    condition     = var.model_daily_tokens >= 1
+    error_message = "model_daily_tokens must be at least 1."
+  }
+}
+
+variable "notification_channels" {
+  description = "Cloud Monitoring notification channel ids (projects/P/notificationChannels/N) that the alerts page and the billing budget notifies. Empty: alerts open incidents in the console only."
+  type        = list(string)
+  default     = []
+}
+
+variable "slo_availability_goal" {
+  description = "Share of requests (as Cloud Run's front end counts them) that must not answer 5xx, over 28 rolling days."
+  type        = number
+  default     = 0.995
+
+  validation {
+    condition     = var.slo_availability_goal > 0.9 && var.slo_availability_goal < 1
+    error_message = "slo_availability_goal must be between 0.9 and 1 (exclusive)."
+  }
+}
+
+variable "slo_latency_goal" {
+  description = "Share of requests that must not be slow (identification: 10 s or more; any other route: 1 s or more), over 28 rolling days."
+  type        = number
+  default     = 0.99
+
+  validation {
+    condition     = var.slo_latency_goal > 0.9 && var.slo_latency_goal < 1
+    error_message = "slo_latency_goal must be between 0.9 and 1 (exclusive)."
+  }
+}
+
+variable "billing_account_id" {
+  description = "Billing account (XXXXXX-XXXXXX-XXXXXX) for the project's budget alert; null: no budget is made (the deployer may lack billing rights)."
+  type        = string
+  default     = null
+}
+
+variable "monthly_budget" {
+  description = "The project's monthly budget in budget_currency: e-mails (to billing admins) and notification_channels at 50 %, 90 % and 100 % spent, and at 100 % forecast."
+  type        = number
+  default     = 200
+}
+
+variable "budget_currency" {
+  description = "Currency of monthly_budget: the billing account's own (ISO 4217)."
+  type        = string
+  default     = "USD"
+}

@@ -6,6 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
+use super::budget::{Allowances, DEFAULT_ANONYMOUS_USER_DAILY_LIMIT, model_budget};
 use super::kinds::{Environment, FeaturesOff, LogFormat, PoolMode};
 use super::problem::ConfigError;
 use super::settings::*;
@@ -86,6 +87,17 @@ impl Settings {
         };
 
         let deadline_ms: u64 = vars.ranged("FIREWORKS_DEADLINE_MS", 20_000, 100..=28_000)?;
+        let user_limit = vars.parsed("IDENTIFY_DAILY_LIMIT", 50)?;
+        let allowances = Allowances {
+            user: user_limit,
+            // Never more than an account gets, unless set so on purpose.
+            anonymous_user: vars.parsed(
+                "IDENTIFY_ANONYMOUS_USER_DAILY_LIMIT",
+                DEFAULT_ANONYMOUS_USER_DAILY_LIMIT.min(user_limit),
+            )?,
+            address: vars.parsed("IDENTIFY_ANONYMOUS_DAILY_LIMIT", 0)?,
+        };
+        let model_budget = model_budget(&vars, &allowances)?;
         let fireworks = FireworksSettings {
             api_key: vars.secret("FIREWORKS_API_KEY"),
             base_url: vars
@@ -99,9 +111,11 @@ impl Settings {
             breaker_cooldown: Duration::from_secs(
                 vars.parsed("FIREWORKS_BREAKER_COOLDOWN_SECS", 30)?,
             ),
-            daily_limit: vars.parsed("IDENTIFY_DAILY_LIMIT", 50)?,
+            daily_limit: allowances.user,
             cache_ttl: Duration::from_secs(vars.parsed("IDENTIFY_CACHE_SECS", 600)?),
-            anonymous_daily_limit: vars.parsed("IDENTIFY_ANONYMOUS_DAILY_LIMIT", 0)?,
+            anonymous_daily_limit: allowances.address,
+            anonymous_user_daily_limit: allowances.anonymous_user,
+            model_budget,
             variants: crate::vision::variants::parse(
                 &vars
                     .get("IDENTIFY_PROMPT_VARIANTS")
@@ -145,6 +159,20 @@ impl Settings {
             });
         }
 
+        let defaults = MigrationLimits::default();
+        let migration_limits = MigrationLimits {
+            lock_timeout: Duration::from_millis(vars.ranged(
+                "MIGRATION_LOCK_TIMEOUT_MS",
+                defaults.lock_timeout.as_millis() as u64,
+                100..=600_000,
+            )?),
+            statement_timeout: Duration::from_millis(vars.ranged(
+                "MIGRATION_STATEMENT_TIMEOUT_MS",
+                defaults.statement_timeout.as_millis() as u64,
+                1_000..=3_600_000,
+            )?),
+        };
+
         let shutdown_secs: u64 = vars.ranged("SHUTDOWN_TIMEOUT_SECS", 8, 0..=30)?;
 
         let request_deadline_ms: u64 = vars.ranged("REQUEST_DEADLINE_MS", 1800, 100..=60_000)?;
@@ -169,6 +197,7 @@ impl Settings {
                 acquire_timeout: Duration::from_millis(
                     vars.parsed("DATABASE_ACQUIRE_TIMEOUT_MS", 1500)?,
                 ),
+                migration_limits,
             },
             supabase: SupabaseSettings {
                 url: supabase_url,

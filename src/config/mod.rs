@@ -7,6 +7,7 @@
 //! [`load`] reads the variables section by section into [`Settings`]; [`vars`] holds the
 //! readers every variable goes through (unset when empty, parsed, range-checked).
 
+mod budget;
 mod database_tls;
 mod features;
 mod kinds;
@@ -20,7 +21,7 @@ pub use kinds::{Environment, FeaturesOff, LogFormat, PoolMode};
 pub use problem::ConfigError;
 pub use settings::{
     DEFAULT_FIREWORKS_BASE_URL, DEFAULT_FIREWORKS_MODEL, DatabaseSettings, FireworksSettings,
-    Settings, StorageSettings, SupabaseSettings,
+    MigrationLimits, ModelBudget, Settings, StorageSettings, SupabaseSettings,
 };
 
 #[cfg(test)]

@@ -27,6 +27,31 @@ pub struct DatabaseSettings {
     /// opening a new one (default 1500: with the database down, every route answers 503
     /// within two seconds).
     pub acquire_timeout: Duration,
+    /// `MIGRATION_LOCK_TIMEOUT_MS`, `MIGRATION_STATEMENT_TIMEOUT_MS`: how long `migrate`
+    /// lets any one statement wait for a lock (default 5000) and run (default 300000);
+    /// see `db::migrate::limits`.
+    pub migration_limits: MigrationLimits,
+}
+
+/// What each migration statement may take: `lock_timeout` and `statement_timeout`, set
+/// on the migration's session before any migration runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MigrationLimits {
+    pub lock_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+impl Default for MigrationLimits {
+    /// A lock wait longer than a few seconds means the migration queues behind a long
+    /// transaction while every query of the serving revision queues behind it: better to
+    /// fail and retry later. Five minutes is far beyond any statement a migration here
+    /// runs, yet inside the migration job's 600 s.
+    fn default() -> Self {
+        MigrationLimits {
+            lock_timeout: Duration::from_millis(5_000),
+            statement_timeout: Duration::from_millis(300_000),
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -102,6 +127,14 @@ pub struct FireworksSettings {
     /// `IDENTIFY_ANONYMOUS_DAILY_LIMIT`: identifications per client address per UTC day
     /// for callers without a token (default 0: a token is required).
     pub anonymous_daily_limit: i32,
+    /// `IDENTIFY_ANONYMOUS_USER_DAILY_LIMIT`: identifications per UTC day for a Supabase
+    /// anonymous sign-in (`is_anonymous`), which any install can get without an account
+    /// (default 10, or `IDENTIFY_DAILY_LIMIT` when that is lower: stricter than an
+    /// account's).
+    pub anonymous_user_daily_limit: i32,
+    /// `IDENTIFY_MODEL_DAILY_CALLS`, `IDENTIFY_MODEL_DAILY_TOKENS`: what all instances
+    /// together may spend on the model per UTC day (see `budget`).
+    pub model_budget: ModelBudget,
     /// `IDENTIFY_PROMPT_VARIANTS`: the prompt variants in play and their weights,
     /// `name[@model]:weight,...` adding up to 100 (default `catalog-v1:100`); see
     /// `vision::variants`.
@@ -109,6 +142,17 @@ pub struct FireworksSettings {
     /// `IDENTIFY_EXPERIMENT`: names the experiment callers are dealt into variants for
     /// (default `prompts-1`); a new name deals again.
     pub experiment: String,
+}
+
+/// The global daily model budget: calls and tokens per UTC day across every instance,
+/// counted in Postgres (`db::identify::budget`). When either is spent, identification
+/// answers 503 until the next UTC day.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ModelBudget {
+    /// `IDENTIFY_MODEL_DAILY_CALLS` (default 5000).
+    pub calls: i64,
+    /// `IDENTIFY_MODEL_DAILY_TOKENS`: prompt and completion tokens (default 25,000,000).
+    pub tokens: i64,
 }
 
 #[derive(Clone)]

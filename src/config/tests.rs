@@ -290,3 +290,42 @@ fn features_off_names_known_features_only() {
     assert!(off.features_off.identification && !off.features_off.media);
     assert_eq!(off.identification_mode(), IdentificationMode::Off);
 }
+
+#[test]
+fn anonymous_sign_ins_get_less_than_accounts_and_the_model_budget_covers_both() {
+    let s = settings(&[("DATABASE_URL", "postgres://u:p@h/db")]).unwrap();
+    assert_eq!(s.fireworks.daily_limit, 50);
+    assert_eq!(s.fireworks.anonymous_user_daily_limit, 10);
+    assert_eq!(s.fireworks.model_budget.calls, 5_000);
+    assert_eq!(s.fireworks.model_budget.tokens, 25_000_000);
+    // A deployment that lowers accounts' allowance lowers anonymous sign-ins' with it.
+    let s = settings(&[
+        ("DATABASE_URL", "postgres://u:p@h/db"),
+        ("IDENTIFY_DAILY_LIMIT", "3"),
+    ])
+    .unwrap();
+    assert_eq!(s.fireworks.anonymous_user_daily_limit, 3);
+    let err = settings(&[
+        ("DATABASE_URL", "postgres://u:p@h/db"),
+        ("IDENTIFY_ANONYMOUS_USER_DAILY_LIMIT", "80"),
+        ("IDENTIFY_MODEL_DAILY_CALLS", "60"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.name, "IDENTIFY_MODEL_DAILY_CALLS");
+}
+
+#[test]
+fn migration_limits_default_to_seconds_for_locks_and_minutes_for_statements() {
+    let s = settings(&[("DATABASE_URL", "postgres://u:p@h/db")]).unwrap();
+    assert_eq!(s.database.migration_limits, MigrationLimits::default());
+    assert_eq!(
+        s.database.migration_limits.lock_timeout,
+        std::time::Duration::from_secs(5)
+    );
+    let err = settings(&[
+        ("DATABASE_URL", "postgres://u:p@h/db"),
+        ("MIGRATION_LOCK_TIMEOUT_MS", "0"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.name, "MIGRATION_LOCK_TIMEOUT_MS");
+}

@@ -46,3 +46,30 @@ pub fn mark_connections_suspect() {
 pub fn connections_suspect() -> bool {
     SUSPECT_UNTIL_MS.load(Ordering::Relaxed) > now_ms()
 }
+
+/// Marks pooled connections suspect when `result` says the server ended a connection
+/// (a restart, a failover): the rest of the pool is as dead, and checking each as it is
+/// handed out costs the next requests a ping instead of a 503 each.
+pub(super) fn note<T>(result: &Result<T, sqlx::Error>) {
+    if let Err(e) = result
+        && crate::error::connection_ended_by_server(e)
+    {
+        mark_connections_suspect();
+    }
+}
+
+/// A wait for a pooled connection this long is logged (`slow database checkout`, the
+/// `pool-waits` log-based metric): on Cloud Run nothing scrapes the histogram.
+const SLOW_CHECKOUT: Duration = Duration::from_millis(100);
+
+/// Counts a wait for a pooled connection that began at `started`, and logs it when
+/// slow, with whether a connection was had.
+pub(super) fn waited(started: std::time::Instant, acquired: bool) {
+    crate::telemetry::metrics::pool_wait(started);
+    let waited = started.elapsed();
+    if waited >= SLOW_CHECKOUT {
+        let wait_ms = (waited.as_secs_f64() * 1e6).round() / 1e3;
+        let outcome = if acquired { "acquired" } else { "failed" };
+        tracing::warn!(wait_ms, outcome, "slow database checkout");
+    }
+}

@@ -20,6 +20,7 @@ pub mod query;
 pub mod rls;
 pub mod sync;
 pub mod users;
+pub mod verify;
 
 pub use health::{connections_suspect, mark_connections_suspect};
 pub use pool::{Db, within_deadline};

@@ -10,10 +10,12 @@ use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgSslMode};
 use sqlx::{PgConnection, Postgres, SqlSafeStr, Transaction};
 use tokio::runtime::{Handle, Runtime};
 
-use super::health::{IDLE_BEFORE_PING, answers, connections_suspect, mark_connections_suspect};
+use super::health::{
+    IDLE_BEFORE_PING, answers, connections_suspect, mark_connections_suspect, note, waited,
+};
 use super::query::Statements;
 use crate::config::{DatabaseSettings, PoolMode};
-use crate::telemetry::metrics::{Upstream, pool_wait, upstream_call};
+use crate::telemetry::metrics::{Upstream, upstream_call};
 
 /// The runtime that opens every pooled connection and hands it out.
 ///
@@ -239,14 +241,14 @@ impl Db {
         let started = Instant::now();
         let result = if self.persistent {
             let conn = self.acquire().await;
-            pool_wait(started);
+            waited(started, conn.is_ok());
             match conn {
                 Ok(mut conn) => f(&mut conn).await,
                 Err(e) => Err(e),
             }
         } else {
             let tx = self.begin().await;
-            pool_wait(started);
+            waited(started, tx.is_ok());
             match tx {
                 Ok(mut tx) => match f(&mut tx).await {
                     Ok(value) => tx.commit().await.map(|()| value),
@@ -256,6 +258,7 @@ impl Db {
             }
         };
         upstream_call(Upstream::Postgres, started, result.is_ok());
+        note(&result);
         result
     }
 

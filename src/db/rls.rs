@@ -36,7 +36,8 @@ impl UserTx {
         // The only text spliced in is `pg_literal`'s output, a closed string literal.
         let started = std::time::Instant::now();
         let tx = db.begin_with(sqlx::AssertSqlSafe(statement)).await;
-        metrics::pool_wait(started);
+        super::health::waited(started, tx.is_ok());
+        super::health::note(&tx);
         let tx = tx?;
         Ok(UserTx {
             tx,
@@ -73,7 +74,7 @@ impl UserTx {
         let started = std::time::Instant::now();
         let result = async {
             let conn = db.acquire().await;
-            metrics::pool_wait(started);
+            super::health::waited(started, conn.is_ok());
             let mut conn = ClosedUnlessFinished(Some(conn?));
             let mut rows = Vec::new();
             let mut completed = 0;
@@ -100,6 +101,7 @@ impl UserTx {
         }
         .await;
         metrics::upstream_call(Upstream::Postgres, started, result.is_ok());
+        super::health::note(&result);
         result
     }
 

@@ -40,13 +40,34 @@ pub(super) fn statement_timed_out(e: &sqlx::Error) -> bool {
 /// Errors that mean "Postgres cannot be reached right now" rather than a bug. A
 /// connection cut during its start-up can surface as a protocol error, so those count.
 pub(super) fn database_unreachable(e: &sqlx::Error) -> bool {
-    matches!(
-        e,
-        sqlx::Error::PoolTimedOut
-            | sqlx::Error::PoolClosed
-            | sqlx::Error::Io(_)
-            | sqlx::Error::Tls(_)
-            | sqlx::Error::Protocol(_)
-            | sqlx::Error::WorkerCrashed
-    )
+    unreachable_kind(e).is_some()
+}
+
+/// Which way Postgres could not be reached, for the log line's `error_kind` (a label of
+/// the `database-unavailable` log-based metric): the pool's wait ran out, the network or
+/// TLS failed, or the connection broke mid-conversation.
+pub(super) fn unreachable_kind(e: &sqlx::Error) -> Option<&'static str> {
+    Some(match e {
+        sqlx::Error::PoolTimedOut => "pool_timed_out",
+        sqlx::Error::PoolClosed => "pool_closed",
+        sqlx::Error::Io(_) => "io",
+        sqlx::Error::Tls(_) => "tls",
+        sqlx::Error::Protocol(_) => "protocol",
+        sqlx::Error::WorkerCrashed => "worker_crashed",
+        e if connection_ended_by_server(e) => "terminated",
+        _ => return None,
+    })
+}
+
+/// Postgres ended the connection itself or cannot take it: a shutdown, a crash, a
+/// restart or `pg_terminate_backend` (SQLSTATE 57P01, 57P02), still starting up
+/// (57P03), or a connection exception (class 08). A pooled connection meets it on its
+/// next statement after the server restarted; the others in the pool are as dead.
+pub fn connection_ended_by_server(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            matches!(&*code, "57P01" | "57P02" | "57P03") || code.starts_with("08")
+        }),
+        _ => false,
+    }
 }

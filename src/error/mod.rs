@@ -9,6 +9,8 @@
 mod body;
 mod database;
 
+pub use database::connection_ended_by_server;
+
 pub use body::{
     Detail, ErrorBody, LocItem, ValidationIssue, code_for_status, envelope, nul_issue,
     status_envelope,
@@ -18,7 +20,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
 use database::{
-    check_violation, database_unreachable, per_user_limit, statement_timed_out, unstorable_text,
+    check_violation, database_unreachable, per_user_limit, statement_timed_out, unreachable_kind,
+    unstorable_text,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -49,6 +52,14 @@ pub enum ApiError {
     /// development, has no service configured for. Retrying cannot help, so not a 503.
     #[error("{0}")]
     FeatureOff(String),
+    /// 503 with `Retry-After` (seconds): the service is up but will not do this before
+    /// then (the day's model budget is spent).
+    #[error("{detail}")]
+    UnavailableUntil {
+        code: &'static str,
+        detail: String,
+        retry_after_secs: u64,
+    },
     /// 429 with `Retry-After` (seconds): a per-user rate limit or daily quota is spent.
     #[error("{detail}")]
     RateLimited {
@@ -80,7 +91,7 @@ impl ApiError {
             ApiError::Validation(_) => "validation_error",
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::FeatureOff(_) => "feature_off",
-            ApiError::RateLimited { code, .. } => code,
+            ApiError::RateLimited { code, .. } | ApiError::UnavailableUntil { code, .. } => code,
             ApiError::Database(e) if database_unreachable(e) => "database_unavailable",
             ApiError::Database(e) if statement_timed_out(e) => "database_timeout",
             ApiError::Database(e) if unstorable_text(e) || check_violation(e) => "validation_error",
@@ -101,7 +112,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
-            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable(_) | ApiError::UnavailableUntil { .. } => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             ApiError::FeatureOff(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Database(e) if database_unreachable(e) || statement_timed_out(e) => {
@@ -119,7 +132,7 @@ impl ResponseError for ApiError {
         let detail = match self {
             ApiError::Validation(issues) => Detail::Issues(issues.clone()),
             ApiError::Database(e) if database_unreachable(e) => {
-                tracing::error!(error = %e, "database unavailable");
+                tracing::error!(error = %e, error_kind = unreachable_kind(e), "database unavailable");
                 Detail::Message("Database unavailable".into())
             }
             ApiError::Database(e) if statement_timed_out(e) => {
@@ -159,6 +172,9 @@ impl ResponseError for ApiError {
         };
         let mut response = envelope(status, self.code(), detail);
         if let ApiError::RateLimited {
+            retry_after_secs, ..
+        }
+        | ApiError::UnavailableUntil {
             retry_after_secs, ..
         } = self
         {

@@ -7,6 +7,7 @@
 
 mod answer;
 pub mod ask;
+pub mod budget;
 pub mod eval;
 mod record;
 mod request;
@@ -22,7 +23,7 @@ use moka::future::Cache;
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{Catalog, PerVersion};
-use crate::config::{FireworksSettings, IdentificationMode};
+use crate::config::{FireworksSettings, IdentificationMode, ModelBudget};
 use crate::db::Db;
 use crate::db::identify::{self as records, QuotaHolder};
 use crate::error::{ApiError, ApiResult};
@@ -42,6 +43,7 @@ pub struct Identification {
     variants: Vec<Variant>,
     recent: Cache<[u8; 32], Arc<Answer>>,
     catalogs: PerVersion<VisionCatalog>,
+    budget: ModelBudget,
 }
 
 /// What answers: the model, the local stand-in, or nothing (identification turned off).
@@ -91,6 +93,7 @@ impl Identification {
                 .time_to_live(settings.cache_ttl.max(Duration::from_secs(1)))
                 .build(),
             catalogs: PerVersion::default(),
+            budget: settings.model_budget,
         }
     }
 
@@ -140,10 +143,13 @@ impl Identification {
 
         // The allowance first: a caller who has spent it costs no body read and no decode.
         let Some(ticket) = records::take(around.db, &caller.holder, caller.limit).await? else {
-            metrics::quota_refusal(match caller.holder {
-                QuotaHolder::User(_) => "user",
-                QuotaHolder::Address(_) => "address",
-            });
+            metrics::quota_refusal(caller.holder_kind);
+            tracing::info!(
+                refused_by = "daily_quota",
+                holder = caller.holder_kind,
+                limit = caller.limit,
+                "identification refused"
+            );
             return Ok(Outcome::AllowanceSpent);
         };
         let answered = self
@@ -192,7 +198,6 @@ impl Identification {
         let recent = self.recent.get(&key).await;
         metrics::cache_lookup(metrics::Cache::Identify, recent.is_some());
         if let Some(answer) = recent {
-            metrics::identification("cached", variant.name, model);
             let event = Recorded::new(caller, variant.name, model, &answer, size, started);
             let event = if vision.is_some() {
                 event
@@ -217,7 +222,17 @@ impl Identification {
             prepared.inspect_err(|_| metrics::identification("rejected", variant.name, model))?;
         let catalog = catalog?;
         let asked = match vision {
-            Some(vision) => ask::ask(vision, &catalog, variant, &prepared).await,
+            Some(vision) => {
+                let call =
+                    budget::take(around.db, self.budget, vision, caller, variant.name, model)
+                        .await?;
+                let asked = ask::ask(vision, &catalog, variant, &prepared).await;
+                if let Ok(asked) = &asked {
+                    budget::spend(around.db, self.budget, call, &asked.answer.usage).await;
+                }
+                asked
+            }
+            // The stand-in costs nothing: no budget is taken.
             None => Ok(ask::Asked {
                 answer: stand_in::answer(&catalog, &prepared),
                 upstream: Duration::ZERO,
@@ -229,12 +244,6 @@ impl Identification {
                 if answer.failure.is_none() {
                     self.recent.insert(key, answer.clone()).await;
                 }
-                let outcome = match (vision, &answer.machine_id) {
-                    (None, _) => "mocked",
-                    (Some(_), Some(_)) => "matched",
-                    (Some(_), None) => "unknown",
-                };
-                metrics::identification(outcome, variant.name, model);
                 let event = Recorded::new(caller, variant.name, model, &answer, size, started);
                 let event = if vision.is_some() {
                     event
@@ -250,7 +259,6 @@ impl Identification {
                 })
             }
             Err(unavailable) => {
-                metrics::identification("unavailable", variant.name, model);
                 let answer = Answer::unknown(Some("upstream"), Some(unavailable.why.clone()));
                 Recorded::new(caller, variant.name, model, &answer, size, started)
                     .save(around.db)

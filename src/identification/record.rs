@@ -7,6 +7,7 @@ use super::request::Caller;
 use crate::db::Db;
 use crate::db::identify::{self as records, NewEvent};
 use crate::error::ApiResult;
+use crate::telemetry::metrics;
 
 /// The record an identification leaves (`identification_events`).
 pub(super) struct Recorded(NewEvent);
@@ -59,16 +60,47 @@ impl Recorded {
         self
     }
 
+    /// `matched`, `unknown`, `cached`, `mocked` or `unavailable` (the model could not be
+    /// asked): the `outcome` of `identifications_total` and of the log line.
+    fn outcome(&self) -> &'static str {
+        let event = &self.0;
+        if event.mocked {
+            "mocked"
+        } else if event.cached {
+            "cached"
+        } else if event.failure.as_deref() == Some("upstream") {
+            "unavailable"
+        } else if event.machine_id.is_some() {
+            "matched"
+        } else {
+            "unknown"
+        }
+    }
+
+    /// Stores the record, counts it, and logs the `identified` line the log-based metrics
+    /// `identifications` (by outcome, variant, model) and `model-tokens` read.
     pub(super) async fn save(self, db: &Db) -> ApiResult<String> {
-        let trace_id = records::record(db, &self.0).await?;
+        let event = &self.0;
+        let outcome = self.outcome();
+        let variant = event.prompt_variant.as_deref().unwrap_or_default();
+        let model = event.model.as_deref().unwrap_or("none");
+        metrics::identification(outcome, variant, model);
+        let trace_id = records::record(db, event).await?;
+        let prompt_tokens = event.prompt_tokens.unwrap_or(0);
+        let completion_tokens = event.completion_tokens.unwrap_or(0);
         tracing::info!(
             trace_id = %trace_id,
-            machine = %self.0.machine_name,
-            confidence = self.0.confidence,
-            variant = self.0.prompt_variant.as_deref().unwrap_or_default(),
-            cached = self.0.cached,
-            mocked = self.0.mocked,
-            latency_ms = self.0.latency_ms,
+            outcome,
+            machine = %event.machine_name,
+            confidence = event.confidence,
+            variant,
+            model,
+            prompt_tokens,
+            completion_tokens,
+            tokens = prompt_tokens + completion_tokens,
+            cached = event.cached,
+            mocked = event.mocked,
+            latency_ms = event.latency_ms,
             "identified"
         );
         Ok(trace_id)

@@ -5,10 +5,13 @@ use uuid::Uuid;
 
 use crate::db::identify::QuotaHolder;
 
-/// Who asks: whose allowance it spends, their user id when signed in, and the trace id
-/// the answer will carry.
+/// Who asks: whose allowance it spends (and how much it holds), their user id when
+/// signed in, and the trace id the answer will carry.
 pub struct Caller {
     pub holder: QuotaHolder,
+    /// What kind of caller `holder` is, for logs and metrics: `user`, `anonymous_user`
+    /// (a Supabase anonymous sign-in) or `address` (no token at all).
+    pub holder_kind: &'static str,
     pub limit: i32,
     pub user_id: Option<Uuid>,
     pub trace_id: String,

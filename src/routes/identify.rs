@@ -3,7 +3,6 @@
 
 use actix_multipart::Multipart;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use chrono::{Timelike, Utc};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
@@ -12,6 +11,7 @@ use crate::auth::MaybeAuthUser;
 use crate::db::identify::QuotaHolder;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::multipart::declared_length;
+use crate::identification::budget::seconds_until_next_utc_day;
 use crate::identification::{self, Caller, Identified, Outcome, Photo};
 use crate::state::AppState;
 use crate::telemetry::request::client_ip;
@@ -88,29 +88,36 @@ enum Shape {
 
 /// The daily allowance is spent: 429 until the next UTC day.
 fn retry_tomorrow() -> ApiError {
-    let left = 86_400 - u64::from(Utc::now().num_seconds_from_midnight());
     ApiError::RateLimited {
         code: "quota_exceeded",
         detail: "Daily identification limit reached; try again tomorrow".into(),
-        retry_after_secs: left.max(1),
+        retry_after_secs: seconds_until_next_utc_day(),
     }
 }
 
-/// Who pays for this identification: the signed-in user, or the client's (hashed)
-/// address when the deployment allows anonymous callers; otherwise a 401.
+/// Who pays for this identification, what kind of caller that is, and their daily
+/// allowance: a signed-up user; a Supabase anonymous sign-in (any install can get one,
+/// so a stricter allowance); or the client's (hashed) address when the deployment allows
+/// callers without a token. Otherwise a 401.
 fn quota_holder(
     state: &AppState,
     req: &HttpRequest,
     user: &MaybeAuthUser,
-) -> ApiResult<(QuotaHolder, i32)> {
+) -> ApiResult<(QuotaHolder, &'static str, i32)> {
     let fw = &state.settings.fireworks;
     match &user.0 {
-        Some(identity) => Ok((QuotaHolder::User(identity.id), fw.daily_limit)),
+        Some(identity) if identity.claims.is_anonymous => Ok((
+            QuotaHolder::User(identity.id),
+            "anonymous_user",
+            fw.anonymous_user_daily_limit,
+        )),
+        Some(identity) => Ok((QuotaHolder::User(identity.id), "user", fw.daily_limit)),
         None if fw.anonymous_daily_limit > 0 => {
             let address = address_key(&client_ip(req).unwrap_or_default());
             let digest = Sha256::digest(format!("machinemate-ip:{address}").as_bytes());
             Ok((
                 QuotaHolder::Address(format!("{digest:x}")),
+                "address",
                 fw.anonymous_daily_limit,
             ))
         }
@@ -149,7 +156,7 @@ fn address_key(ip: &str) -> String {
         (status = 415, body = ErrorBody, description = "Not a JPEG or PNG (WebP and HEIC are named)"),
         (status = 422, body = ErrorBody, description = "No image, an unreadable one, or one over 32 megapixels"),
         (status = 429, body = ErrorBody, description = "Daily limit reached; see Retry-After"),
-        (status = 503, body = ErrorBody, description = "Inference is unavailable"),
+        (status = 503, body = ErrorBody, description = "Inference is unavailable, or today's model budget is spent (`model_budget_spent`; see Retry-After)"),
     )
 )]
 pub async fn identify(
@@ -174,7 +181,7 @@ pub async fn identify(
         (status = 415, body = ErrorBody, description = "Not a JPEG or PNG (WebP and HEIC are named)"),
         (status = 422, body = ErrorBody, description = "No image, an unreadable one, or one over 32 megapixels"),
         (status = 429, body = ErrorBody, description = "Daily limit reached; see Retry-After"),
-        (status = 503, body = ErrorBody, description = "Inference is unavailable"),
+        (status = 503, body = ErrorBody, description = "Inference is unavailable, or today's model budget is spent (`model_budget_spent`; see Retry-After)"),
     )
 )]
 pub async fn identify_full(
@@ -194,9 +201,10 @@ async fn run(
     shape: Shape,
 ) -> ApiResult<HttpResponse> {
     let started = std::time::Instant::now();
-    let (holder, limit) = quota_holder(state, &req, &user)?;
+    let (holder, holder_kind, limit) = quota_holder(state, &req, &user)?;
     let caller = Caller {
         holder,
+        holder_kind,
         limit,
         user_id: user.0.as_ref().map(|u| u.id),
         trace_id: req

@@ -254,7 +254,6 @@ pub fn cache_lookup(cache: Cache, hit: bool) {
         .inc();
 }
 
-/// `matched`, `unknown`, `cached`, `mocked`, `unavailable` or `rejected`.
 /// One identification: `matched`, `unknown`, `cached`, `mocked`, `unavailable` or
 /// `rejected`, with the caller's prompt variant and the model it runs on.
 pub fn identification(outcome: &str, variant: &str, model: &str) {

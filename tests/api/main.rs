@@ -27,6 +27,7 @@ mod media;
 mod migrations;
 mod observability;
 mod openapi;
+mod operations;
 mod pinning;
 mod pooler;
 mod quality;

@@ -2395,7 +2395,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Inference is unavailable */
+            /** @description Inference is unavailable, or today's model budget is spent (`model_budget_spent`; see Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4191,7 +4191,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description Inference is unavailable */
+            /** @description Inference is unavailable, or today's model budget is spent (`model_budget_spent`; see Retry-After) */
             503: {
                 headers: {
                     [name: string]: unknown;

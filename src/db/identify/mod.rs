@@ -1,7 +1,9 @@
 //! Identification records and the catalog as identification sees it; the daily
-//! allowances ([`quota`]) and users' corrections ([`corrections`]). Events and quotas
-//! are written as the service role (users only read their own).
+//! allowances ([`quota`]), the global model budget ([`budget`]) and users' corrections
+//! ([`corrections`]). Events and quotas are written as the service role (users only read
+//! their own).
 
+pub mod budget;
 mod corrections;
 mod quota;
 

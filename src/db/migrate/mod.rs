@@ -10,11 +10,13 @@ use anyhow::Context;
 use sqlx::PgPool;
 
 mod cutover;
+mod limits;
 mod migrator;
 mod shapes;
 
 pub use migrator::migrator;
 
+use crate::config::MigrationLimits;
 use cutover::Shape;
 
 /// The local stand-in for what Supabase provides (roles, `auth`, `storage`).
@@ -26,11 +28,16 @@ pub const SEED_SQL: &str = include_str!("../../../supabase/seed.sql");
 /// attempt still runs, say), so the shape seen is the shape changed.
 const MIGRATE_LOCK: i64 = 0x6d61_6368_696e_6501;
 
+/// [`run_migrations_within`] the default [`MigrationLimits`].
+pub async fn run_migrations(pool: &PgPool) -> anyhow::Result<()> {
+    run_migrations_within(pool, &MigrationLimits::default()).await
+}
+
 /// Applies pending migrations; a no-op when all are applied. On the FastAPI backend's
 /// database it performs the cutover (`cutover`); on a database in neither shape it stops
-/// before changing anything. Needs a session-mode connection (it takes advisory locks),
-/// not a transaction-mode pooler.
-pub async fn run_migrations(pool: &PgPool) -> anyhow::Result<()> {
+/// before changing anything. Every statement runs within `limits` ([`limits`]). Needs a
+/// session-mode connection (it takes advisory locks), not a transaction-mode pooler.
+pub async fn run_migrations_within(pool: &PgPool, limits: &MigrationLimits) -> anyhow::Result<()> {
     let mut conn = pool.acquire().await?;
     sqlx::query("select pg_advisory_lock($1)")
         .bind(MIGRATE_LOCK)
@@ -41,6 +48,7 @@ pub async fn run_migrations(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::query("set client_min_messages = warning")
         .execute(&mut *conn)
         .await?;
+    limits::apply(&mut conn, limits).await?;
     let result = match cutover::detect(&mut conn).await {
         Ok(Shape::FastApi) => {
             tracing::info!("the FastAPI backend's schema found: cutting over (docs/cutover.md)");
@@ -56,6 +64,7 @@ pub async fn run_migrations(pool: &PgPool) -> anyhow::Result<()> {
     if result.is_err() {
         conn.close_on_drop();
     } else {
+        limits::reset(&mut conn).await?;
         sqlx::query("select pg_advisory_unlock($1)")
             .bind(MIGRATE_LOCK)
             .execute(&mut *conn)

@@ -79,6 +79,11 @@ impl Fireworks {
         variant.model.as_deref().unwrap_or(&self.model)
     }
 
+    /// Whether the circuit breaker refuses calls right now (nothing would be sent).
+    pub fn circuit_open(&self) -> bool {
+        self.breaker.is_open()
+    }
+
     /// Asks the model which machine the photo shows.
     pub async fn identify(
         &self,

@@ -6,11 +6,13 @@
 //! done exactly once.
 //!
 //! `database.rs` runs the outages, with the traffic of `traffic.rs`; `upstreams.rs` has
-//! the JWKS endpoint hanging and storage failing. (Readiness alone, and the 503 of a
+//! the JWKS endpoint hanging and storage failing; `terminated.rs` Postgres ending the
+//! service's connections itself. (Readiness alone, and the 503 of a
 //! catalog read, are in `health.rs`; other upstream faults of the JWKS endpoint,
 //! Fireworks and storage in `auth`, `identify` and `media`.)
 
 mod database;
+mod terminated;
 mod traffic;
 mod upstreams;
 

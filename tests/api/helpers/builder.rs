@@ -221,8 +221,13 @@ impl TestAppBuilder {
         env.into_iter().collect()
     }
 
-    /// Starts the app in this process.
+    /// Starts the app in this process; with `MM_APP_PROCESS=1`, as the binary instead
+    /// (`spawn_process`, `MM_BINARY` naming another build): `scripts/test-previous-release`
+    /// runs the app's compatibility checks so against the previous release's binary.
     pub async fn spawn(mut self) -> TestApp {
+        if std::env::var_os("MM_APP_PROCESS").is_some() {
+            return self.spawn_process().await;
+        }
         let (stand_ins, database_name) = self.prepare().await;
         let env = self.all_env(&stand_ins);
         let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();

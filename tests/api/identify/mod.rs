@@ -1,9 +1,11 @@
 //! Identification through a stand-in Fireworks server: what the model's answers become
 //! (`answers.rs`), the traces and corrections kept of them (`traces.rs`), an upstream that
-//! fails (`upstream.rs`), the allowances and cache that bound the calls (`limits.rs`), and
-//! the local stand-in that answers without a model (`stand_in.rs`).
+//! fails (`upstream.rs`), the allowances and cache that bound the calls (`limits.rs`),
+//! the global daily model budget (`budget.rs`), and the local stand-in that answers
+//! without a model (`stand_in.rs`).
 
 mod answers;
+mod budget;
 mod limits;
 mod stand_in;
 mod traces;
