@@ -70,8 +70,9 @@ enum Command {
         /// An anonymous sign-in (as each app install gets).
         #[arg(long)]
         anonymous: bool,
-        /// Lifetime of the token.
-        #[arg(long, default_value_t = 3600)]
+        /// Lifetime of the token in seconds, 1 to 86400. The service allows
+        /// SUPABASE_JWT_LEEWAY_SECS (30) of clock skew past it.
+        #[arg(long, default_value_t = 3600, value_parser = clap::value_parser!(i64).range(1..=86_400))]
         ttl_secs: i64,
     },
 }
@@ -103,7 +104,15 @@ fn return_large_buffers_to_the_system() {}
 async fn main() -> ExitCode {
     return_large_buffers_to_the_system();
     let cli = Cli::parse();
-    let settings = match Settings::from_env() {
+    let command = cli.command.unwrap_or(Command::Serve);
+    let settings = Settings::from_env().and_then(|settings| {
+        // Only serving needs the model and storage (the migration job has neither).
+        if matches!(command, Command::Serve) {
+            settings.check_serving()?;
+        }
+        Ok(settings)
+    });
+    let settings = match settings {
         Ok(settings) => settings,
         Err(e) => {
             eprintln!("{e}");
@@ -116,7 +125,7 @@ async fn main() -> ExitCode {
         settings.google_cloud_project.clone(),
     );
     let _sentry = telemetry::sentry::init(&settings);
-    match run(cli.command.unwrap_or(Command::Serve), settings).await {
+    match run(command, settings).await {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "machinemate-api failed");
@@ -223,7 +232,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
                 },
                 is_anonymous: anonymous,
             };
-            let token = dev::issue_token(&settings, &db, &user, ttl_secs.clamp(60, 86_400)).await?;
+            let token = dev::issue_token(&settings, &db, &user, ttl_secs).await?;
             println!("{token}");
         }
     }

@@ -19,8 +19,11 @@ use crate::routes::{
                        the machine catalog with guidance, favorites, identification history, \
                        media through signed URLs, and identification.\n\n\
                        Errors answer `{\"detail\": ..., \"code\": ..., \"trace_id\": ...}`; invalid \
-                       input answers 422 with FastAPI's list of `{loc, msg, type}` issues. Every \
-                       response carries `X-Trace-Id`."
+                       input answers 422 with `detail` a list of `{loc, msg, type}` issues. Every \
+                       response carries `X-Trace-Id`.\n\n\
+                       Routes marked with a lock take `Authorization: Bearer <Supabase access \
+                       token>`: choose **Authorize** and paste one. Against a local service \
+                       (`scripts/dev`), `scripts/dev-token` prints one."
     ),
     paths(
         health::health,
@@ -95,7 +98,11 @@ impl Modify for BearerAuth {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
-                    .description(Some("A Supabase Auth access token"))
+                    .description(Some(
+                        "A Supabase Auth access token (the app's signed-in session). For the \
+                         local service of `scripts/dev`, run `scripts/dev-token` (a user; \
+                         `--role admin` for admin routes) and paste what it prints.",
+                    ))
                     .build(),
             ),
         );
@@ -106,8 +113,9 @@ impl Modify for BearerAuth {
 /// that can give them (a route's own description of a status is kept): 400 (a path or
 /// header the HTTP layer cannot read, a malformed multipart body), 401 (bearer routes),
 /// 403 (admin routes), 404 (routes with path parameters), 408/413/415 (routes with a
-/// body), 422 (routes with parameters or a body) and 503 (a database or upstream that is
-/// down or past its deadline). All in the error envelope.
+/// body), 422 (routes with parameters or a body), 501 (identification and media routes,
+/// when the feature is off) and 503 (a database or upstream that is down or past its
+/// deadline). All in the error envelope.
 struct CommonErrors;
 
 /// Operations only admins (or the service role, or `METRICS_TOKEN`) may call.
@@ -189,6 +197,12 @@ impl Modify for CommonErrors {
                         "422",
                         "Invalid input: `detail` lists `{loc, msg, type}` issues",
                     ));
+                }
+                let feature = path.ends_with("/identify")
+                    || path.starts_with("/api/v1/media")
+                    || path.ends_with("/media");
+                if feature {
+                    wanted.push(("501", "The feature is turned off on this server (`FEATURES_OFF`), or in development has no service configured; `detail` names it. Retrying does not help"));
                 }
                 if path != "/health/ready" && path != "/health" {
                     wanted.push(("503", "The database or an upstream service is unavailable, or the request ran past its deadline; retry later"));

@@ -95,6 +95,7 @@ impl Application {
                     })
                     .configure(openapi::configure(openapi_json.clone()))
                     .default_service(web::to(fallback::not_found))
+                    .wrap(from_fn(routes::head::head_as_get))
                     .wrap(cors(&cors_origins))
                     .wrap(fallback::json_error_bodies())
                     .wrap(from_fn(security_headers))

@@ -106,6 +106,17 @@ resource "google_cloud_run_v2_service" "api" {
       error_message = "optional_secrets must hold both STORAGE_S3_ACCESS_KEY_ID and STORAGE_S3_SECRET_ACCESS_KEY, or neither."
     }
 
+    # What the service itself refuses at start-up (src/config/features.rs), said at plan time.
+    precondition {
+      condition     = var.environment == "dev" || contains(var.optional_secrets, "FIREWORKS_API_KEY") || contains(var.features_off, "identification")
+      error_message = "Outside dev, identification needs FIREWORKS_API_KEY in optional_secrets, or \"identification\" in features_off to turn it off on purpose."
+    }
+
+    precondition {
+      condition     = var.environment == "dev" || local.storage_on || contains(var.features_off, "media")
+      error_message = "Outside dev, media needs the STORAGE_S3_* keys in optional_secrets, or \"media\" in features_off to turn it off on purpose."
+    }
+
     precondition {
       condition     = length(setintersection(keys(var.extra_env), keys(local.secret_env_all))) == 0
       error_message = "extra_env must not set a secret variable: secrets come from Secret Manager (optional_secrets)."

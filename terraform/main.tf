@@ -38,6 +38,7 @@ locals {
     STORAGE_S3_ENDPOINT      = local.storage_on ? "${local.supabase_url}/storage/v1/s3" : ""
     STORAGE_S3_REGION        = var.storage_s3_region
     CORS_ORIGINS             = join(",", var.cors_origins)
+    FEATURES_OFF             = join(",", sort(var.features_off))
     SHUTDOWN_TIMEOUT_SECS    = "8" # Cloud Run sends SIGKILL 10 s after SIGTERM
     # The global daily model budget (a bounded bill): exact across instances.
     IDENTIFY_MODEL_DAILY_CALLS  = tostring(var.model_daily_calls)

@@ -76,7 +76,8 @@ variable "optional_secrets" {
     Environment variables read from Secret Manager besides DATABASE_URL and DATABASE_CA_CERT
     (which always are).
     Each one listed gets a secret, which must hold a version before the service is created.
-    Storage needs both STORAGE_S3_* keys; without them media routes are off. Known names:
+    Storage needs both STORAGE_S3_* keys. Outside dev, leaving out the storage keys or
+    FIREWORKS_API_KEY needs the feature in features_off. Known names:
     STORAGE_S3_ACCESS_KEY_ID, STORAGE_S3_SECRET_ACCESS_KEY, FIREWORKS_API_KEY, SENTRY_DSN,
     SUPABASE_JWT_SECRET (legacy HS256 only), METRICS_TOKEN, SUPABASE_SERVICE_ROLE_KEY
     (account deletion also deletes the Supabase Auth user).
@@ -97,6 +98,22 @@ variable "optional_secrets" {
       "SENTRY_DSN", "SUPABASE_JWT_SECRET", "METRICS_TOKEN", "SUPABASE_SERVICE_ROLE_KEY",
     ], name)])
     error_message = "optional_secrets may hold only STORAGE_S3_ACCESS_KEY_ID, STORAGE_S3_SECRET_ACCESS_KEY, FIREWORKS_API_KEY, SENTRY_DSN, SUPABASE_JWT_SECRET, METRICS_TOKEN and SUPABASE_SERVICE_ROLE_KEY."
+  }
+}
+
+variable "features_off" {
+  description = <<-EOT
+    Features turned off on purpose (the service's FEATURES_OFF): "identification" (no
+    FIREWORKS_API_KEY) and "media" (no storage keys). Their routes answer 501 naming the
+    setting. Outside dev the service refuses to start without the model or storage
+    unless the feature is listed here.
+  EOT
+  type        = set(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for feature in var.features_off : contains(["identification", "media"], feature)])
+    error_message = "features_off may hold only \"identification\" and \"media\"."
   }
 }
 

@@ -13,7 +13,7 @@ Then every log-based metric and alert of terraform/ is held against the lines
 (drill_checks.py), and the timeline of each signal (fault, first matching line,
 recovery) is printed and written to REPORT/report.json, the lines to REPORT/lines.jsonl.
 
-usage: fault_drill.py --binary target/debug/machinemate-api [--report .local/fault-drill]
+usage: fault_drill.py --binary PATH/TO/machinemate-api [--report .local/fault-drill]
 """
 
 from __future__ import annotations

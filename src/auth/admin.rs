@@ -1,7 +1,9 @@
 //! Supabase Auth's admin API, for the one thing this service asks of it: deleting a
 //! user's sign-in when they delete their account (`DELETE /api/v1/users/me`). The app
 //! cannot do that itself: it needs the project's service-role key
-//! (`SUPABASE_SERVICE_ROLE_KEY`, a Secret Manager secret).
+//! (`SUPABASE_SERVICE_ROLE_KEY`, a Secret Manager secret). On the local stack, where the
+//! service is its own Supabase Auth (`auth::dev`), it deletes the local sign-in itself,
+//! as the admin API does: the `auth.users` row, whose deletion cascades to the profile.
 
 use std::time::{Duration, Instant};
 
@@ -9,16 +11,22 @@ use secrecy::{ExposeSecret, SecretString};
 use url::Url;
 use uuid::Uuid;
 
+use crate::db::Db;
+use crate::db::query::Statements;
 use crate::telemetry::metrics::{self, Upstream};
 
 /// Long enough for Supabase Auth to delete a user, short enough to answer the app.
 const DELETE_TIMEOUT: Duration = Duration::from_secs(5);
 
-pub struct AuthAdmin {
-    http: reqwest::Client,
-    /// `{SUPABASE_URL}/auth/v1/admin/users/`
-    users: Url,
-    key: SecretString,
+pub enum AuthAdmin {
+    Supabase {
+        http: reqwest::Client,
+        /// `{SUPABASE_URL}/auth/v1/admin/users/`
+        users: Url,
+        key: SecretString,
+    },
+    /// The local stack's own sign-ins (`LOCAL_AUTH_KEY_FILE`, development only).
+    Local(Db),
 }
 
 impl AuthAdmin {
@@ -30,7 +38,7 @@ impl AuthAdmin {
     ) -> Option<Self> {
         let base = supabase_url?.as_str().trim_end_matches('/').to_owned();
         let users = Url::parse(&format!("{base}/auth/v1/admin/users/")).ok()?;
-        Some(AuthAdmin {
+        Some(AuthAdmin::Supabase {
             http,
             users,
             key: key?,
@@ -41,16 +49,16 @@ impl AuthAdmin {
     /// retry after a failure finishes the job. The error says what went wrong, without
     /// the key.
     pub async fn delete_user(&self, id: Uuid) -> Result<(), String> {
+        let (http, users, key) = match self {
+            AuthAdmin::Supabase { http, users, key } => (http, users, key),
+            AuthAdmin::Local(db) => return delete_local_user(db, id).await,
+        };
         let started = Instant::now();
-        let url = self
-            .users
-            .join(&id.to_string())
-            .map_err(|e| e.to_string())?;
-        let result = self
-            .http
+        let url = users.join(&id.to_string()).map_err(|e| e.to_string())?;
+        let result = http
             .delete(url)
-            .header("apikey", self.key.expose_secret())
-            .bearer_auth(self.key.expose_secret())
+            .header("apikey", key.expose_secret())
+            .bearer_auth(key.expose_secret())
             .timeout(DELETE_TIMEOUT)
             .send()
             .await;
@@ -64,4 +72,17 @@ impl AuthAdmin {
         metrics::upstream_call(Upstream::AuthAdmin, started, outcome.is_ok());
         outcome
     }
+}
+
+/// Deletes a local sign-in (and, through the foreign key, what is left of the profile).
+async fn delete_local_user(db: &Db, id: Uuid) -> Result<(), String> {
+    db.with_conn(async |c| {
+        db.query("delete from auth.users where id = $1")
+            .bind(id)
+            .execute(c)
+            .await
+    })
+    .await
+    .map(drop)
+    .map_err(|e| format!("the local auth.users: {e}"))
 }

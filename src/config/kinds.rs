@@ -70,3 +70,32 @@ impl FromStr for PoolMode {
         }
     }
 }
+
+/// `FEATURES_OFF`: comma-separated features turned off on purpose (`config::features`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FeaturesOff {
+    /// `identification`: `POST /identify` and `POST /api/v1/identify` answer 501.
+    pub identification: bool,
+    /// `media`: the media routes answer 501.
+    pub media: bool,
+}
+
+impl FromStr for FeaturesOff {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let mut off = FeaturesOff::default();
+        for word in s.split(',').map(str::trim) {
+            match word.to_ascii_lowercase().as_str() {
+                "" => {}
+                "identification" => off.identification = true,
+                "media" => off.media = true,
+                _ => {
+                    return Err(format!(
+                        "unknown feature {word:?} (known: identification, media)"
+                    ));
+                }
+            }
+        }
+        Ok(off)
+    }
+}

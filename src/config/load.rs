@@ -7,7 +7,7 @@ use secrecy::SecretString;
 use url::Url;
 
 use super::budget::{Allowances, DEFAULT_ANONYMOUS_USER_DAILY_LIMIT, model_budget};
-use super::kinds::{Environment, LogFormat, PoolMode};
+use super::kinds::{Environment, FeaturesOff, LogFormat, PoolMode};
 use super::problem::ConfigError;
 use super::settings::*;
 use super::vars::{Vars, cors_origins};
@@ -217,6 +217,7 @@ impl Settings {
             },
             storage,
             fireworks,
+            features_off: vars.parsed("FEATURES_OFF", FeaturesOff::default())?,
             metrics_token: vars.secret("METRICS_TOKEN"),
             sentry_dsn: vars.secret("SENTRY_DSN"),
             sentry_environment: vars.get("SENTRY_ENVIRONMENT"),

@@ -9,13 +9,15 @@
 
 mod budget;
 mod database_tls;
+mod features;
 mod kinds;
 mod load;
 mod problem;
 mod settings;
 mod vars;
 
-pub use kinds::{Environment, LogFormat, PoolMode};
+pub use features::IdentificationMode;
+pub use kinds::{Environment, FeaturesOff, LogFormat, PoolMode};
 pub use problem::ConfigError;
 pub use settings::{
     DEFAULT_FIREWORKS_BASE_URL, DEFAULT_FIREWORKS_MODEL, DatabaseSettings, FireworksSettings,

@@ -7,7 +7,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 use url::Url;
 
-use super::kinds::{Environment, LogFormat, PoolMode};
+use super::kinds::{Environment, FeaturesOff, LogFormat, PoolMode};
 use super::problem::ConfigError;
 
 #[derive(Clone)]
@@ -105,8 +105,9 @@ pub struct StorageSettings {
 
 #[derive(Clone)]
 pub struct FireworksSettings {
-    /// `FIREWORKS_API_KEY` (secret). Without it identification answers a mocked
-    /// "Unknown" (`mocked: true`), and `/health` reports `mocking_enabled`.
+    /// `FIREWORKS_API_KEY` (secret). Without it, in development, identification answers
+    /// from a local stand-in (`mocked: true`) and `/health` reports `mocking_enabled`;
+    /// elsewhere `serve` refuses to start unless `FEATURES_OFF` names identification.
     pub api_key: Option<SecretString>,
     /// `FIREWORKS_BASE_URL`: default `https://api.fireworks.ai/inference/v1`.
     pub base_url: Url,
@@ -190,6 +191,9 @@ pub struct Settings {
     pub supabase: SupabaseSettings,
     pub storage: Option<StorageSettings>,
     pub fireworks: FireworksSettings,
+    /// `FEATURES_OFF`: features turned off on purpose (`identification`, `media`); see
+    /// `config::features`.
+    pub features_off: FeaturesOff,
     /// `METRICS_TOKEN` (secret): a bearer token that may read `/metrics` (admins may
     /// too). Unset: admins only.
     pub metrics_token: Option<SecretString>,

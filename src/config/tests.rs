@@ -222,6 +222,76 @@ fn a_database_ca_must_be_a_pem_certificate() {
 }
 
 #[test]
+fn outside_development_serving_needs_the_model_and_storage_or_features_off() {
+    let base = [
+        ("DATABASE_URL", "postgres://u:p@h/db"),
+        ("ENVIRONMENT", "production"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut pairs = base.to_vec();
+        pairs.extend_from_slice(extra);
+        settings(&pairs).unwrap().check_serving()
+    };
+    let storage = [
+        ("STORAGE_S3_ENDPOINT", "https://x.supabase.co/storage/v1/s3"),
+        ("STORAGE_S3_ACCESS_KEY_ID", "k"),
+        ("STORAGE_S3_SECRET_ACCESS_KEY", "s"),
+    ];
+    let err = with(&[]).unwrap_err();
+    assert_eq!(err.to_string().lines().count(), 1);
+    assert!(
+        err.to_string()
+            .contains("FIREWORKS_API_KEY is required with ENVIRONMENT=production")
+            && err.problem.contains("STORAGE_S3_ENDPOINT")
+            && err.problem.contains("FEATURES_OFF=identification,media"),
+        "{err}"
+    );
+    let err = with(&storage).unwrap_err();
+    assert_eq!(err.name, "FIREWORKS_API_KEY");
+    assert!(
+        err.problem.ends_with("FEATURES_OFF=identification"),
+        "{err}"
+    );
+    let err = with(&[("FIREWORKS_API_KEY", "fw")]).unwrap_err();
+    assert_eq!(err.name, "STORAGE_S3_ENDPOINT");
+    assert!(
+        err.problem.contains("STORAGE_S3_SECRET_ACCESS_KEY"),
+        "{err}"
+    );
+    let mut everything = storage.to_vec();
+    everything.push(("FIREWORKS_API_KEY", "fw"));
+    assert!(with(&everything).is_ok());
+    assert!(with(&[("FEATURES_OFF", "media, identification")]).is_ok());
+    assert!(with(&[("FEATURES_OFF", "identification")]).is_err());
+    // Development serves with the stand-ins of scripts/dev, or says what is missing.
+    let development = settings(&[("DATABASE_URL", "postgres://u:p@h/db")]).unwrap();
+    assert!(development.check_serving().is_ok());
+    assert_eq!(
+        development.identification_mode(),
+        IdentificationMode::StandIn
+    );
+}
+
+#[test]
+fn features_off_names_known_features_only() {
+    let err = settings(&[
+        ("DATABASE_URL", "postgres://u:p@h/db"),
+        ("FEATURES_OFF", "media,billing"),
+    ])
+    .unwrap_err();
+    assert_eq!(err.name, "FEATURES_OFF");
+    assert!(err.problem.contains("\"billing\""), "{err}");
+    let off = settings(&[
+        ("DATABASE_URL", "postgres://u:p@h/db"),
+        ("FEATURES_OFF", "Identification"),
+        ("FIREWORKS_API_KEY", "fw"),
+    ])
+    .unwrap();
+    assert!(off.features_off.identification && !off.features_off.media);
+    assert_eq!(off.identification_mode(), IdentificationMode::Off);
+}
+
+#[test]
 fn anonymous_sign_ins_get_less_than_accounts_and_the_model_budget_covers_both() {
     let s = settings(&[("DATABASE_URL", "postgres://u:p@h/db")]).unwrap();
     assert_eq!(s.fireworks.daily_limit, 50);

@@ -31,12 +31,27 @@ struct Section {
     close: &'static str,
 }
 
+/// A row as JSON text, its times in UTC with a `Z` as in every other answer (Postgres
+/// writes `+00:00`). Only `"…_at": "…+00:00"` pairs match: a quote inside a string value
+/// is escaped, so no user text is touched.
+macro_rules! json_with_z {
+    ($row:literal) => {
+        concat!(
+            "regexp_replace(to_jsonb(",
+            $row,
+            ")::text, '(\"[a-z0-9_]*_at\": \"[^\"]*)\\+00:00\"', '\\1Z\"', 'g')"
+        )
+    };
+}
+
 macro_rules! section {
     ($name:literal, $table:literal, $owner:literal, $k1:literal, $t1:literal, $k2:literal, $t2:literal) => {
         Section {
             name: $name,
             first: concat!(
-                "select to_jsonb(t)::text as doc, t.",
+                "select ",
+                json_with_z!("t"),
+                " as doc, t.",
                 $k1,
                 "::text as k1, t.",
                 $k2,
@@ -115,7 +130,6 @@ struct Row {
 
 #[derive(FromRow)]
 struct Head {
-    exported_at: String,
     user: Option<String>,
 }
 
@@ -166,14 +180,15 @@ async fn head(db: &Db, claims: &Value) -> Result<Bytes, sqlx::Error> {
     let rows: Vec<Head> = UserTx::read(
         db,
         claims,
-        ReadQuery::new(
-            "select to_json(now())::text as exported_at, \
-             (select to_jsonb(u)::text from public.users u where u.id = (select auth.uid())) as user",
-        ),
+        ReadQuery::new(concat!(
+            "select (select ",
+            json_with_z!("u"),
+            " from public.users u where u.id = (select auth.uid())) as user"
+        )),
     )
     .await?;
-    let head = rows.into_iter().next();
-    let (at, user) = head.map_or(("null".into(), None), |h| (h.exported_at, h.user));
+    let user = rows.into_iter().next().and_then(|h| h.user);
+    let at = serde_json::to_string(&chrono::Utc::now()).unwrap_or_else(|_| "null".into());
     Ok(Bytes::from(format!(
         "{{\"exported_at\":{at},\n\"user\":{}",
         user.as_deref().unwrap_or("null")

@@ -5,6 +5,7 @@ use std::future::{Ready, ready};
 use actix_web::{FromRequest, HttpRequest, dev::Payload};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use utoipa::openapi::schema::{Object, ObjectBuilder, Type};
 use utoipa::{IntoParams, ToSchema};
 
 use super::pagination::PageRequest;
@@ -82,18 +83,41 @@ pub struct MachineListQuery {
     /// Machines per page.
     #[param(minimum = 1, maximum = 100, default = 20)]
     page_size: Option<u32>,
-    /// Only this category (case-insensitive).
+    /// Only this category (`category_param` describes it).
+    #[param(schema_with = category_param)]
     category: Option<String>,
-    /// Only this difficulty: Beginner, Intermediate or Advanced (any case).
+    /// Only this difficulty (`difficulty_param` describes it).
+    #[param(schema_with = difficulty_param)]
     difficulty: Option<String>,
-    /// Case-insensitive text searched in the machine's name.
-    #[param(max_length = 100)]
+    /// Words to look for, in any case: matched against each machine's name first, then
+    /// its other names, muscles, tags and category, forgiving typos (`tredmill` finds the
+    /// treadmill, `pec fly` the pec deck); best matches first.
+    #[param(max_length = 100, example = "leg press")]
     search: Option<String>,
     /// Repeatable; a machine must carry every tag given.
     tags: Option<Vec<String>>,
     /// Active (default) or retired machines.
     #[param(default = true)]
     is_active: Option<bool>,
+}
+
+/// A query parameter that takes one of `allowed` (the explorer offers them as a list).
+/// utoipa leaves a parameter's doc comment out when its schema is given, so the schema
+/// carries the description.
+fn one_of(allowed: &[&str], description: &str) -> Object {
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(allowed.iter().copied()))
+        .description(Some(description))
+        .build()
+}
+
+fn category_param() -> Object {
+    one_of(&CATEGORIES, "Only this category (any case).")
+}
+
+fn difficulty_param() -> Object {
+    one_of(&DIFFICULTIES, "Only this difficulty (any case).")
 }
 
 /// What the list route was asked for, validated.

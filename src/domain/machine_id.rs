@@ -34,7 +34,7 @@ pub struct NotAMachineId;
 impl fmt::Display for NotAMachineId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(
-            "a machine id is 2 to 63 lowercase letters, digits and underscores, \
+            "A machine id is 2 to 63 lowercase letters, digits and underscores, \
              starting with a letter or a digit",
         )
     }

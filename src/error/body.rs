@@ -27,7 +27,8 @@ impl From<usize> for LocItem {
     }
 }
 
-/// One invalid input, as FastAPI (pydantic v2) reports it.
+// The shape FastAPI (pydantic v2) gives its issues, which the shipped app's backend had.
+/// One invalid input: where it is (`loc`), what kind of problem (`type`) and why (`msg`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
 pub struct ValidationIssue {
     /// Where the input was: `["query", "page_size"]`, `["body", "notes"]`.

@@ -48,6 +48,10 @@ pub enum ApiError {
     Validation(Vec<ValidationIssue>),
     #[error("{0}")]
     Unavailable(String),
+    /// 501: a feature this deployment has turned off (`FEATURES_OFF`), or, in
+    /// development, has no service configured for. Retrying cannot help, so not a 503.
+    #[error("{0}")]
+    FeatureOff(String),
     /// 503 with `Retry-After` (seconds): the service is up but will not do this before
     /// then (the day's model budget is spent).
     #[error("{detail}")]
@@ -86,6 +90,7 @@ impl ApiError {
             ApiError::UnsupportedMediaType(_) => "unsupported_media_type",
             ApiError::Validation(_) => "validation_error",
             ApiError::Unavailable(_) => "service_unavailable",
+            ApiError::FeatureOff(_) => "feature_off",
             ApiError::RateLimited { code, .. } | ApiError::UnavailableUntil { code, .. } => code,
             ApiError::Database(e) if database_unreachable(e) => "database_unavailable",
             ApiError::Database(e) if statement_timed_out(e) => "database_timeout",
@@ -110,6 +115,7 @@ impl ResponseError for ApiError {
             ApiError::Unavailable(_) | ApiError::UnavailableUntil { .. } => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            ApiError::FeatureOff(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::Database(e) if database_unreachable(e) || statement_timed_out(e) => {
                 StatusCode::SERVICE_UNAVAILABLE

@@ -15,7 +15,7 @@ use anyhow::{Context, bail};
 use serde::Serialize;
 
 use super::{Identification, VisionCatalog, ask};
-use crate::config::Settings;
+use crate::config::{IdentificationMode, Settings};
 use crate::db::{Db, identify as records};
 use crate::vision::image;
 use crate::vision::variants::Variant;
@@ -120,7 +120,11 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> anyhow::Result<Report> 
     let variants = args
         .variants
         .unwrap_or_else(|| settings.fireworks.variants.clone());
-    let identification = Identification::new(&settings.fireworks, reqwest::Client::new());
+    let identification = Identification::new(
+        &settings.fireworks,
+        IdentificationMode::Fireworks,
+        reqwest::Client::new(),
+    );
     let vision = identification
         .vision()
         .context("FIREWORKS_API_KEY is required to evaluate")?;

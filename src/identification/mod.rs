@@ -2,7 +2,8 @@
 //! speak HTTP; this module owns the steps, in order: the caller's variant, their daily
 //! allowance (a ticket given back unless the model was asked), the photo (a bounded
 //! number in memory at once), the caller's own recent answers, the model
-//! ([`ask::ask`]), and the record every identification leaves.
+//! ([`ask::ask`], or in development without a key the [`stand_in`]), and the record
+//! every identification leaves.
 
 mod answer;
 pub mod ask;
@@ -10,6 +11,7 @@ pub mod budget;
 pub mod eval;
 mod record;
 mod request;
+pub mod stand_in;
 
 pub use answer::{Answer, VisionCatalog};
 pub use request::{Caller, Photo};
@@ -21,7 +23,7 @@ use moka::future::Cache;
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{Catalog, PerVersion};
-use crate::config::{FireworksSettings, ModelBudget};
+use crate::config::{FireworksSettings, IdentificationMode, ModelBudget};
 use crate::db::Db;
 use crate::db::identify::{self as records, QuotaHolder};
 use crate::error::{ApiError, ApiResult};
@@ -32,15 +34,24 @@ use crate::vision::image::{self, MAX_IMAGE_BYTES};
 use crate::vision::variants::{self, Variant};
 use record::Recorded;
 
-/// Identification's handle (in `AppState`): the Fireworks client, the experiment's
-/// variants, callers' recent answers, and the catalog's prompts per catalog version.
+/// Identification's handle (in `AppState`): what answers (the Fireworks client), the
+/// experiment's variants, callers' recent answers, and the catalog's prompts per catalog
+/// version.
 pub struct Identification {
-    vision: Option<Fireworks>,
+    model: Model,
     experiment: String,
     variants: Vec<Variant>,
     recent: Cache<[u8; 32], Arc<Answer>>,
     catalogs: PerVersion<VisionCatalog>,
     budget: ModelBudget,
+}
+
+/// What answers: the model, the local stand-in, or nothing (identification turned off).
+#[allow(clippy::large_enum_variant, reason = "one per process")]
+enum Model {
+    Fireworks(Fireworks),
+    StandIn,
+    Off,
 }
 
 /// What identification reads and writes besides its own: the database, the catalog,
@@ -53,21 +64,28 @@ pub struct Around<'a> {
 }
 
 impl Identification {
-    pub fn new(settings: &FireworksSettings, http: reqwest::Client) -> Self {
+    pub fn new(
+        settings: &FireworksSettings,
+        mode: IdentificationMode,
+        http: reqwest::Client,
+    ) -> Self {
+        let model = match (mode, settings.api_key.clone()) {
+            (IdentificationMode::Fireworks, Some(key)) => Model::Fireworks(Fireworks::new(
+                http,
+                &settings.base_url,
+                key,
+                settings.model.clone(),
+                settings.deadline,
+                BreakerSettings {
+                    threshold: settings.breaker_threshold,
+                    cooldown: settings.breaker_cooldown,
+                },
+            )),
+            (IdentificationMode::StandIn, _) => Model::StandIn,
+            _ => Model::Off,
+        };
         Identification {
-            vision: settings.api_key.clone().map(|key| {
-                Fireworks::new(
-                    http,
-                    &settings.base_url,
-                    key,
-                    settings.model.clone(),
-                    settings.deadline,
-                    BreakerSettings {
-                        threshold: settings.breaker_threshold,
-                        cooldown: settings.breaker_cooldown,
-                    },
-                )
-            }),
+            model,
             experiment: settings.experiment.clone(),
             variants: settings.variants.clone(),
             recent: Cache::builder()
@@ -79,9 +97,12 @@ impl Identification {
         }
     }
 
-    /// The Fireworks client, when a key is configured.
+    /// The Fireworks client, when identification asks Fireworks.
     pub fn vision(&self) -> Option<&Fireworks> {
-        self.vision.as_ref()
+        match &self.model {
+            Model::Fireworks(vision) => Some(vision),
+            Model::StandIn | Model::Off => None,
+        }
     }
 
     /// The variant `holder` is dealt for the configured experiment.
@@ -107,22 +128,18 @@ impl Identification {
     ) -> ApiResult<Outcome> {
         let started = Instant::now();
         let variant = self.variant_for(&caller.holder);
-        let Some(vision) = self.vision() else {
-            // No model configured (local quick start): say so, as the original did.
-            let _slot = around.uploads.turn().await?;
-            let bytes = read_field(photo.form, "image", MAX_IMAGE_BYTES, photo.size_hint).await?;
-            image::sniff(&bytes)?;
-            let answer = Arc::new(Answer::unknown(None, None));
-            let event = Recorded::new(&caller, variant.name, "none", &answer, bytes.len(), started);
-            let trace_id = event.mocked().save(around.db).await?;
-            return Ok(Outcome::Identified(Identified {
-                trace_id,
-                answer,
-                mocked: true,
-                upstream: None,
-            }));
+        // The local stand-in (development without a key) takes every step but the call.
+        let vision = match &self.model {
+            Model::Fireworks(vision) => Some(vision),
+            Model::StandIn => None,
+            Model::Off => {
+                return Err(ApiError::FeatureOff(
+                    "Identification is turned off on this server (FEATURES_OFF=identification)"
+                        .into(),
+                ));
+            }
         };
-        let model = vision.model_for_variant(variant).to_owned();
+        let model = vision.map_or(stand_in::MODEL, |v| v.model_for_variant(variant));
 
         // The allowance first: a caller who has spent it costs no body read and no decode.
         let Some(ticket) = records::take(around.db, &caller.holder, caller.limit).await? else {
@@ -136,7 +153,7 @@ impl Identification {
             return Ok(Outcome::AllowanceSpent);
         };
         let answered = self
-            .answer_photo(around, vision, &caller, variant, &model, photo, started)
+            .answer_photo(around, vision, &caller, variant, model, photo, started)
             .await;
         // Given back when the model was never asked: a bad photo, or the model unavailable.
         match answered {
@@ -155,7 +172,7 @@ impl Identification {
     async fn answer_photo(
         &self,
         around: Around<'_>,
-        vision: &Fireworks,
+        vision: Option<&Fireworks>,
         caller: &Caller,
         variant: &Variant,
         model: &str,
@@ -182,11 +199,16 @@ impl Identification {
         metrics::cache_lookup(metrics::Cache::Identify, recent.is_some());
         if let Some(answer) = recent {
             let event = Recorded::new(caller, variant.name, model, &answer, size, started);
+            let event = if vision.is_some() {
+                event
+            } else {
+                event.mocked()
+            };
             let trace_id = event.cached().save(around.db).await?;
             return Ok(Identified {
                 trace_id,
                 answer,
-                mocked: false,
+                mocked: vision.is_none(),
                 upstream: None,
             });
         }
@@ -199,22 +221,41 @@ impl Identification {
         let prepared =
             prepared.inspect_err(|_| metrics::identification("rejected", variant.name, model))?;
         let catalog = catalog?;
-        let call =
-            budget::take(around.db, self.budget, vision, caller, variant.name, model).await?;
-        match ask::ask(vision, &catalog, variant, &prepared).await {
+        let asked = match vision {
+            Some(vision) => {
+                let call =
+                    budget::take(around.db, self.budget, vision, caller, variant.name, model)
+                        .await?;
+                let asked = ask::ask(vision, &catalog, variant, &prepared).await;
+                if let Ok(asked) = &asked {
+                    budget::spend(around.db, self.budget, call, &asked.answer.usage).await;
+                }
+                asked
+            }
+            // The stand-in costs nothing: no budget is taken.
+            None => Ok(ask::Asked {
+                answer: stand_in::answer(&catalog, &prepared),
+                upstream: Duration::ZERO,
+            }),
+        };
+        match asked {
             Ok(asked) => {
-                budget::spend(around.db, self.budget, call, &asked.answer.usage).await;
                 let answer = Arc::new(asked.answer);
                 if answer.failure.is_none() {
                     self.recent.insert(key, answer.clone()).await;
                 }
                 let event = Recorded::new(caller, variant.name, model, &answer, size, started);
+                let event = if vision.is_some() {
+                    event
+                } else {
+                    event.mocked()
+                };
                 let trace_id = event.save(around.db).await?;
                 Ok(Identified {
                     trace_id,
                     answer,
-                    mocked: false,
-                    upstream: Some(asked.upstream),
+                    mocked: vision.is_none(),
+                    upstream: vision.is_some().then_some(asked.upstream),
                 })
             }
             Err(unavailable) => {

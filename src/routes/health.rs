@@ -7,6 +7,7 @@ use actix_web::{HttpResponse, web};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::config::IdentificationMode;
 use crate::state::AppState;
 use crate::telemetry::trace_context::current_trace_id;
 
@@ -23,7 +24,11 @@ pub struct Features {
     pub auth: bool,
     pub favorites: bool,
     pub history: bool,
+    /// Storage is configured and media is not turned off (`FEATURES_OFF`).
     pub media_upload: bool,
+    /// Identification answers (from the model, or in development the local stand-in);
+    /// false when `FEATURES_OFF` names it.
+    pub identification: bool,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -35,10 +40,10 @@ pub struct Health {
     #[schema(example = "production")]
     pub environment: &'static str,
     pub database: DatabaseHealth,
-    /// Whether a vision model is configured for identification.
+    /// Whether identification asks a vision model (Fireworks).
     pub vlm_configured: bool,
-    /// True when no vision model is configured: identification answers "Unknown"
-    /// with `mocked: true` (local quick start).
+    /// True when identification answers from the local stand-in (development without
+    /// `FIREWORKS_API_KEY`): a catalog machine chosen by the photo, with `mocked: true`.
     pub mocking_enabled: bool,
     pub features: Features,
 }
@@ -73,18 +78,20 @@ pub async fn health(state: web::Data<AppState>) -> HttpResponse {
     let connected = state.db.ping(DATABASE_PROBE_BOUND).await;
     let settings = &state.settings;
     let auth = settings.auth_configured();
+    let identification = settings.identification_mode();
     no_store(HttpResponse::Ok().json(Health {
         status: if connected { "ok" } else { "degraded" },
         version: env!("CARGO_PKG_VERSION"),
         environment: settings.environment.as_str(),
         database: DatabaseHealth { connected },
-        vlm_configured: settings.fireworks.api_key.is_some(),
-        mocking_enabled: settings.fireworks.api_key.is_none(),
+        vlm_configured: identification == IdentificationMode::Fireworks,
+        mocking_enabled: identification == IdentificationMode::StandIn,
         features: Features {
             auth,
             favorites: auth,
             history: auth,
-            media_upload: auth && settings.storage.is_some(),
+            media_upload: auth && state.storage.is_some(),
+            identification: identification != IdentificationMode::Off,
         },
     }))
 }

@@ -19,7 +19,7 @@ pub struct MachineList {
     pub page_size: u32,
 }
 
-/// List machines, ordered by name, with filters and pagination.
+/// List machines with filters and pagination: by name, or best match first with `search`.
 #[utoipa::path(get, path = "/api/v1/machines", 
     tag = "machines",
     params(MachineListQuery),

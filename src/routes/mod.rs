@@ -3,6 +3,7 @@
 pub mod curation;
 pub mod fallback;
 pub mod favorites;
+pub mod head;
 pub mod health;
 pub mod history;
 pub mod identify;

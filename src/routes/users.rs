@@ -194,14 +194,16 @@ pub struct AccountDeleted {
     pub deleted: u64,
     /// Whether the sign-in (the Supabase Auth user) is deleted too. False when this
     /// deployment has no `SUPABASE_SERVICE_ROLE_KEY`: then it is deleted in Supabase.
+    /// The local stack (`scripts/dev`) deletes its own sign-ins.
     pub auth_user_deleted: bool,
 }
 
+// After a cutover from the FastAPI backend, its archived copy of the account goes too
+// (`users::forget_archived`).
 /// Delete the caller's account: their data in this service (profile, favorites, history,
-/// identification records, media records and their stored files; after a cutover from
-/// the FastAPI backend, its archived copy of them), then their Supabase Auth user, so
-/// they can no longer sign in. If the Auth user cannot be deleted, the answer (503) says
-/// so and calling again finishes the job.
+/// identification records, media records and their stored files), then their Supabase
+/// Auth user, so they can no longer sign in. If the Auth user cannot be deleted, the
+/// answer (503) says so and calling again finishes the job.
 #[utoipa::path(delete, path = "/api/v1/users/me", tag = "users",
     security(("bearer_auth" = [])),
     responses(
@@ -250,8 +252,9 @@ pub async fn delete_me(
     }))
 }
 
-/// Everything this service holds about the caller, as one JSON document, written while
-/// it is read (page by page, one connection at a time: `db::export`). Five an hour.
+// Written while it is read, page by page on one connection at a time (`db::export`).
+/// Everything this service holds about the caller, as one JSON document, each list
+/// newest first. Five an hour.
 #[utoipa::path(get, path = "/api/v1/users/me/export", tag = "users",
     security(("bearer_auth" = [])),
     responses(

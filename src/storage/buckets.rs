@@ -29,10 +29,11 @@ pub const TUTORIALS: BucketRules = BucketRules {
     content_types: &["video/mp4", "video/quicktime"],
 };
 
+/// Every bucket the service uses (the local S3 store of `scripts/dev` makes them).
+pub const BUCKETS: [&BucketRules; 3] = [&USER_UPLOADS, &MACHINES, &TUTORIALS];
+
 pub fn bucket(name: &str) -> Option<&'static BucketRules> {
-    [&USER_UPLOADS, &MACHINES, &TUTORIALS]
-        .into_iter()
-        .find(|b| b.name == name)
+    BUCKETS.into_iter().find(|b| b.name == name)
 }
 
 /// The file extension stored objects of this type get.

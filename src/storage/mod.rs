@@ -24,7 +24,7 @@ use crate::error::ApiError;
 mod buckets;
 
 pub use buckets::{
-    BucketRules, MACHINES, TUTORIALS, USER_UPLOADS, bucket, extension, own_folder_key,
+    BUCKETS, BucketRules, MACHINES, TUTORIALS, USER_UPLOADS, bucket, extension, own_folder_key,
     own_upload_key,
 };
 

@@ -103,3 +103,40 @@ async fn cors_allows_the_configured_app_origins_only() {
         .unwrap();
     assert!(!other.headers().contains_key("access-control-allow-origin"));
 }
+
+#[tokio::test]
+async fn head_answers_every_get_route_as_get_would_without_the_body() {
+    let app = TestApp::builder().auth().spawn().await;
+    let token = app.sign_in().await;
+    for path in [
+        "/health/live",
+        "/api/v1/machines?page_size=5",
+        "/api/v1/machines/leg_press",
+        "/api/v1/favorites",
+        "/openapi.json",
+        "/docs/",
+    ] {
+        let get = app.get_as(path, &token).await;
+        assert_eq!(get.status(), 200, "GET {path}");
+        let content_type = get.headers()["content-type"].clone();
+        let length = get.bytes().await.unwrap().len();
+        let head = app
+            .request(reqwest::Method::HEAD, path, &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(head.status(), 200, "HEAD {path}");
+        assert_eq!(head.headers()["content-type"], content_type, "{path}");
+        if let Some(declared) = head.headers().get("content-length") {
+            assert_eq!(declared.to_str().unwrap(), length.to_string(), "{path}");
+        }
+        assert!(head.bytes().await.unwrap().is_empty(), "{path}");
+    }
+    // A route with no GET still has no HEAD.
+    let response = app
+        .request(reqwest::Method::HEAD, "/api/v1/history/batch", &token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 405);
+}

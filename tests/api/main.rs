@@ -15,6 +15,7 @@ mod database_tls;
 mod errors;
 mod faults;
 mod favorites;
+mod features_off;
 mod health;
 mod helpers;
 mod history;

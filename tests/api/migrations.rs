@@ -168,3 +168,29 @@ async fn a_missing_database_url_stops_start_up_with_one_clear_line() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.contains("DATABASE_URL is required"), "{stderr}");
 }
+
+#[tokio::test]
+async fn preparing_a_prepared_database_again_logs_no_notices() {
+    let url = database_url(&empty_database().await);
+    let run = || {
+        crate::binary::command()
+            .arg("local-setup")
+            .env("DATABASE_URL", &url)
+            .env("LOG_FORMAT", "json")
+            .output()
+            .unwrap()
+    };
+    assert!(run().status.success());
+    // What scripts/dev does on every start, and the migration job on every deploy.
+    let again = run();
+    assert!(again.status.success());
+    let logged = String::from_utf8_lossy(&again.stdout);
+    let lines: Vec<&str> = logged.lines().collect();
+    assert!(
+        lines
+            .iter()
+            .all(|line| !line.contains("skipping") && !line.contains("sqlx::postgres::notice")),
+        "{logged}"
+    );
+    assert_eq!(lines.len(), 1, "{logged}");
+}

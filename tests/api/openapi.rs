@@ -116,3 +116,78 @@ async fn machine_ids_are_documented_as_the_service_checks_them() {
         );
     }
 }
+
+/// Every text of the document, with where it is.
+fn texts<'a>(value: &'a serde_json::Value, at: String, out: &mut Vec<(String, &'a str)>) {
+    match value {
+        serde_json::Value::String(text) => out.push((at, text)),
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                texts(item, format!("{at}/{i}"), out);
+            }
+        }
+        serde_json::Value::Object(map) => {
+            for (key, item) in map {
+                texts(item, format!("{at}/{key}"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[tokio::test]
+async fn the_explorer_says_what_search_matches_lists_the_categories_and_how_to_get_a_token() {
+    let app = TestApp::builder().spawn().await;
+    let doc = app.get_json("/openapi.json", 200).await;
+    let parameters = doc["paths"]["/api/v1/machines"]["get"]["parameters"]
+        .as_array()
+        .unwrap();
+    let parameter = |name: &str| {
+        parameters
+            .iter()
+            .find(|p| p["name"] == name)
+            .unwrap_or_else(|| panic!("{name}"))
+    };
+    let search = parameter("search")["description"].as_str().unwrap();
+    for what in ["name", "other names", "muscles", "tags", "typos"] {
+        assert!(search.contains(what), "{search}");
+    }
+    let categories = &parameter("category")["schema"]["enum"];
+    let catalog = app.get_json("/api/v1/machines/categories/list", 200).await;
+    for category in catalog.as_array().unwrap() {
+        assert!(
+            categories.as_array().unwrap().contains(category),
+            "{category} in {categories}"
+        );
+    }
+    assert_eq!(categories.as_array().unwrap().len(), 9);
+    let authorize = doc["components"]["securitySchemes"]["bearer_auth"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(authorize.contains("scripts/dev-token"), "{authorize}");
+
+    // Nothing a reader of the API needs to skip: module paths, the old backend's cutover.
+    let mut all = Vec::new();
+    texts(&doc, String::new(), &mut all);
+    for (at, text) in all {
+        for internal in ["db::", "crate::", "FastAPI", "cutover", "src/"] {
+            assert!(!text.contains(internal), "{at}: {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_route_where_signing_in_is_optional_documents_the_401_a_bad_token_gets() {
+    let app = TestApp::builder().auth().spawn().await;
+    let path = "/api/v1/machines/leg_press/media";
+    let refused = app.get_as(path, "not-a-token").await;
+    assert_eq!(refused.status(), 401);
+    let doc = app.get_json("/openapi.json", 200).await;
+    let operation = &doc["paths"]["/api/v1/machines/{machine_id}/media"]["get"];
+    assert!(operation["responses"].get("401").is_some(), "{operation}");
+    let security = operation["security"].as_array().expect("security listed");
+    assert!(
+        security.contains(&serde_json::json!({})),
+        "anonymous too: {security:?}"
+    );
+}

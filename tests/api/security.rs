@@ -229,3 +229,44 @@ async fn without_configured_origins_no_origin_is_allowed_and_a_wildcard_is_refus
         assert_eq!(error.name, "CORS_ORIGINS", "{value}");
     }
 }
+
+#[tokio::test]
+async fn the_api_explorer_tries_out_every_method_from_the_services_own_origin() {
+    let app = TestApp::builder()
+        .auth()
+        .env(("CORS_ORIGINS", APP_ORIGIN))
+        .spawn()
+        .await;
+    let token = app.sign_in().await;
+    // /docs is served from the service's own origin: a browser sends that Origin on
+    // every POST, PATCH and DELETE it makes from there ("Try it out").
+    let own = app.address.clone();
+    let added = app
+        .request(Method::POST, "/api/v1/favorites", &token)
+        .header("Origin", &own)
+        .json(&serde_json::json!({"machine_id": "leg_press"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(added.status(), 201, "{}", added.text().await.unwrap());
+    let removed = app
+        .request(Method::DELETE, "/api/v1/favorites/leg_press", &token)
+        .header("Origin", &own)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), 200);
+    // Another site still gets nothing it may read.
+    let foreign = app
+        .request(Method::POST, "/api/v1/favorites", &token)
+        .header("Origin", "https://evil.example")
+        .json(&serde_json::json!({"machine_id": "leg_press"}))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        !foreign
+            .headers()
+            .contains_key("access-control-allow-origin")
+    );
+}

@@ -198,6 +198,37 @@ async fn the_export_holds_everything_about_the_caller_and_nothing_else() {
 }
 
 #[tokio::test]
+async fn the_export_writes_times_in_utc_with_a_z_as_every_other_answer() {
+    let (app, user, token) = signed_in().await;
+    populate(&app, user).await;
+    let export: Value = app
+        .get_as(&format!("{ME}/export"), &token)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let mut times = vec![export["exported_at"].clone()];
+    let rows = ["favorites", "history", "identifications", "media_assets"]
+        .into_iter()
+        .flat_map(|section| export[section].as_array().unwrap().clone());
+    for row in rows.chain([export["user"].clone()]) {
+        let object = row.as_object().unwrap().clone();
+        times.extend(
+            object
+                .into_iter()
+                .filter(|(key, value)| key.ends_with("_at") && value.is_string())
+                .map(|(_, value)| value),
+        );
+    }
+    assert!(times.len() >= 8, "{times:?}");
+    for time in &times {
+        let text = time.as_str().unwrap();
+        assert!(text.ends_with('Z'), "{text} in {export}");
+        assert!(chrono::DateTime::parse_from_rfc3339(text).is_ok(), "{text}");
+    }
+}
+
+#[tokio::test]
 async fn deleting_the_account_leaves_no_rows_of_the_user_behind() {
     let (app, user, token) = signed_in().await;
     let other = app.sign_up().await;

@@ -26,6 +26,16 @@ export interface MachineMateClientOptions {
   fetch?: typeof globalThis.fetch;
 }
 
+/**
+ * One line for people from an error answer: its `detail` message, or, for invalid input
+ * (422, where `detail` is a list of issues), each issue as `location: message`.
+ */
+export function errorMessage(error: Schemas["ErrorBody"]): string {
+  const { detail } = error;
+  if (typeof detail === "string") return detail;
+  return detail.map((issue) => `${issue.loc.join(".")}: ${issue.msg}`).join("; ");
+}
+
 /** Creates a client whose paths, parameters, bodies and answers are typed. */
 export function createMachineMateClient(
   options: MachineMateClientOptions,

@@ -147,7 +147,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List machines, ordered by name, with filters and pagination. */
+        /** List machines with filters and pagination: by name, or best match first with `search`. */
         get: operations["list_machines"];
         put?: never;
         /** Add a machine to the catalog (admin). */
@@ -445,10 +445,9 @@ export interface paths {
         post?: never;
         /**
          * Delete the caller's account: their data in this service (profile, favorites, history,
-         *     identification records, media records and their stored files; after a cutover from
-         *     the FastAPI backend, its archived copy of them), then their Supabase Auth user, so
-         *     they can no longer sign in. If the Auth user cannot be deleted, the answer (503) says
-         *     so and calling again finishes the job.
+         *     identification records, media records and their stored files), then their Supabase
+         *     Auth user, so they can no longer sign in. If the Auth user cannot be deleted, the
+         *     answer (503) says so and calling again finishes the job.
          */
         delete: operations["delete_me"];
         options?: never;
@@ -465,8 +464,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Everything this service holds about the caller, as one JSON document, written while
-         *     it is read (page by page, one connection at a time: `db::export`). Five an hour.
+         * Everything this service holds about the caller, as one JSON document, each list
+         *     newest first. Five an hour.
          */
         get: operations["export_me"];
         put?: never;
@@ -598,6 +597,7 @@ export interface components {
             /**
              * @description Whether the sign-in (the Supabase Auth user) is deleted too. False when this
              *     deployment has no `SUPABASE_SERVICE_ROLE_KEY`: then it is deleted in Supabase.
+             *     The local stack (`scripts/dev`) deletes its own sign-ins.
              */
             auth_user_deleted: boolean;
             /**
@@ -778,6 +778,12 @@ export interface components {
             auth: boolean;
             favorites: boolean;
             history: boolean;
+            /**
+             * @description Identification answers (from the model, or in development the local stand-in);
+             *     false when `FEATURES_OFF` names it.
+             */
+            identification: boolean;
+            /** @description Storage is configured and media is not turned off (`FEATURES_OFF`). */
             media_upload: boolean;
         };
         Health: {
@@ -786,8 +792,8 @@ export interface components {
             environment: string;
             features: components["schemas"]["Features"];
             /**
-             * @description True when no vision model is configured: identification answers "Unknown"
-             *     with `mocked: true` (local quick start).
+             * @description True when identification answers from the local stand-in (development without
+             *     `FIREWORKS_API_KEY`): a catalog machine chosen by the photo, with `mocked: true`.
              */
             mocking_enabled: boolean;
             /**
@@ -796,7 +802,7 @@ export interface components {
              */
             status: string;
             version: string;
-            /** @description Whether a vision model is configured for identification. */
+            /** @description Whether identification asks a vision model (Fireworks). */
             vlm_configured: boolean;
         };
         HistoryBatch: {
@@ -834,7 +840,8 @@ export interface components {
             source?: string;
             /**
              * Format: date-time
-             * @description When the photo was taken (default: now); not more than a day ahead.
+             * @description When the photo was taken, RFC 3339 with a time zone (default: now); not more than
+             *     a day ahead.
              */
             taken_at?: string | null;
         };
@@ -1226,7 +1233,7 @@ export interface components {
             /** @description A JSON object of at most 16 KiB, replacing the stored one; `null` resets it to `{}`. */
             preferences?: Record<string, never> | null;
         };
-        /** @description One invalid input, as FastAPI (pydantic v2) reports it. */
+        /** @description One invalid input: where it is (`loc`), what kind of problem (`type`) and why (`msg`). */
         ValidationIssue: {
             /** @description Where the input was: `["query", "page_size"]`, `["body", "notes"]`. */
             loc: components["schemas"]["LocItem"][];
@@ -1746,7 +1753,10 @@ export interface operations {
             query?: {
                 page?: number;
                 page_size?: number;
-                /** @description Only entries of this machine. */
+                /**
+                 * @description Only entries of this machine.
+                 * @example leg_press
+                 */
                 machine_id?: string;
             };
             header?: never;
@@ -2376,6 +2386,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The feature is turned off on this server (`FEATURES_OFF`), or in development has no service configured; `detail` names it. Retrying does not help */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description Inference is unavailable, or today's model budget is spent (`model_budget_spent`; see Retry-After) */
             503: {
                 headers: {
@@ -2394,11 +2413,14 @@ export interface operations {
                 page?: number;
                 /** @description Machines per page. */
                 page_size?: number;
-                /** @description Only this category (case-insensitive). */
-                category?: string;
-                /** @description Only this difficulty: Beginner, Intermediate or Advanced (any case). */
-                difficulty?: string;
-                /** @description Case-insensitive text searched in the machine's name. */
+                category?: "Upper Body" | "Lower Body" | "Back" | "Chest" | "Shoulders" | "Arms" | "Core" | "Cardio" | "Full Body";
+                difficulty?: "Beginner" | "Intermediate" | "Advanced";
+                /**
+                 * @description Words to look for, in any case: matched against each machine's name first, then
+                 *     its other names, muscles, tags and category, forgiving typos (`tredmill` finds the
+                 *     treadmill, `pec fly` the pec deck); best matches first.
+                 * @example leg press
+                 */
                 search?: string;
                 /** @description Repeatable; a machine must carry every tag given. */
                 tags?: string[];
@@ -2969,6 +2991,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Missing or invalid token (`WWW-Authenticate: Bearer`) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             404: {
                 headers: {
                     [name: string]: unknown;
@@ -2979,6 +3010,15 @@ export interface operations {
             };
             /** @description Invalid input: `detail` lists `{loc, msg, type}` issues */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The feature is turned off on this server (`FEATURES_OFF`), or in development has no service configured; `detail` names it. Retrying does not help */
+            501: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3037,6 +3077,15 @@ export interface operations {
             };
             /** @description Invalid input: `detail` lists `{loc, msg, type}` issues */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The feature is turned off on this server (`FEATURES_OFF`), or in development has no service configured; `detail` names it. Retrying does not help */
+            501: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3118,6 +3167,15 @@ export interface operations {
             };
             /** @description Invalid input: `detail` lists `{loc, msg, type}` issues */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The feature is turned off on this server (`FEATURES_OFF`), or in development has no service configured; `detail` names it. Retrying does not help */
+            501: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3211,6 +3269,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The feature is turned off on this server (`FEATURES_OFF`), or in development has no service configured; `detail` names it. Retrying does not help */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The database or an upstream service is unavailable, or the request ran past its deadline; retry later */
             503: {
                 headers: {
@@ -3296,6 +3363,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The feature is turned off on this server (`FEATURES_OFF`), or in development has no service configured; `detail` names it. Retrying does not help */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3369,6 +3445,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description The feature is turned off on this server (`FEATURES_OFF`), or in development has no service configured; `detail` names it. Retrying does not help */
+            501: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The database or an upstream service is unavailable, or the request ran past its deadline; retry later */
             503: {
                 headers: {
@@ -3427,6 +3512,15 @@ export interface operations {
             };
             /** @description Invalid input: `detail` lists `{loc, msg, type}` issues */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The feature is turned off on this server (`FEATURES_OFF`), or in development has no service configured; `detail` names it. Retrying does not help */
+            501: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4081,6 +4175,15 @@ export interface operations {
             };
             /** @description Daily limit reached; see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description The feature is turned off on this server (`FEATURES_OFF`), or in development has no service configured; `detail` names it. Retrying does not help */
+            501: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,7 +1,7 @@
 // Compiled by `npm run typecheck` (never shipped): shows the generated types and the
 // wrapper fit together, so a broken generation or an incompatible openapi-fetch
 // fails the check instead of the app's build.
-import { createMachineMateClient, identifyPhoto, type Schemas } from "../src/index";
+import { createMachineMateClient, errorMessage, identifyPhoto, type Schemas } from "../src/index";
 
 export async function machineName(id: string): Promise<string | undefined> {
   const api = createMachineMateClient({
@@ -13,7 +13,9 @@ export async function machineName(id: string): Promise<string | undefined> {
   });
   if (error) {
     const detail: Schemas["ErrorBody"]["detail"] = error.detail;
+    const line: string = errorMessage(error);
     void detail;
+    void line;
     return undefined;
   }
   const machine: Schemas["Machine"] = data;

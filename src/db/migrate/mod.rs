@@ -74,6 +74,11 @@ async fn locked<T>(
         .bind(MIGRATE_LOCK)
         .execute(&mut *conn)
         .await?;
+    // The migrator's `create ... if not exists` would log "already exists, skipping" on
+    // every run (each scripts/dev start, each deploy): only warnings and errors show.
+    sqlx::query("set client_min_messages = warning")
+        .execute(&mut *conn)
+        .await?;
     limits::apply(&mut conn, limits).await?;
     let result = work(&mut conn).await;
     // A failed run may leave the connection unusable; closing it releases the lock too.

@@ -1,7 +1,7 @@
 //! What a new history entry may hold, checked all at once (every issue reported).
 
-use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -38,9 +38,26 @@ pub struct HistoryCreate {
     #[serde(default)]
     #[schema(max_length = 2048)]
     pub photo_uri: Option<String>,
-    /// When the photo was taken (default: now); not more than a day ahead.
-    #[serde(default)]
+    /// When the photo was taken, RFC 3339 with a time zone (default: now); not more than
+    /// a day ahead.
+    #[serde(default, deserialize_with = "rfc3339")]
     pub taken_at: Option<DateTime<Utc>>,
+}
+
+/// A date-time as chrono reads one, refused with a message that says what is expected
+/// (chrono's own is "input contains invalid characters").
+fn rfc3339<'de, D: Deserializer<'de>>(de: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    let Some(raw) = Option::<String>::deserialize(de)? else {
+        return Ok(None);
+    };
+    raw.parse::<DateTime<FixedOffset>>()
+        .map(|t| Some(t.with_timezone(&Utc)))
+        .map_err(|_| {
+            serde::de::Error::custom(
+                "Input should be an RFC 3339 date-time with a time zone, such as \
+                 2026-01-02T03:04:05Z",
+            )
+        })
 }
 
 #[derive(Debug, Deserialize, Serialize, ToSchema)]

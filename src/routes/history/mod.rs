@@ -15,6 +15,7 @@ use uuid::Uuid;
 use crate::auth::AuthUser;
 use crate::db::history::{self, HistoryEntry};
 use crate::db::rls::UserTx;
+use crate::domain::machine_id::MachineId;
 use crate::domain::pagination::PageRequest;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
 use crate::extract::QueryParams;
@@ -40,6 +41,7 @@ pub struct HistoryQuery {
     #[param(minimum = 1, maximum = 100, default = 20)]
     page_size: Option<u32>,
     /// Only entries of this machine.
+    #[param(pattern = "^[a-z0-9][a-z0-9_]{1,62}$", example = "leg_press")]
     machine_id: Option<String>,
 }
 
@@ -54,10 +56,18 @@ impl FromRequest for HistoryFilter {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let mut q = QueryParams::parse(req.query_string());
-        let filter = HistoryFilter {
-            page: PageRequest::from_query(&mut q),
-            machine_id: q.text("machine_id", 64),
-        };
+        let page = PageRequest::from_query(&mut q);
+        // An id no machine could have is refused, as in a favorite's body.
+        let machine_id = q
+            .text("machine_id", 64)
+            .and_then(|raw| match MachineId::try_from(raw) {
+                Ok(id) => Some(id.to_string()),
+                Err(why) => {
+                    q.issue("machine_id", "value_error", why.to_string());
+                    None
+                }
+            });
+        let filter = HistoryFilter { page, machine_id };
         ready(q.finish(filter))
     }
 }

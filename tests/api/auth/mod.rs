@@ -3,6 +3,7 @@
 //! and rotated (`keys.rs`), and the roles that open admin routes (`roles.rs`).
 
 mod keys;
+mod local;
 mod roles;
 mod tokens;
 

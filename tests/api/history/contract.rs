@@ -176,3 +176,50 @@ async fn clearing_history_deletes_every_entry_and_says_how_many() {
     );
     assert_eq!(app.history_page(&token, "").await["total"], 0);
 }
+
+#[tokio::test]
+async fn history_filtered_by_an_id_no_machine_could_have_is_a_422_as_favorites_answer() {
+    let (app, token) = signed_in().await;
+    let favorite = assert_error(
+        app.add_favorite(&token, "Leg Press").await,
+        422,
+        "validation_error",
+    )
+    .await
+    .detail;
+    let history = assert_error(
+        app.get_as("/api/v1/history?machine_id=Leg%20Press", &token)
+            .await,
+        422,
+        "validation_error",
+    )
+    .await
+    .detail;
+    assert_eq!(history[0]["loc"], json!(["query", "machine_id"]));
+    assert_eq!(
+        (&history[0]["type"], &history[0]["msg"]),
+        (&favorite[0]["type"], &favorite[0]["msg"])
+    );
+}
+
+#[tokio::test]
+async fn a_taken_at_that_is_no_date_time_is_a_422_saying_what_is_expected() {
+    let (app, token) = signed_in().await;
+    let refused = assert_error(
+        app.add_history(
+            &token,
+            json!({"machine_id": "leg_press", "taken_at": "yesterday"}),
+        )
+        .await,
+        422,
+        "validation_error",
+    )
+    .await
+    .detail;
+    assert_eq!(refused[0]["loc"], json!(["body", "taken_at"]));
+    let msg = refused[0]["msg"].as_str().unwrap();
+    assert!(
+        msg.contains("RFC 3339") && msg.contains("2026-01-02T03:04:05Z"),
+        "{msg}"
+    );
+}

@@ -4,7 +4,7 @@ use base64::Engine;
 use reqwest::Method;
 use serde_json::Value;
 
-use super::{photo, signed_in};
+use super::{large_jpeg, photo, signed_in};
 use crate::helpers::{TestApp, assert_error};
 use crate::stand_ins::fireworks::{Reply, says};
 
@@ -56,16 +56,7 @@ async fn the_model_is_asked_in_the_wire_format_fireworks_expects() {
 #[tokio::test]
 async fn large_photos_reach_the_model_scaled_with_server_timing() {
     let (app, token) = signed_in(TestApp::builder().fireworks(says("Leg Press", 0.9))).await;
-    let big = image::RgbImage::from_fn(2000, 1500, |x, y| {
-        image::Rgb([(x % 256) as u8, (y % 256) as u8, 60])
-    });
-    let mut jpeg = Vec::new();
-    big.write_to(
-        &mut std::io::Cursor::new(&mut jpeg),
-        image::ImageFormat::Jpeg,
-    )
-    .unwrap();
-    let response = app.identify(&token, jpeg).await;
+    let response = app.identify(&token, large_jpeg()).await;
     assert_eq!(response.status(), 200);
     // "upstream;dur=1.234, total;dur=5.678": the proxy's own share is their difference.
     let timing = response.headers()["server-timing"]
@@ -123,31 +114,6 @@ async fn unusable_answers_are_unknown_and_recorded() {
             assert!(trace["error"].is_string(), "{trace}");
         }
     }
-}
-
-#[tokio::test]
-async fn without_a_model_the_answer_is_mocked_unknown() {
-    let (app, token) = signed_in(TestApp::builder()).await;
-    let body = app.identified(&token, photo(1)).await;
-    assert_eq!(
-        (
-            body["machine"].as_str(),
-            body["confidence"].as_f64(),
-            body["mocked"].as_bool()
-        ),
-        (Some("Unknown"), Some(0.0), Some(true))
-    );
-    assert_eq!(app.get_json("/health", 200).await["mocking_enabled"], true);
-    // Also at the bare /identify the shipped app calls.
-    let form =
-        reqwest::multipart::Form::new().part("image", reqwest::multipart::Part::bytes(photo(2)));
-    let response = app
-        .request(Method::POST, "/identify", &token)
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
 }
 
 #[tokio::test]

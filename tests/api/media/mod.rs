@@ -3,6 +3,7 @@
 //! reaches which files (`reach.rs`).
 
 mod multipart;
+mod off;
 mod presigned;
 mod reach;
 

@@ -1,5 +1,6 @@
-//! A real S3-compatible server for tests: s3s-fs over a temporary folder, checking SigV4
-//! signatures (headers and presigned URLs) with its own access key.
+//! A real S3-compatible server for tests: the store `scripts/dev` runs too
+//! (`examples/local_storage/service.rs`: s3s-fs checking SigV4 signatures, headers and
+//! presigned URLs) over a temporary folder, with its own access key.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -9,10 +10,11 @@ use actix_web::{HttpResponse, web};
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto::Builder as ConnBuilder;
-use s3s::auth::SimpleAuth;
-use s3s::service::S3ServiceBuilder;
 
 use super::StandIn;
+
+#[path = "../../../examples/local_storage/service.rs"]
+mod service;
 
 pub const ACCESS_KEY: &str = "machinemate-test-access";
 pub const SECRET_KEY: &str = "machinemate-test-secret-key-0123456789";
@@ -31,13 +33,7 @@ impl Drop for StorageServer {
 impl StorageServer {
     pub async fn start() -> StorageServer {
         let root = std::env::temp_dir().join(format!("mm-s3-{}", uuid::Uuid::new_v4().simple()));
-        for bucket in ["user-uploads", "machines", "tutorials"] {
-            std::fs::create_dir_all(root.join(bucket)).unwrap();
-        }
-        let fs = s3s_fs::FileSystem::new(&root).unwrap();
-        let mut builder = S3ServiceBuilder::new(fs);
-        builder.set_auth(SimpleAuth::from_single(ACCESS_KEY, SECRET_KEY));
-        let service = builder.build();
+        let service = service::s3_service(&root, ACCESS_KEY, SECRET_KEY).unwrap();
         let server = StandIn::tcp(move |socket| {
             let service = service.clone();
             async move {
