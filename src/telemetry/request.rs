@@ -127,7 +127,7 @@ pub async fn trace_requests<B: MessageBody + 'static>(
         span.record("response_size", size);
     }
     metrics::http_request(
-        response.request().method().as_str(),
+        response.request().method(),
         route.as_deref().unwrap_or("<unmatched>"),
         status,
         latency_ms / 1000.0,
