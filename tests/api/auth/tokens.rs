@@ -200,7 +200,11 @@ async fn a_token_with_critical_header_parameters_is_refused() {
     let user = app.sign_up().await;
     // RFC 7515 4.1.11: a recipient that does not understand every extension `crit` names
     // must reject the token; this service understands none. Signed by a published key.
-    for crit in [vec!["exp-policy".to_owned()], vec!["b64".to_owned()], vec![]] {
+    for crit in [
+        vec!["exp-policy".to_owned()],
+        vec!["b64".to_owned()],
+        vec![],
+    ] {
         let mut header = Header::new(key.alg);
         header.kid = Some(key.kid.clone());
         header.crit = Some(crit);
