@@ -1,5 +1,6 @@
 //! `AuthUser` (a valid bearer token is required), `MaybeAuthUser` (optional, but a bad
-//! token is still a 401) and `AdminUser` (403 unless admin or service role).
+//! token is still a 401), `AdminUser` (403 unless admin or service role), and
+//! `AnyAccount` (a valid token whose account may already be deleted).
 
 use std::future::Future;
 use std::ops::Deref;
@@ -21,6 +22,19 @@ pub struct MaybeAuthUser(pub Option<Arc<Identity>>);
 
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub Arc<Identity>);
+
+/// A verified token whose account may have been deleted since it was issued: only
+/// `DELETE /api/v1/users/me` takes it, so that a deletion whose last step failed (the
+/// Supabase Auth user's) can be finished by calling again.
+#[derive(Debug, Clone)]
+pub struct AnyAccount(pub Arc<Identity>);
+
+impl Deref for AnyAccount {
+    type Target = Identity;
+    fn deref(&self) -> &Identity {
+        &self.0
+    }
+}
 
 impl Deref for AuthUser {
     type Target = Identity;
@@ -99,6 +113,22 @@ impl FromRequest for AuthUser {
                 .await?
                 .map(AuthUser)
                 .ok_or_else(|| ApiError::Unauthorized("Not authenticated".into()))
+        })
+    }
+}
+
+impl FromRequest for AnyAccount {
+    type Error = ApiError;
+    type Future = Boxed<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let authenticator = authenticator(req);
+        Box::pin(async move {
+            let token = token?.ok_or_else(|| ApiError::Unauthorized("Not authenticated".into()))?;
+            let authenticator = authenticator
+                .ok_or_else(|| ApiError::Unavailable("Authentication is not configured".into()))?;
+            authenticator.verified(&token).await.map(AnyAccount)
         })
     }
 }

@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::shared::within_rate;
-use crate::auth::{AuthUser, Authenticator, Role};
+use crate::auth::{AnyAccount, AuthUser, Authenticator, Role};
 use crate::db::rls::UserTx;
 use crate::db::users::{self, Profile, ProfileChanges};
 use crate::db::{export, limits};
@@ -213,7 +213,7 @@ pub struct AccountDeleted {
 pub async fn delete_me(
     state: web::Data<AppState>,
     authenticator: web::Data<Authenticator>,
-    user: AuthUser,
+    user: AnyAccount,
 ) -> ApiResult<HttpResponse> {
     // Files first: if storage is down the account stays whole and the call can be repeated.
     if let Some(storage) = &state.storage {
@@ -222,10 +222,16 @@ pub async fn delete_me(
             .await?;
         tracing::info!(user_id = %user.id, objects = removed, "account files deleted");
     }
-    let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
+    // Already deleted (a repeated call): the scope refuses the token, nothing is left.
+    let removed = match UserTx::run(&state.db, &user.claims_json, async |tx| {
         users::delete_account(tx).await
     })
-    .await?;
+    .await
+    .map_err(ApiError::from)
+    {
+        Err(ApiError::Unauthorized(_)) => false,
+        other => other?,
+    };
     // After a cutover, the FastAPI backend's copy of the account goes too.
     let archived = users::forget_archived(&state.db, user.id).await?;
     authenticator.forget(user.id).await;

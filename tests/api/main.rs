@@ -12,6 +12,7 @@ mod catalog_ids;
 mod cutover;
 mod data_api;
 mod database_tls;
+mod deleted_accounts;
 mod errors;
 mod faults;
 mod favorites;

@@ -131,7 +131,7 @@ pub enum RecordError {
 impl From<RecordError> for crate::error::ApiError {
     fn from(e: RecordError) -> Self {
         match e {
-            RecordError::Database(e) => crate::error::ApiError::Database(e),
+            RecordError::Database(e) => e.into(),
             other => crate::error::ApiError::Internal(anyhow::Error::new(other)),
         }
     }
