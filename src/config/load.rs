@@ -160,6 +160,11 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(shutdown_secs),
             catalog_max_staleness_ms: vars.parsed("CATALOG_MAX_STALENESS_MS", 1000)?,
             request_deadline: Duration::from_millis(request_deadline_ms),
+            history_dedup_window: Duration::from_secs(vars.ranged(
+                "HISTORY_DEDUP_WINDOW_SECS",
+                30,
+                0..=3600,
+            )?),
             uploads_in_memory: vars.ranged("UPLOADS_IN_MEMORY", 8, 1..=64)?,
             database: DatabaseSettings {
                 url: SecretString::from(database_url),

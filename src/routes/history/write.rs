@@ -30,8 +30,9 @@ async fn add_entry(
     tx: &mut UserTx,
     machines: &MachineIndex,
     entry: &NewEntry,
+    resend_window: std::time::Duration,
 ) -> ApiResult<HistoryEntry> {
-    history::add(tx, machines, entry)
+    history::add(tx, machines, entry, resend_window)
         .await
         .on_constraint("history_machine_id_fkey", || ApiError::not_found("Machine"))
         .map_err(|e| match e {
@@ -74,7 +75,7 @@ pub async fn add_history(
         &req,
         &body,
         StatusCode::CREATED,
-        async |tx| add_entry(tx, &machines, &entry).await,
+        async |tx| add_entry(tx, &machines, &entry, state.settings.history_dedup_window).await,
     )
     .await
 }
@@ -153,7 +154,9 @@ pub async fn add_history_batch(
             }
             let mut history = Vec::with_capacity(entries.len());
             for entry in &entries {
-                history.push(add_entry(tx, &machines, entry).await?);
+                history.push(
+                    add_entry(tx, &machines, entry, state.settings.history_dedup_window).await?,
+                );
             }
             Ok(HistoryBatchResult {
                 total: history.len(),
