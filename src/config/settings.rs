@@ -143,9 +143,9 @@ pub struct Settings {
     /// connection never leaves a caller hanging. See `crate::deadline`.
     pub request_deadline: Duration,
     /// `HISTORY_DEDUP_WINDOW_SECS`: how long a history entry posted again without a
-    /// client `id`, identical to one the same user wrote, is answered with the one already
-    /// written instead of a second (default 30, 0..=3600; 0 turns it off). The shipped
-    /// app retries `{"machine_id": id}` after a timeout.
+    /// client `id` or `Idempotency-Key`, identical to one the same user wrote, is answered
+    /// with the one already written instead of a second (default 30, 0..=3600; 0 turns
+    /// it off). The shipped app retries `{"machine_id": id}` after a timeout.
     pub history_dedup_window: Duration,
     pub database: DatabaseSettings,
     pub supabase: SupabaseSettings,

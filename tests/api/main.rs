@@ -20,6 +20,7 @@ mod health;
 mod helpers;
 mod history;
 mod hostile;
+mod idempotency;
 mod identify;
 mod load;
 mod machines;

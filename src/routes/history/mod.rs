@@ -14,11 +14,12 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::db::history::{self, HistoryEntry};
+use crate::db::limits;
 use crate::db::rls::UserTx;
 use crate::domain::pagination::PageRequest;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
 use crate::extract::QueryParams;
-use crate::routes::shared::Deleted;
+use crate::routes::shared::{Deleted, within_rate};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -127,7 +128,7 @@ pub async fn get_history(
 #[utoipa::path(delete, path = "/api/v1/history/{history_id}", tag = "history",
     security(("bearer_auth" = [])),
     params(("history_id" = Uuid, Path)),
-    responses((status = 200, body = Deleted, example = json!({"deleted": 1})), (status = 404, body = ErrorBody))
+    responses((status = 200, body = Deleted, example = json!({"deleted": 1})), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody, description = "300 history writes a minute; see Retry-After"))
 )]
 pub async fn delete_history(
     state: web::Data<AppState>,
@@ -135,6 +136,7 @@ pub async fn delete_history(
     history_id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = entry_id(&history_id)?;
+    within_rate(&state.db, user.id, &limits::HISTORY_WRITE).await?;
     let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
         history::remove(tx, id).await
     })

@@ -13,7 +13,7 @@ use crate::db::limits;
 use crate::db::rls::UserTx;
 use crate::error::{ApiError, ApiResult, ErrorBody, LocItem, ResultExt, ValidationIssue};
 use crate::extract::ApiJson;
-use crate::idempotency::{self, IdempotencyKey};
+use crate::idempotency::{self, Guarded, IdempotencyKey, Replayable};
 use crate::routes::shared::within_rate;
 use crate::state::AppState;
 
@@ -22,6 +22,58 @@ pub struct HistoryBatchResult {
     /// The entries, in the order sent.
     pub history: Vec<HistoryEntry>,
     pub total: usize,
+}
+
+/// A replay reads the entry back by its id (history entries never change).
+impl Replayable for HistoryEntry {
+    fn kept(&self) -> serde_json::Value {
+        serde_json::json!(self.id)
+    }
+
+    async fn replay(
+        tx: &mut UserTx,
+        machines: &MachineIndex,
+        kept: serde_json::Value,
+    ) -> Result<Option<Self>, sqlx::Error> {
+        match serde_json::from_value(kept) {
+            Ok(id) => history::get(tx, machines, id).await,
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// A replay reads the batch's entries back by their ids (100 at most: 4 KB kept), in
+/// the order sent; one deleted since is left out.
+impl Replayable for HistoryBatchResult {
+    fn kept(&self) -> serde_json::Value {
+        serde_json::json!(self.history.iter().map(|e| e.id).collect::<Vec<_>>())
+    }
+
+    async fn replay(
+        tx: &mut UserTx,
+        machines: &MachineIndex,
+        kept: serde_json::Value,
+    ) -> Result<Option<Self>, sqlx::Error> {
+        let ids: Vec<uuid::Uuid> = serde_json::from_value(kept).unwrap_or_default();
+        let mut history = Vec::with_capacity(ids.len());
+        for id in ids {
+            history.extend(history::get(tx, machines, id).await?);
+        }
+        Ok(Some(HistoryBatchResult {
+            total: history.len(),
+            history,
+        }))
+    }
+}
+
+/// How long an identical entry sent again is answered with the first: only for clients
+/// that guard their retries with neither a client id nor an `Idempotency-Key` (the
+/// shipped app); a new key says the request is a new one.
+fn resend_window(state: &AppState, key: &IdempotencyKey) -> std::time::Duration {
+    match key.0 {
+        Some(_) => std::time::Duration::ZERO,
+        None => state.settings.history_dedup_window,
+    }
 }
 
 /// Records one entry, mapping an unknown machine to 404 and a client id that is
@@ -54,6 +106,7 @@ async fn add_entry(
         (status = 404, body = ErrorBody, description = "Unknown machine"),
         (status = 409, body = ErrorBody, description = "The client-chosen `id` is another user's, or a request with this Idempotency-Key is in progress"),
         (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "300 history writes a minute, or 2,000 Idempotency-Keys in 24 hours; see Retry-After"),
     )
 )]
 pub async fn add_history(
@@ -63,6 +116,7 @@ pub async fn add_history(
     req: HttpRequest,
     body: ApiJson<HistoryCreate>,
 ) -> ApiResult<HttpResponse> {
+    within_rate(&state.db, user.id, &limits::HISTORY_WRITE).await?;
     let body = body.into_inner();
     let mut issues = Vec::new();
     let entry = body.validate(&["body".into()], &mut issues);
@@ -71,11 +125,14 @@ pub async fn add_history(
     idempotency::respond(
         &state.db,
         &user,
-        &key,
-        &req,
-        &body,
+        Guarded {
+            key: &key,
+            http: &req,
+            body: &body,
+        },
         StatusCode::CREATED,
-        async |tx| add_entry(tx, &machines, &entry, state.settings.history_dedup_window).await,
+        &machines,
+        async |tx| add_entry(tx, &machines, &entry, resend_window(&state, &key)).await,
     )
     .await
 }
@@ -89,7 +146,7 @@ pub async fn add_history(
         (status = 201, body = HistoryBatchResult),
         (status = 409, body = ErrorBody, description = "A client-chosen `id` is another user's, or a request with this Idempotency-Key is in progress"),
         (status = 422, body = ErrorBody, description = "Invalid entries, or the history already holds as many entries as it may (10,000)"),
-        (status = 429, body = ErrorBody, description = "120 batches a minute; see Retry-After"),
+        (status = 429, body = ErrorBody, description = "120 batches a minute, or 2,000 Idempotency-Keys in 24 hours; see Retry-After"),
     )
 )]
 pub async fn add_history_batch(
@@ -125,10 +182,13 @@ pub async fn add_history_batch(
     idempotency::respond(
         &state.db,
         &user,
-        &key,
-        &req,
-        &body,
+        Guarded {
+            key: &key,
+            http: &req,
+            body: &body,
+        },
         StatusCode::CREATED,
+        &machines,
         async |tx| {
             let ids: Vec<String> = entries.iter().map(|e| e.machine_id.clone()).collect();
             let unknown = history::unknown_machines(tx, &ids).await?;
@@ -154,9 +214,7 @@ pub async fn add_history_batch(
             }
             let mut history = Vec::with_capacity(entries.len());
             for entry in &entries {
-                history.push(
-                    add_entry(tx, &machines, entry, state.settings.history_dedup_window).await?,
-                );
+                history.push(add_entry(tx, &machines, entry, resend_window(&state, &key)).await?);
             }
             Ok(HistoryBatchResult {
                 total: history.len(),
