@@ -192,9 +192,9 @@ pub async fn add(
         && !resend_window.is_zero()
         && let Some(row) = resent(tx, entry, resend_window).await?
     {
-        return Ok(with_machine(tx, machines, Some(row))
+        return with_machine(tx, machines, Some(row))
             .await?
-            .ok_or(sqlx::Error::RowNotFound)?);
+            .ok_or(sqlx::Error::RowNotFound);
     }
     let inserted: Option<EntryRow> = tx.query_as(concat!(
         "insert into public.history \

@@ -12,7 +12,7 @@ use crate::db::favorites::{self, Favorite};
 use crate::db::rls::UserTx;
 use crate::domain::machine_id::MachineId;
 use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt, ValidationIssue};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, Writer};
 use crate::idempotency::{self, Guarded, IdempotencyKey, Replayable};
 use crate::state::AppState;
 
@@ -87,7 +87,7 @@ fn favorite_not_found() -> ApiError {
 )]
 pub async fn list_favorites(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
 ) -> ApiResult<web::Json<FavoriteList>> {
     let favorites = favorites::list(&state.db, &user.claims_json, &state.catalog).await?;
     Ok(web::Json(FavoriteList {
@@ -171,7 +171,7 @@ pub async fn get_favorite(
 )]
 pub async fn update_favorite(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     machine_id: web::Path<MachineId>,
     body: ApiJson<FavoriteUpdate>,
 ) -> ApiResult<web::Json<Favorite>> {
@@ -192,7 +192,7 @@ pub async fn update_favorite(
 )]
 pub async fn delete_favorite(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     machine_id: web::Path<MachineId>,
 ) -> ApiResult<HttpResponse> {
     let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
@@ -211,10 +211,7 @@ pub async fn delete_favorite(
     security(("bearer_auth" = [])),
     responses((status = 200, body = Deleted, description = "How many favorites were removed", example = json!({"deleted": 3})), (status = 401, body = ErrorBody))
 )]
-pub async fn clear_favorites(
-    state: web::Data<AppState>,
-    user: AuthUser,
-) -> ApiResult<HttpResponse> {
+pub async fn clear_favorites(state: web::Data<AppState>, user: Writer) -> ApiResult<HttpResponse> {
     let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
         favorites::clear(tx).await
     })

@@ -13,7 +13,7 @@ use crate::db::rls::UserTx;
 use crate::db::users::{self, Profile, ProfileChanges};
 use crate::db::{export, limits};
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, Writer};
 use crate::state::AppState;
 
 const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
@@ -174,7 +174,7 @@ pub async fn get_me(
 )]
 pub async fn update_me(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     body: ApiJson<UserUpdate>,
 ) -> ApiResult<web::Json<UserProfile>> {
     let changes = body.into_inner().validate()?;
@@ -183,7 +183,7 @@ pub async fn update_me(
         .await?
         .ok_or_else(|| ApiError::not_found("User"))?;
     tx.commit().await?;
-    Ok(web::Json(UserProfile::new(profile, &user)))
+    Ok(web::Json(UserProfile::new(profile, &user.user)))
 }
 
 /// What deleting the account did.

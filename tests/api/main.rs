@@ -9,6 +9,7 @@ mod auth;
 mod binary;
 mod catalog;
 mod catalog_ids;
+mod concurrent_writes;
 mod cutover;
 mod data_api;
 mod database_tls;

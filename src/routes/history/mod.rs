@@ -18,7 +18,7 @@ use crate::db::limits;
 use crate::db::rls::UserTx;
 use crate::domain::pagination::PageRequest;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
-use crate::extract::QueryParams;
+use crate::extract::{QueryParams, Writer};
 use crate::routes::shared::{Deleted, within_rate};
 use crate::state::AppState;
 
@@ -132,7 +132,7 @@ pub async fn get_history(
 )]
 pub async fn delete_history(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     history_id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = entry_id(&history_id)?;
@@ -153,7 +153,7 @@ pub async fn delete_history(
     security(("bearer_auth" = [])),
     responses((status = 200, body = Deleted, description = "How many entries were removed", example = json!({"deleted": 12})), (status = 401, body = ErrorBody))
 )]
-pub async fn clear_history(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+pub async fn clear_history(state: web::Data<AppState>, user: Writer) -> ApiResult<HttpResponse> {
     let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
         history::clear(tx).await
     })

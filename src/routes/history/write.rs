@@ -6,13 +6,12 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::body::{HistoryBatch, HistoryCreate, MAX_BATCH, validated};
-use crate::auth::AuthUser;
 use crate::db::embed::MachineIndex;
 use crate::db::history::{self, HistoryEntry, NewEntry};
 use crate::db::limits;
 use crate::db::rls::UserTx;
 use crate::error::{ApiError, ApiResult, ErrorBody, LocItem, ResultExt, ValidationIssue};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, Writer};
 use crate::idempotency::{self, Guarded, IdempotencyKey, Replayable};
 use crate::routes::shared::within_rate;
 use crate::state::AppState;
@@ -111,7 +110,7 @@ async fn add_entry(
 )]
 pub async fn add_history(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     key: IdempotencyKey,
     req: HttpRequest,
     body: ApiJson<HistoryCreate>,
@@ -151,7 +150,7 @@ pub async fn add_history(
 )]
 pub async fn add_history_batch(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     key: IdempotencyKey,
     req: HttpRequest,
     body: ApiJson<HistoryBatch>,

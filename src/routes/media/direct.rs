@@ -7,12 +7,14 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
 use crate::db::media::NewAsset;
 use crate::db::rls::UserTx;
 use crate::domain::image_kind::ImageKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::multipart::{declared_length, read_field};
+use crate::extract::{
+    Writer,
+    multipart::{declared_length, read_field},
+};
 use crate::routes::shared::Deleted;
 use crate::state::AppState;
 use crate::storage::USER_UPLOADS;
@@ -48,7 +50,7 @@ pub struct UploadedFile {
 )]
 pub async fn upload_file(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     req: HttpRequest,
     form: Multipart,
 ) -> ApiResult<HttpResponse> {
@@ -118,7 +120,7 @@ pub async fn upload_file(
 )]
 pub async fn delete_file(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     file_path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let path = file_path.into_inner();

@@ -9,11 +9,10 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{MediaWithUrl, not_found, parse_asset_id, url_for};
-use crate::auth::AuthUser;
 use crate::db::media::NewAsset;
 use crate::db::rls::UserTx;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, Writer};
 use crate::state::AppState;
 use crate::storage::{BucketRules, USER_UPLOADS};
 use crate::{db, storage};
@@ -80,7 +79,7 @@ fn check_upload(rules: &BucketRules, content_type: &str, size: i64) -> ApiResult
 )]
 pub async fn upload_url(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     body: ApiJson<UploadRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
@@ -141,7 +140,7 @@ pub async fn upload_url(
 )]
 pub async fn complete_upload(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     asset_id: web::Path<String>,
 ) -> ApiResult<web::Json<MediaWithUrl>> {
     let id = parse_asset_id(&asset_id)?;
