@@ -31,6 +31,16 @@ enum Command {
     },
     /// Load (or refresh) the machine catalog from the embedded supabase/seed.sql.
     Seed,
+    /// One bounded pass of housekeeping (docs/operations.md): expired idempotency
+    /// records, sync tombstones, uploads never completed or no record names, quota and
+    /// rate-limit rows of past windows, identifications past their retention. Safe to run
+    /// again, and on several instances at once. Needs a session-mode DATABASE_URL.
+    Maintain {
+        /// Also drop the FastAPI backend's archive (schema fastapi_legacy) once the
+        /// cutover is older than FASTAPI_ARCHIVE_GRACE_DAYS (docs/cutover.md).
+        #[arg(long)]
+        drop_fastapi_archive: bool,
+    },
     /// Run the configured prompt variants (IDENTIFY_PROMPT_VARIANTS) over photos whose
     /// true machine is known, through the same steps as POST /identify, and print each
     /// variant's accuracy, confusions and token cost.
@@ -146,6 +156,19 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let db = Db::connect_lazy(&settings.database)?;
             let count = migrate::seed_catalog(db.pool()).await?;
             tracing::info!(machines = count, "catalog seeded");
+        }
+        Command::Maintain {
+            drop_fastapi_archive,
+        } => {
+            use machinemate_api::maintain;
+            // Each task logs what it removed, and the run its total.
+            maintain::run(
+                &settings,
+                maintain::Options {
+                    drop_fastapi_archive,
+                },
+            )
+            .await?;
         }
         Command::Eval {
             photos,

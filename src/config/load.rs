@@ -166,6 +166,19 @@ impl Settings {
                 0..=3600,
             )?),
             uploads_in_memory: vars.ranged("UPLOADS_IN_MEMORY", 8, 1..=64)?,
+            maintenance: MaintenanceSettings {
+                identification_retention_days: vars.ranged(
+                    "IDENTIFICATION_RETENTION_DAYS",
+                    180,
+                    1..=3650,
+                )?,
+                tombstone_retention_days: vars.ranged(
+                    "SYNC_TOMBSTONE_RETENTION_DAYS",
+                    30,
+                    1..=3650,
+                )?,
+                archive_grace_days: vars.ranged("FASTAPI_ARCHIVE_GRACE_DAYS", 30, 7..=3650)?,
+            },
             database: DatabaseSettings {
                 url: SecretString::from(database_url),
                 ca_cert,

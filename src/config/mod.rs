@@ -18,7 +18,7 @@ pub use kinds::{Environment, LogFormat, PoolMode};
 pub use problem::ConfigError;
 pub use settings::{
     DEFAULT_FIREWORKS_BASE_URL, DEFAULT_FIREWORKS_MODEL, DatabaseSettings, FireworksSettings,
-    Settings, StorageSettings, SupabaseSettings,
+    MaintenanceSettings, Settings, StorageSettings, SupabaseSettings,
 };
 
 #[cfg(test)]

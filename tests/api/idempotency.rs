@@ -175,3 +175,31 @@ async fn single_history_writes_are_rate_limited_like_batches() {
     // Reads are not limited, and the entry is still there.
     assert_eq!(app.history_entry(&token, id).await.status(), 200);
 }
+
+#[tokio::test]
+async fn expired_idempotency_records_are_removed_without_anyone_reusing_their_keys() {
+    let (app, _, token) = signed_in().await;
+    for n in 0..3 {
+        let response = app
+            .request(Method::POST, HISTORY, &token)
+            .header("Idempotency-Key", format!("k{n}"))
+            .json(&json!({"machine_id": "leg_press", "confidence": f64::from(n) / 10.0}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 201);
+    }
+    sqlx::query(
+        "update idempotency_keys set created_at = now() - interval '25 hours' where key <> 'k2'",
+    )
+    .execute(&app.db)
+    .await
+    .unwrap();
+    // The hourly housekeeping job, not a repeat of the same key, removes them.
+    assert_eq!(app.maintain(&[]).await["idempotency_keys"], 2);
+    let left: Vec<String> = sqlx::query_scalar("select key from idempotency_keys")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(left, ["k2"]);
+}

@@ -25,6 +25,7 @@ mod idempotency;
 mod identify;
 mod load;
 mod machines;
+mod maintain;
 mod media;
 mod migrations;
 mod observability;
