@@ -2,15 +2,17 @@
 //! speak HTTP; this module owns the steps, in order: the caller's variant, their daily
 //! allowance (a ticket given back unless the model was asked), the photo (a bounded
 //! number in memory at once), the caller's own recent answers, the model
-//! ([`ask::ask`]), and the record every identification leaves.
+//! ([`ask::ask`], on a task of its own once it is asked: [`detached`]), and the record
+//! every identification leaves.
 
 mod answer;
 pub mod ask;
+mod detached;
 pub mod eval;
 mod record;
 mod request;
 
-pub use answer::{Answer, VisionCatalog};
+pub use answer::{Answer, Identified, VisionCatalog};
 pub use request::{Caller, Photo};
 
 use std::sync::Arc;
@@ -23,7 +25,7 @@ use crate::catalog::{Catalog, PerVersion};
 use crate::config::FireworksSettings;
 use crate::db::Db;
 use crate::db::identify::{self as records, QuotaHolder};
-use crate::error::{ApiError, ApiResult};
+use crate::error::ApiResult;
 use crate::extract::multipart::{UploadSlots, read_field};
 use crate::telemetry::metrics;
 use crate::vision::fireworks::{BreakerSettings, Fireworks};
@@ -34,7 +36,7 @@ use record::Recorded;
 /// Identification's handle (in `AppState`): the Fireworks client, the experiment's
 /// variants, callers' recent answers, and the catalog's prompts per catalog version.
 pub struct Identification {
-    vision: Option<Fireworks>,
+    vision: Option<Arc<Fireworks>>,
     experiment: String,
     variants: Vec<Variant>,
     recent: Cache<[u8; 32], Arc<Answer>>,
@@ -54,7 +56,7 @@ impl Identification {
     pub fn new(settings: &FireworksSettings, http: reqwest::Client) -> Self {
         Identification {
             vision: settings.api_key.clone().map(|key| {
-                Fireworks::new(
+                Arc::new(Fireworks::new(
                     http,
                     &settings.base_url,
                     key,
@@ -64,7 +66,7 @@ impl Identification {
                         threshold: settings.breaker_threshold,
                         cooldown: settings.breaker_cooldown,
                     },
-                )
+                ))
             }),
             experiment: settings.experiment.clone(),
             variants: settings.variants.clone(),
@@ -78,7 +80,7 @@ impl Identification {
 
     /// The Fireworks client, when a key is configured.
     pub fn vision(&self) -> Option<&Fireworks> {
-        self.vision.as_ref()
+        self.vision.as_deref()
     }
 
     /// The variant `holder` is dealt for the configured experiment.
@@ -130,33 +132,52 @@ impl Identification {
             });
             return Ok(Outcome::AllowanceSpent);
         };
-        let answered = self
-            .answer_photo(around, vision, &caller, variant, &model, photo, started)
-            .await;
-        // Given back when the model was never asked: a bad photo, or the model unavailable.
-        match answered {
-            Ok(identified) => {
-                ticket.commit();
-                Ok(Outcome::Identified(identified))
-            }
+        let photo = match self
+            .prepare_photo(around, &caller, variant, &model, photo, started)
+            .await
+        {
+            Ok(photo) => photo,
+            // Given back: the model was never asked (a bad photo, storage of the photo).
             Err(e) => {
                 ticket.refund().await?;
-                Err(e)
+                return Err(e);
             }
-        }
+        };
+        let prepared = match photo {
+            Ready::Cached(identified) => {
+                ticket.commit();
+                return Ok(Outcome::Identified(identified));
+            }
+            Ready::ToAsk(prepared) => prepared,
+        };
+        // From here the model is asked: on a task of its own, which the caller going
+        // away does not stop, so the identification counts and is recorded either way.
+        detached::ask(detached::Question {
+            vision: self.vision.clone().expect("checked above"),
+            db: around.db.clone(),
+            recent: self.recent.clone(),
+            variant: variant.clone(),
+            model,
+            caller,
+            ticket,
+            started,
+            photo: prepared,
+        })
+        .await
+        .map(Outcome::Identified)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn answer_photo(
+    /// Reads the photo (holding a turn to keep it in memory), answers it from the
+    /// caller's own recent photos when it is one, else scales it for the model.
+    async fn prepare_photo(
         &self,
         around: Around<'_>,
-        vision: &Fireworks,
         caller: &Caller,
         variant: &Variant,
         model: &str,
         photo: Photo,
         started: Instant,
-    ) -> ApiResult<Identified> {
+    ) -> ApiResult<Ready> {
         // At most so many photos are held in memory at once (`UPLOADS_IN_MEMORY`).
         let slot = around.uploads.turn().await?;
         let bytes = read_field(photo.form, "image", MAX_IMAGE_BYTES, photo.size_hint).await?;
@@ -179,12 +200,12 @@ impl Identification {
             metrics::identification("cached", variant.name, model);
             let event = Recorded::new(caller, variant.name, model, &answer, size, started);
             let trace_id = event.cached().save(around.db).await?;
-            return Ok(Identified {
+            return Ok(Ready::Cached(Identified {
                 trace_id,
                 answer,
                 mocked: false,
                 upstream: None,
-            });
+            }));
         }
 
         let (catalog, prepared) = tokio::join!(
@@ -194,46 +215,19 @@ impl Identification {
         drop(slot);
         let prepared =
             prepared.inspect_err(|_| metrics::identification("rejected", variant.name, model))?;
-        let catalog = catalog?;
-        match ask::ask(vision, &catalog, variant, &prepared).await {
-            Ok(asked) => {
-                let answer = Arc::new(asked.answer);
-                if answer.failure.is_none() {
-                    self.recent.insert(key, answer.clone()).await;
-                }
-                let outcome = if answer.machine_id.is_some() {
-                    "matched"
-                } else {
-                    "unknown"
-                };
-                metrics::identification(outcome, variant.name, model);
-                let event = Recorded::new(caller, variant.name, model, &answer, size, started);
-                let trace_id = event.save(around.db).await?;
-                Ok(Identified {
-                    trace_id,
-                    answer,
-                    mocked: false,
-                    upstream: Some(asked.upstream),
-                })
-            }
-            Err(unavailable) => {
-                metrics::identification("unavailable", variant.name, model);
-                let answer = Answer::unknown(Some("upstream"), Some(unavailable.why.clone()));
-                Recorded::new(caller, variant.name, model, &answer, size, started)
-                    .save(around.db)
-                    .await?;
-                Err(ApiError::Unavailable(unavailable.why))
-            }
-        }
+        Ok(Ready::ToAsk(detached::Prepared {
+            catalog: catalog?,
+            photo: prepared,
+            cache_key: key,
+            size,
+        }))
     }
 }
 
-pub struct Identified {
-    pub trace_id: String,
-    pub answer: Arc<Answer>,
-    pub mocked: bool,
-    /// Time waiting for Fireworks, when it was asked.
-    pub upstream: Option<Duration>,
+/// A photo read and made ready: answered from the cache, or for the model to see.
+enum Ready {
+    Cached(Identified),
+    ToAsk(detached::Prepared),
 }
 
 pub enum Outcome {

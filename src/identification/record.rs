@@ -28,6 +28,7 @@ impl Recorded {
             confidence: answer.confidence,
             mocked: false,
             cached: false,
+            abandoned: false,
             raw_text: answer.raw_text.clone(),
             raw_machine: answer.raw_machine.clone(),
             match_score: answer.match_score,
@@ -53,6 +54,12 @@ impl Recorded {
         self
     }
 
+    /// Nobody was left to answer: the caller went away after the model was asked.
+    pub(super) fn abandoned(mut self, abandoned: bool) -> Self {
+        self.0.abandoned = abandoned;
+        self
+    }
+
     pub(super) fn mocked(mut self) -> Self {
         self.0.mocked = true;
         self.0.model = None;
@@ -68,6 +75,7 @@ impl Recorded {
             variant = self.0.prompt_variant.as_deref().unwrap_or_default(),
             cached = self.0.cached,
             mocked = self.0.mocked,
+            abandoned = self.0.abandoned,
             latency_ms = self.0.latency_ms,
             "identified"
         );

@@ -2,6 +2,7 @@
 //! (`answers.rs`), the traces and corrections kept of them (`traces.rs`), an upstream that
 //! fails (`upstream.rs`), and the allowances and cache that bound the calls (`limits.rs`).
 
+mod abandoned;
 mod answers;
 mod limits;
 mod traces;
