@@ -30,6 +30,7 @@ mod media;
 mod migrations;
 mod observability;
 mod openapi;
+mod photo_bombs;
 mod pinning;
 mod pooler;
 mod quality;
