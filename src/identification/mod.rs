@@ -26,7 +26,7 @@ use crate::config::FireworksSettings;
 use crate::db::Db;
 use crate::db::identify::{self as records, QuotaHolder};
 use crate::error::ApiResult;
-use crate::extract::multipart::{UploadSlots, read_field};
+use crate::extract::multipart::{UploadSlots, read_photo};
 use crate::telemetry::metrics;
 use crate::vision::fireworks::{BreakerSettings, Fireworks};
 use crate::vision::image::{self, MAX_IMAGE_BYTES};
@@ -108,8 +108,16 @@ impl Identification {
         let variant = self.variant_for(&caller.holder);
         let Some(vision) = self.vision() else {
             // No model configured (local quick start): say so, as the original did.
-            let _slot = around.uploads.turn().await?;
-            let bytes = read_field(photo.form, "image", MAX_IMAGE_BYTES, photo.size_hint).await?;
+            let held = read_photo(
+                photo.form,
+                "image",
+                MAX_IMAGE_BYTES,
+                photo.size_hint,
+                around.uploads,
+                &caller.holder.key(),
+            )
+            .await?;
+            let bytes = held.bytes;
             image::sniff(&bytes)?;
             let answer = Arc::new(Answer::unknown(None, None));
             let event = Recorded::new(&caller, variant.name, "none", &answer, bytes.len(), started);
@@ -178,9 +186,17 @@ impl Identification {
         photo: Photo,
         started: Instant,
     ) -> ApiResult<Ready> {
-        // At most so many photos are held in memory at once (`UPLOADS_IN_MEMORY`).
-        let slot = around.uploads.turn().await?;
-        let bytes = read_field(photo.form, "image", MAX_IMAGE_BYTES, photo.size_hint).await?;
+        // Large photos hold one of `UPLOADS_IN_MEMORY` turns until they are scaled.
+        let held = read_photo(
+            photo.form,
+            "image",
+            MAX_IMAGE_BYTES,
+            photo.size_hint,
+            around.uploads,
+            &caller.holder.key(),
+        )
+        .await?;
+        let (bytes, turn) = (held.bytes, held.turn);
         let format = image::sniff(&bytes)?;
         let size = bytes.len();
         // Keyed by the caller and the variant too: a repeat answered from memory is one's
@@ -212,7 +228,7 @@ impl Identification {
             self.catalog(around.db, around.catalog),
             image::prepare_off_thread(bytes, format)
         );
-        drop(slot);
+        drop(turn);
         let prepared =
             prepared.inspect_err(|_| metrics::identification("rejected", variant.name, model))?;
         Ok(Ready::ToAsk(detached::Prepared {

@@ -41,5 +41,6 @@ mod security;
 mod shutdown;
 mod stand_ins;
 mod sync;
+mod trickling;
 mod uploads;
 mod users;

@@ -13,7 +13,7 @@ use crate::domain::image_kind::ImageKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{
     Writer,
-    multipart::{declared_length, read_field},
+    multipart::{declared_length, read_photo},
 };
 use crate::routes::shared::Deleted;
 use crate::state::AppState;
@@ -55,14 +55,17 @@ pub async fn upload_file(
     form: Multipart,
 ) -> ApiResult<HttpResponse> {
     let storage = state.storage()?;
-    let _slot = state.uploads.turn().await?;
-    let data = read_field(
+    // Held until the photo is stored (a large one holds a turn: `UPLOADS_IN_MEMORY`).
+    let held = read_photo(
         form,
         "file",
         USER_UPLOADS.max_bytes as usize,
         declared_length(&req),
+        &state.uploads,
+        &user.id.to_string(),
     )
     .await?;
+    let data = held.bytes.clone();
     let content_type = ImageKind::sniff(&data)
         .filter(|kind| *kind != ImageKind::Heic)
         .map(ImageKind::mime)
