@@ -15,7 +15,7 @@ use crate::stand_ins::fireworks::says;
 /// Starts an upload of a `declared`-byte JPEG to `path` over a raw socket, sends
 /// `first` bytes of it at once, then one more byte every `every` (for as long as the
 /// test runs).
-async fn upload_slowly(
+pub async fn upload_slowly(
     app: &TestApp,
     path: &str,
     token: &str,
