@@ -1103,6 +1103,12 @@ export interface components {
             has_more: boolean;
             history: components["schemas"]["HistoryChanges"];
             machines: components["schemas"]["MachineChanges"];
+            /**
+             * @description This answer starts from nothing: the cursor sent was older than the deletions the
+             *     service still remembers (kept `SYNC_TOMBSTONE_RETENTION_DAYS`), so drop the
+             *     favorites and history held from earlier syncs before applying it.
+             */
+            reset: boolean;
         };
         Totals: {
             /** Format: int64 */
@@ -1236,6 +1242,12 @@ export interface components {
             type: string;
         };
         VariantMetrics: {
+            /**
+             * Format: int64
+             * @description Identifications whose caller went away after the model was asked (counted above:
+             *     the model was paid for).
+             */
+            abandoned: number;
             /**
              * Format: double
              * @description `1 - corrections / identifications`.
@@ -1449,6 +1461,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description 2,000 Idempotency-Keys in 24 hours; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The database or an upstream service is unavailable, or the request ran past its deadline; retry later */
             503: {
                 headers: {
@@ -1493,6 +1514,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1635,6 +1665,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The database or an upstream service is unavailable, or the request ran past its deadline; retry later */
             503: {
                 headers: {
@@ -1723,6 +1762,15 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1894,6 +1942,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description 300 history writes a minute, or 2,000 Idempotency-Keys in 24 hours; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The database or an upstream service is unavailable, or the request ran past its deadline; retry later */
             503: {
                 headers: {
@@ -1938,6 +1995,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2043,7 +2109,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description 120 batches a minute; see Retry-After */
+            /** @description 120 batches a minute, or 2,000 Idempotency-Keys in 24 hours; see Retry-After */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2180,6 +2246,15 @@ export interface operations {
             };
             /** @description Invalid input: `detail` lists `{loc, msg, type}` issues */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 300 history writes a minute; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3125,6 +3200,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The database or an upstream service is unavailable, or the request ran past its deadline; retry later */
             503: {
                 headers: {
@@ -3204,6 +3288,15 @@ export interface operations {
             };
             /** @description No file field, or an empty file */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3296,6 +3389,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3362,6 +3464,15 @@ export interface operations {
             };
             /** @description The upload does not match what was declared */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3852,6 +3963,15 @@ export interface operations {
             };
             /** @description Invalid fields */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
