@@ -26,7 +26,7 @@ use crate::config::FireworksSettings;
 use crate::db::Db;
 use crate::db::identify::{self as records, QuotaHolder};
 use crate::error::ApiResult;
-use crate::extract::multipart::{UploadSlots, read_photo};
+use crate::extract::multipart::{HeldPhoto, UploadSlots, read_photo};
 use crate::telemetry::metrics;
 use crate::vision::fireworks::{BreakerSettings, Fireworks};
 use crate::vision::image::{self, MAX_IMAGE_BYTES};
@@ -108,16 +108,7 @@ impl Identification {
         let variant = self.variant_for(&caller.holder);
         let Some(vision) = self.vision() else {
             // No model configured (local quick start): say so, as the original did.
-            let held = read_photo(
-                photo.form,
-                "image",
-                MAX_IMAGE_BYTES,
-                photo.size_hint,
-                around.uploads,
-                &caller.holder.key(),
-            )
-            .await?;
-            let bytes = held.bytes;
+            let bytes = read(around, &caller, photo).await?.bytes;
             image::sniff(&bytes)?;
             let answer = Arc::new(Answer::unknown(None, None));
             let event = Recorded::new(&caller, variant.name, "none", &answer, bytes.len(), started);
@@ -187,15 +178,7 @@ impl Identification {
         started: Instant,
     ) -> ApiResult<Ready> {
         // Large photos hold one of `UPLOADS_IN_MEMORY` turns until they are scaled.
-        let held = read_photo(
-            photo.form,
-            "image",
-            MAX_IMAGE_BYTES,
-            photo.size_hint,
-            around.uploads,
-            &caller.holder.key(),
-        )
-        .await?;
+        let held = read(around, caller, photo).await?;
         let (bytes, turn) = (held.bytes, held.turn);
         let format = image::sniff(&bytes)?;
         let size = bytes.len();
@@ -238,6 +221,19 @@ impl Identification {
             size,
         }))
     }
+}
+
+/// Reads `caller`'s photo into memory (a large one holds a turn: `UPLOADS_IN_MEMORY`).
+async fn read(around: Around<'_>, caller: &Caller, photo: Photo) -> ApiResult<HeldPhoto> {
+    read_photo(
+        photo.form,
+        "image",
+        MAX_IMAGE_BYTES,
+        photo.size_hint,
+        around.uploads,
+        &caller.holder.key(),
+    )
+    .await
 }
 
 /// A photo read and made ready: answered from the cache, or for the model to see.

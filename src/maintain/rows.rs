@@ -66,26 +66,24 @@ pub(super) async fn all(
     report.record("rate_limits", past_rate_windows(db).await?);
 
     let days = Some(keep.identification_retention_days as i32);
-    let removed = purge(
-        db,
-        "delete from public.identification_events where ctid = any(array( \
-           select ctid from public.identification_events \
-           where created_at < now() - make_interval(days => $2) \
-           order by created_at limit $1 for update skip locked))",
-        days,
-    )
-    .await?;
-    report.record("identification_events", removed);
-    let removed = purge(
-        db,
-        "delete from public.identification_corrections where ctid = any(array( \
-           select ctid from public.identification_corrections \
-           where created_at < now() - make_interval(days => $2) \
-           order by created_at limit $1 for update skip locked))",
-        days,
-    )
-    .await?;
-    report.record("identification_corrections", removed);
+    for (task, sql) in [
+        (
+            "identification_events",
+            "delete from public.identification_events where ctid = any(array( \
+               select ctid from public.identification_events \
+               where created_at < now() - make_interval(days => $2) \
+               order by created_at limit $1 for update skip locked))",
+        ),
+        (
+            "identification_corrections",
+            "delete from public.identification_corrections where ctid = any(array( \
+               select ctid from public.identification_corrections \
+               where created_at < now() - make_interval(days => $2) \
+               order by created_at limit $1 for update skip locked))",
+        ),
+    ] {
+        report.record(task, purge(db, sql, days).await?);
+    }
 
     let removed = purge(
         db,
