@@ -77,6 +77,7 @@ async fn service() -> (TestApp, String, String) {
 
 /// The other user's identification and upload: both must be answered as usual.
 async fn others_are_served(app: &TestApp, token: &str) {
+    let started = std::time::Instant::now();
     let identified = app
         .request(reqwest::Method::POST, "/api/v1/identify", token)
         .multipart(photo_form("image", photo(7), "p.jpg", "image/jpeg"))
@@ -85,6 +86,10 @@ async fn others_are_served(app: &TestApp, token: &str) {
         .await
         .unwrap();
     assert_eq!(identified.status(), 200, "another user's identification");
+    eprintln!(
+        "trickling: another user's identification answered in {} ms",
+        started.elapsed().as_millis()
+    );
     let uploaded = app.upload(token, photo(8), "image/jpeg").await;
     assert_eq!(uploaded.status(), 201, "another user's upload");
 }
