@@ -21,11 +21,13 @@ pub const MAX_SOURCE_SIDE: usize = 8 * MAX_SIDE as usize;
 pub const MAX_PNG_DECODE_BYTES: u64 = 48 * 1024 * 1024;
 /// JPEG quality of a scaled photo: no visible loss at this size, a third of the bytes.
 pub(super) const QUALITY: i32 = 85;
-/// The most scans a progressive JPEG may have. Encoders write about ten (libjpeg's
-/// default script), tuned ones a few more; each scan is decoded over every block of the
-/// photo whatever the scale, so a file that repeats one thousands of times cost seconds
-/// of CPU per megabyte (the exploit libjpeg-turbo's scan limit exists for).
-pub const MAX_JPEG_SCANS: u32 = 100;
+/// The most scans a progressive JPEG may have. Encoders write six to ten (libjpeg's and
+/// mozjpeg's scripts; phones write baseline JPEGs, one scan). Each scan is decoded over
+/// every block of the photo whatever the scale: a refinement scan repeated over a 32
+/// megapixel photo costs about 27 ms a time, so a file that repeats one thousands of
+/// times cost minutes (the exploit libjpeg-turbo's scan limit exists for); 16 of them,
+/// under half a second.
+pub const MAX_JPEG_SCANS: u32 = 16;
 /// Longest a request waits for its photo's decode before a 422. The limits above bound
 /// a decode well under it; this bounds the wait whatever else a file may hold.
 pub const DECODE_DEADLINE: Duration = Duration::from_secs(5);
