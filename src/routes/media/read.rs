@@ -88,6 +88,7 @@ pub async fn list_media(
 /// A machine's images, diagrams and tutorials, with usable URLs (tutorials only for
 /// signed-in callers).
 #[utoipa::path(get, path = "/api/v1/machines/{machine_id}/media", tag = "media",
+    security((), ("bearer_auth" = [])),
     params(("machine_id" = String, Path)),
     responses((status = 200, body = Vec<MediaWithUrl>), (status = 404, body = ErrorBody))
 )]
