@@ -73,17 +73,29 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     Ok(Some(token.to_owned()))
 }
 
-/// Verifies the request's token, if any, and makes sure the caller has a profile row.
+/// Verifies the request's token, if any; `with_profile`: and makes sure the caller has a
+/// profile row (a deleted account is a 401).
 async fn identify(
     authenticator: Option<web::Data<Authenticator>>,
     token: Option<String>,
+    with_profile: bool,
 ) -> Result<Option<Arc<Identity>>, ApiError> {
     let Some(token) = token else {
         return Ok(None);
     };
     let authenticator = authenticator
         .ok_or_else(|| ApiError::Unavailable("Authentication is not configured".into()))?;
-    authenticator.identify(&token).await.map(Some)
+    let identity = if with_profile {
+        authenticator.identify(&token).await?
+    } else {
+        authenticator.verified(&token).await?
+    };
+    Ok(Some(identity))
+}
+
+/// The caller a route requires: a 401 without a token.
+fn required(identity: Option<Arc<Identity>>) -> Result<Arc<Identity>, ApiError> {
+    identity.ok_or_else(|| ApiError::Unauthorized("Not authenticated".into()))
 }
 
 fn authenticator(req: &HttpRequest) -> Option<web::Data<Authenticator>> {
@@ -97,7 +109,7 @@ impl FromRequest for MaybeAuthUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
         let authenticator = authenticator(req);
-        Box::pin(async move { Ok(MaybeAuthUser(identify(authenticator, token?).await?)) })
+        Box::pin(async move { Ok(MaybeAuthUser(identify(authenticator, token?, true).await?)) })
     }
 }
 
@@ -108,12 +120,9 @@ impl FromRequest for AuthUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
         let authenticator = authenticator(req);
-        Box::pin(async move {
-            identify(authenticator, token?)
-                .await?
-                .map(AuthUser)
-                .ok_or_else(|| ApiError::Unauthorized("Not authenticated".into()))
-        })
+        Box::pin(
+            async move { required(identify(authenticator, token?, true).await?).map(AuthUser) },
+        )
     }
 }
 
@@ -124,12 +133,9 @@ impl FromRequest for AnyAccount {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
         let authenticator = authenticator(req);
-        Box::pin(async move {
-            let token = token?.ok_or_else(|| ApiError::Unauthorized("Not authenticated".into()))?;
-            let authenticator = authenticator
-                .ok_or_else(|| ApiError::Unavailable("Authentication is not configured".into()))?;
-            authenticator.verified(&token).await.map(AnyAccount)
-        })
+        Box::pin(
+            async move { required(identify(authenticator, token?, false).await?).map(AnyAccount) },
+        )
     }
 }
 
