@@ -4,10 +4,11 @@
 Static, from terraform/*.tf parsed with python-hcl2:
   * the Cloud Run service's startup probe is GET /health/ready and its liveness probe
     GET /health/live, both on the container port, with sane timings;
-  * every environment variable Terraform sets on the service or the migration job is
+  * every environment variable Terraform sets on the service or a job is
     one src/config/ reads, none is PORT (Cloud Run sets it), and every variable the
     service treats as a secret comes from Secret Manager, never as a plain value;
-  * the service's and the job's arguments are subcommands of the binary;
+  * the service's and the jobs' arguments are subcommands of the binary (a job migrates,
+    another runs `maintain`, which Cloud Scheduler triggers);
   * the Dockerfile exposes the container port and runs as a non-root user, and its
     build context (.dockerignore) lets in every file the crate embeds or declares;
   * the binary links only libraries the distroless runtime image has.
@@ -531,7 +532,16 @@ def check_terraform(terraform: Terraform, config_rs: Path) -> tuple[dict, list[l
         for box in job["template"][0]["template"][0]["containers"]:
             args = [unquote(a) for a in box.get("args", [])]
             job_args.append(args)
-            check(args[:1] == ["migrate"], f"terraform: job {name} runs `machinemate-api {' '.join(args)}`")
+            check(args[:1] in (["migrate"], ["maintain"]), f"terraform: job {name} runs `machinemate-api {' '.join(args)}`")
+    check(any(args[:1] == ["maintain"] for args in job_args),
+          "terraform: a Cloud Run job runs `machinemate-api maintain` (housekeeping)")
+    schedules = terraform.of_type("google_cloud_scheduler_job")
+    runs_maintain = [
+        name for name, body in schedules.items()
+        if any(re.search(r"jobs/\$\{google_cloud_run_v2_job\.(\w+)\.name\}:run", unquote(t.get("uri", "")))
+               and "maintain" in unquote(t.get("uri", "")) for t in body.get("http_target", []))
+    ]
+    check(bool(runs_maintain), f"terraform: Cloud Scheduler runs the housekeeping job ({', '.join(runs_maintain) or 'no trigger'})")
 
     return {"port": port, "startup": startup, "liveness": liveness,
             "args": startup["args"] if startup else ["serve"]}, job_args

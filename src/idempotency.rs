@@ -2,7 +2,11 @@
 //! same request) gets the first response back, marked `Idempotent-Replayed: true`, and
 //! creates nothing. The same key with a different request is a 422. Records live in
 //! Postgres (`idempotency_keys`, owner-only under RLS) for 24 hours, so this holds
-//! across instances and restarts.
+//! across instances and restarts; `machinemate-api maintain` removes expired ones.
+//!
+//! What a record costs is bounded: it keeps what the answer names (ids: at most 8 KiB,
+//! [`Replayable::kept`]), not the answer, and a replay reads those rows back as they are
+//! now. A user holds at most [`MAX_KEYS_PER_USER`] live keys.
 
 use crate::db::query::Statements;
 use std::future::{Ready, ready};
@@ -18,11 +22,37 @@ use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
 
 use crate::auth::Identity;
 use crate::db::Db;
+use crate::db::embed::MachineIndex;
 use crate::db::rls::UserTx;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 
 pub const HEADER: &str = "idempotency-key";
 const CONSTRAINT: &str = "idempotency_keys_pkey";
+/// Live keys (younger than 24 hours) one user may hold: far more than an app retrying
+/// its own writes needs, and at most 16 MiB of records.
+pub const MAX_KEYS_PER_USER: i64 = 2000;
+
+/// An answer a key can give again. The record keeps only what names it, a few bytes
+/// whatever the answer's size; a replay reads it back in the caller's transaction.
+pub trait Replayable: Serialize + Sized {
+    /// What the record keeps: the ids the answer is read back from (at most 8 KiB).
+    fn kept(&self) -> Value;
+
+    /// The answer again from what was kept, as it is now; `None` when what it named has
+    /// been deleted since.
+    fn replay(
+        tx: &mut UserTx,
+        machines: &MachineIndex,
+        kept: Value,
+    ) -> impl Future<Output = Result<Option<Self>, sqlx::Error>>;
+}
+
+/// The request a key guards: the key, the HTTP request, and its body.
+pub struct Guarded<'a, B> {
+    pub key: &'a IdempotencyKey,
+    pub http: &'a HttpRequest,
+    pub body: &'a B,
+}
 
 /// The request's `Idempotency-Key`, if it sent one (1-255 visible ASCII characters).
 #[derive(Debug, Clone)]
@@ -78,6 +108,8 @@ impl utoipa::IntoParams for IdempotencyKey {
 struct Stored {
     request_hash: String,
     status_code: i16,
+    kept: Option<Value>,
+    /// The whole answer, in records written before `kept` existed.
     response_body: Option<Value>,
 }
 
@@ -101,24 +133,47 @@ async fn lookup(tx: &mut UserTx, key: &str) -> Result<Option<Stored>, sqlx::Erro
     .bind(key)
     .execute(tx.conn())
     .await?;
-    let row: Option<(String, i16, Option<Value>)> = tx
+    let row: Option<(String, i16, Option<Value>, Option<Value>)> = tx
         .query_as(
-            "select request_hash, status_code, response_body from public.idempotency_keys \
+            "select request_hash, status_code, kept, response_body from public.idempotency_keys \
          where user_id = (select auth.uid()) and key = $1",
         )
         .bind(key)
         .fetch_optional(tx.conn())
         .await?;
     Ok(
-        row.map(|(request_hash, status_code, response_body)| Stored {
+        row.map(|(request_hash, status_code, kept, response_body)| Stored {
             request_hash,
             status_code,
+            kept,
             response_body,
         }),
     )
 }
 
-fn replay(stored: Stored, request_hash: &str) -> ApiResult<HttpResponse> {
+/// Seconds until one of the user's live keys expires, when they hold as many as they
+/// may; `None` when they may take another.
+async fn keys_spent(tx: &mut UserTx) -> Result<Option<u64>, sqlx::Error> {
+    let oldest: Option<f64> = tx
+        .query_scalar(
+            "select extract(epoch from min(created_at) + interval '24 hours' - now())::float8 \
+             from (select created_at from public.idempotency_keys \
+                   where user_id = (select auth.uid()) and created_at >= now() - interval '24 hours' \
+                   order by created_at limit $1) live \
+             having count(*) >= $1",
+        )
+        .bind(MAX_KEYS_PER_USER)
+        .fetch_optional(tx.conn())
+        .await?;
+    Ok(oldest.map(|secs| secs.ceil().max(1.0) as u64))
+}
+
+async fn replay<T: Replayable>(
+    tx: &mut UserTx,
+    machines: &MachineIndex,
+    stored: Stored,
+    request_hash: &str,
+) -> ApiResult<HttpResponse> {
     if stored.request_hash != request_hash {
         return Err(ApiError::Validation(vec![ValidationIssue::new(
             vec!["header".into(), "idempotency-key".into()],
@@ -129,40 +184,57 @@ fn replay(stored: Stored, request_hash: &str) -> ApiResult<HttpResponse> {
     let status = StatusCode::from_u16(stored.status_code as u16).unwrap_or(StatusCode::OK);
     let mut response = HttpResponse::build(status);
     response.insert_header(("Idempotent-Replayed", "true"));
-    Ok(match stored.response_body {
-        Some(body) => response.json(body),
-        None => response.finish(),
+    Ok(match (stored.kept, stored.response_body) {
+        (Some(kept), _) => {
+            let again = T::replay(tx, machines, kept).await?.ok_or_else(|| {
+                ApiError::Conflict(
+                    "This Idempotency-Key's request was done, and what it created has since been deleted"
+                        .into(),
+                )
+            })?;
+            response.json(again)
+        }
+        (None, Some(body)) => response.json(body),
+        (None, None) => response.finish(),
     })
 }
 
 /// Runs `work` in the caller's RLS transaction and answers `status` with its result,
 /// once per `Idempotency-Key` when one was sent.
-pub async fn respond<T: Serialize>(
+pub async fn respond<T: Replayable, B: Serialize>(
     db: &Db,
     user: &Identity,
-    key: &IdempotencyKey,
-    req: &HttpRequest,
-    request: &impl Serialize,
+    request: Guarded<'_, B>,
     status: StatusCode,
+    machines: &MachineIndex,
     work: impl AsyncFnOnce(&mut UserTx) -> ApiResult<T>,
 ) -> ApiResult<HttpResponse> {
     let mut tx = UserTx::begin(db, &user.claims_json).await?;
-    let Some(key) = key.0.as_deref() else {
+    let Some(key) = request.key.0.as_deref() else {
         let value = work(&mut tx).await?;
         tx.commit().await?;
         return Ok(HttpResponse::build(status).json(value));
     };
-    let request_hash = fingerprint(req.method(), req.path(), request)?;
+    let req = request.http;
+    let request_hash = fingerprint(req.method(), req.path(), request.body)?;
     if let Some(stored) = lookup(&mut tx, key).await? {
-        return replay(stored, &request_hash);
+        return replay::<T>(&mut tx, machines, stored, &request_hash).await;
+    }
+    if let Some(retry_after_secs) = keys_spent(&mut tx).await? {
+        return Err(ApiError::RateLimited {
+            code: "rate_limited",
+            detail: format!(
+                "At most {MAX_KEYS_PER_USER} Idempotency-Keys in 24 hours: send this without one, or try again in {retry_after_secs} s"
+            ),
+            retry_after_secs,
+        });
     }
 
     let outcome = async {
         let value = work(&mut tx).await?;
-        let body = serde_json::to_value(&value).map_err(anyhow::Error::from)?;
         tx.query(
             "insert into public.idempotency_keys \
-               (user_id, key, method, path, request_hash, status_code, response_body) \
+               (user_id, key, method, path, request_hash, status_code, kept) \
              values ((select auth.uid()), $1, $2, $3, $4, $5, $6)",
         )
         .bind(key)
@@ -170,17 +242,17 @@ pub async fn respond<T: Serialize>(
         .bind(req.path())
         .bind(&request_hash)
         .bind(status.as_u16() as i16)
-        .bind(&body)
+        .bind(value.kept())
         .execute(tx.conn())
         .await?;
-        Ok::<_, ApiError>(body)
+        Ok::<_, ApiError>(value)
     }
     .await;
 
     match outcome {
-        Ok(body) => {
+        Ok(value) => {
             tx.commit().await?;
-            Ok(HttpResponse::build(status).json(body))
+            Ok(HttpResponse::build(status).json(value))
         }
         Err(err) => {
             // A concurrent request with the same key may have won the race (its insert
@@ -188,7 +260,7 @@ pub async fn respond<T: Serialize>(
             drop(tx);
             let mut tx = UserTx::begin(db, &user.claims_json).await?;
             match lookup(&mut tx, key).await? {
-                Some(stored) => replay(stored, &request_hash),
+                Some(stored) => replay::<T>(&mut tx, machines, stored, &request_hash).await,
                 None => Err(match err {
                     ApiError::Database(sqlx::Error::Database(e))
                         if e.constraint() == Some(CONSTRAINT) =>

@@ -10,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod identification;
+pub mod maintain;
 pub mod openapi;
 pub mod routes;
 pub mod security;

@@ -36,6 +36,16 @@ enum Command {
     /// migrations exactly, the request role, row level security, the catalog) and print
     /// each table's row count: after restoring a backup, before traffic goes to it.
     Verify,
+    /// One bounded pass of housekeeping (docs/operations.md): expired idempotency
+    /// records, sync tombstones, uploads never completed or no record names, quota and
+    /// rate-limit rows of past windows, identifications past their retention. Safe to run
+    /// again, and on several instances at once. Needs a session-mode DATABASE_URL.
+    Maintain {
+        /// Also drop the FastAPI backend's archive (schema fastapi_legacy) once the
+        /// cutover is older than FASTAPI_ARCHIVE_GRACE_DAYS (docs/cutover.md).
+        #[arg(long)]
+        drop_fastapi_archive: bool,
+    },
     /// Run the configured prompt variants (IDENTIFY_PROMPT_VARIANTS) over photos whose
     /// true machine is known, through the same steps as POST /identify, and print each
     /// variant's accuracy, confusions and token cost.
@@ -171,6 +181,19 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             let db = Db::connect_lazy(&settings.database)?;
             let count = migrate::seed_catalog(db.pool()).await?;
             tracing::info!(machines = count, "catalog seeded");
+        }
+        Command::Maintain {
+            drop_fastapi_archive,
+        } => {
+            use machinemate_api::maintain;
+            // Each task logs what it removed, and the run its total.
+            maintain::run(
+                &settings,
+                maintain::Options {
+                    drop_fastapi_archive,
+                },
+            )
+            .await?;
         }
         Command::Eval {
             photos,

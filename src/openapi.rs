@@ -113,10 +113,28 @@ impl Modify for BearerAuth {
 /// that can give them (a route's own description of a status is kept): 400 (a path or
 /// header the HTTP layer cannot read, a malformed multipart body), 401 (bearer routes),
 /// 403 (admin routes), 404 (routes with path parameters), 408/413/415 (routes with a
-/// body), 422 (routes with parameters or a body), 501 (identification and media routes,
-/// when the feature is off) and 503 (a database or upstream that is down or past its
-/// deadline). All in the error envelope.
+/// body), 422 (routes with parameters or a body), 429 (writes of a user's rows), 501
+/// (identification and media routes, when the feature is off) and 503 (a database or
+/// upstream that is down or past its deadline). All in the error envelope.
 struct CommonErrors;
+
+/// Operations that write a user's rows, one of two at a time per user and instance
+/// (`extract::writes`): a 429 past a second's wait.
+const WRITE_OPERATIONS: [&str; 13] = [
+    "add_favorite",
+    "update_favorite",
+    "delete_favorite",
+    "clear_favorites",
+    "add_history",
+    "add_history_batch",
+    "delete_history",
+    "clear_history",
+    "update_me",
+    "upload_url",
+    "complete_upload",
+    "upload_file",
+    "delete_file",
+];
 
 /// Operations only admins (or the service role, or `METRICS_TOKEN`) may call.
 const ADMIN_OPERATIONS: [&str; 7] = [
@@ -203,6 +221,16 @@ impl Modify for CommonErrors {
                     || path.ends_with("/media");
                 if feature {
                     wanted.push(("501", "The feature is turned off on this server (`FEATURES_OFF`), or in development has no service configured; `detail` names it. Retrying does not help"));
+                }
+                let writes = operation
+                    .operation_id
+                    .as_deref()
+                    .is_some_and(|id| WRITE_OPERATIONS.contains(&id));
+                if writes {
+                    wanted.push((
+                        "429",
+                        "Too many writes of this account at once, or a rate limit spent; see Retry-After",
+                    ));
                 }
                 if path != "/health/ready" && path != "/health" {
                     wanted.push(("503", "The database or an upstream service is unavailable, or the request ran past its deadline; retry later"));

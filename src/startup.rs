@@ -17,8 +17,8 @@ use crate::auth::{Authenticator, Verifier};
 use crate::config::Settings;
 use crate::db::Db;
 use crate::deadline::RequestDeadline;
-use crate::extract::JsonLimit;
 use crate::extract::json::DEFAULT_JSON_LIMIT;
+use crate::extract::{JsonLimit, WriteTurns};
 use crate::routes::{self, fallback};
 use crate::security::security_headers;
 use crate::state::AppState;
@@ -67,6 +67,7 @@ impl Application {
         }
         let deadline = web::Data::new(RequestDeadline(settings.request_deadline));
         let authenticator = web::Data::new(Authenticator::new(auth, db.clone()));
+        let write_turns = web::Data::new(WriteTurns::default());
         let state = web::Data::new(AppState::new(settings, db, http));
         let openapi_json = openapi::render_document().context("rendering the OpenAPI document")?;
 
@@ -76,6 +77,7 @@ impl Application {
                     .app_data(state.clone())
                     .app_data(deadline.clone())
                     .app_data(authenticator.clone())
+                    .app_data(write_turns.clone())
                     .app_data(JsonLimit(DEFAULT_JSON_LIMIT))
                     .app_data(web::PathConfig::default().error_handler(|err, _| {
                         error::ApiError::BadRequest(err.to_string()).into()

@@ -78,7 +78,25 @@ locals {
     DATABASE_CA_CERT = "${local.name}-database-ca-cert"
   }
 
-  secret_ids = toset(concat(values(local.service_secret_env), values(local.job_secret_env)))
+  # The housekeeping job (maintenance.tf): the migration job's session-mode connection
+  # (it holds an advisory lock for its run) and, when storage is on, storage to sweep.
+  maintain_only_env = {
+    STORAGE_S3_ENDPOINT           = local.storage_on ? "${local.supabase_url}/storage/v1/s3" : ""
+    STORAGE_S3_REGION             = var.storage_s3_region
+    IDENTIFICATION_RETENTION_DAYS = tostring(var.identification_retention_days)
+    SYNC_TOMBSTONE_RETENTION_DAYS = tostring(var.sync_tombstone_retention_days)
+  }
+  maintain_env = merge(local.job_env, local.maintain_only_env)
+  maintain_secret_env = merge(local.job_secret_env, {
+    for name, secret in local.secret_env_all : name => secret
+    if local.storage_on && (name == "STORAGE_S3_ACCESS_KEY_ID" || name == "STORAGE_S3_SECRET_ACCESS_KEY")
+  })
+
+  secret_ids = toset(concat(
+    values(local.service_secret_env),
+    values(local.job_secret_env),
+    values(local.maintain_secret_env),
+  ))
 }
 
 resource "google_project_service" "apis" {
@@ -86,6 +104,7 @@ resource "google_project_service" "apis" {
     "artifactregistry.googleapis.com",
     "billingbudgets.googleapis.com",
     "cloudresourcemanager.googleapis.com",
+    "cloudscheduler.googleapis.com",
     "iam.googleapis.com",
     "iamcredentials.googleapis.com",
     "logging.googleapis.com",

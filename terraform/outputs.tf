@@ -25,6 +25,7 @@ output "github_environment_variables" {
     GCP_DEPLOYER_SERVICE_ACCOUNT   = google_service_account.deployer.email
     CLOUD_RUN_SERVICE              = google_cloud_run_v2_service.api.name
     CLOUD_RUN_MIGRATE_JOB          = google_cloud_run_v2_job.migrate.name
+    CLOUD_RUN_MAINTAIN_JOB         = google_cloud_run_v2_job.maintain.name
     IMAGE_REPOSITORY               = "${google_artifact_registry_repository.images.location}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.images.repository_id}"
   }
 }

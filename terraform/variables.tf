@@ -251,3 +251,21 @@ variable "budget_currency" {
   type        = string
   default     = "USD"
 }
+
+variable "maintain_schedule" {
+  description = "When Cloud Scheduler runs `machinemate-api maintain` (cron, UTC): hourly by default, off the hour."
+  type        = string
+  default     = "17 * * * *"
+}
+
+variable "identification_retention_days" {
+  description = "IDENTIFICATION_RETENTION_DAYS of the housekeeping job: identifications and corrections older than this are removed (docs/operations.md gives the reason for 180)."
+  type        = number
+  default     = 180
+}
+
+variable "sync_tombstone_retention_days" {
+  description = "SYNC_TOMBSTONE_RETENTION_DAYS of the housekeeping job: deletions kept for devices syncing from a cursor; older cursors sync from the start."
+  type        = number
+  default     = 30
+}

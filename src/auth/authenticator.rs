@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::identity::Identity;
 use super::verify::{AuthError, Verifier};
 use crate::db::{self, Db};
-use crate::error::ApiError;
+use crate::error::{ACCOUNT_DELETED, ApiError};
 
 pub struct Authenticator {
     /// `None` when no way to verify tokens is configured (authenticated routes answer 503).
@@ -32,8 +32,24 @@ impl Authenticator {
         }
     }
 
-    /// Verifies `token` and makes sure its user has a profile row.
+    /// Verifies `token` and makes sure its user has a profile row; a deleted account
+    /// (whose token is still valid) is a 401.
     pub async fn identify(&self, token: &str) -> Result<Arc<Identity>, ApiError> {
+        let identity = self.verified(token).await?;
+        if self.known_users.get(&identity.id).await.is_none() {
+            // The sign-up trigger creates the row; this covers users it missed. An instance
+            // that knew the user before a deletion elsewhere still refuses their token: the
+            // request's transaction checks (`db::rls`, migration 20261207011000).
+            if !db::users::ensure_profile(&self.db, identity.id).await? {
+                return Err(ApiError::Unauthorized(ACCOUNT_DELETED.into()));
+            }
+            self.known_users.insert(identity.id, ()).await;
+        }
+        Ok(identity)
+    }
+
+    /// Verifies `token` only: its account may have been deleted since it was issued.
+    pub async fn verified(&self, token: &str) -> Result<Arc<Identity>, ApiError> {
         let verifier = self
             .verifier
             .as_ref()
@@ -43,11 +59,6 @@ impl Authenticator {
             AuthError::Unavailable => ApiError::Unavailable(e.to_string()),
         })?;
         tracing::Span::current().record("user_id", tracing::field::display(identity.id));
-        if self.known_users.get(&identity.id).await.is_none() {
-            // The sign-up trigger creates the row; this covers users it missed.
-            db::users::ensure_profile(&self.db, identity.id).await?;
-            self.known_users.insert(identity.id, ()).await;
-        }
         Ok(identity)
     }
 

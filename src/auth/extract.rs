@@ -1,5 +1,6 @@
 //! `AuthUser` (a valid bearer token is required), `MaybeAuthUser` (optional, but a bad
-//! token is still a 401) and `AdminUser` (403 unless admin or service role).
+//! token is still a 401), `AdminUser` (403 unless admin or service role), and
+//! `AnyAccount` (a valid token whose account may already be deleted).
 
 use std::future::Future;
 use std::ops::Deref;
@@ -21,6 +22,19 @@ pub struct MaybeAuthUser(pub Option<Arc<Identity>>);
 
 #[derive(Debug, Clone)]
 pub struct AdminUser(pub Arc<Identity>);
+
+/// A verified token whose account may have been deleted since it was issued: only
+/// `DELETE /api/v1/users/me` takes it, so that a deletion whose last step failed (the
+/// Supabase Auth user's) can be finished by calling again.
+#[derive(Debug, Clone)]
+pub struct AnyAccount(pub Arc<Identity>);
+
+impl Deref for AnyAccount {
+    type Target = Identity;
+    fn deref(&self) -> &Identity {
+        &self.0
+    }
+}
 
 impl Deref for AuthUser {
     type Target = Identity;
@@ -59,17 +73,29 @@ fn bearer(req: &HttpRequest) -> Result<Option<String>, ApiError> {
     Ok(Some(token.to_owned()))
 }
 
-/// Verifies the request's token, if any, and makes sure the caller has a profile row.
+/// Verifies the request's token, if any; `with_profile`: and makes sure the caller has a
+/// profile row (a deleted account is a 401).
 async fn identify(
     authenticator: Option<web::Data<Authenticator>>,
     token: Option<String>,
+    with_profile: bool,
 ) -> Result<Option<Arc<Identity>>, ApiError> {
     let Some(token) = token else {
         return Ok(None);
     };
     let authenticator = authenticator
         .ok_or_else(|| ApiError::Unavailable("Authentication is not configured".into()))?;
-    authenticator.identify(&token).await.map(Some)
+    let identity = if with_profile {
+        authenticator.identify(&token).await?
+    } else {
+        authenticator.verified(&token).await?
+    };
+    Ok(Some(identity))
+}
+
+/// The caller a route requires: a 401 without a token.
+fn required(identity: Option<Arc<Identity>>) -> Result<Arc<Identity>, ApiError> {
+    identity.ok_or_else(|| ApiError::Unauthorized("Not authenticated".into()))
 }
 
 fn authenticator(req: &HttpRequest) -> Option<web::Data<Authenticator>> {
@@ -83,7 +109,7 @@ impl FromRequest for MaybeAuthUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
         let authenticator = authenticator(req);
-        Box::pin(async move { Ok(MaybeAuthUser(identify(authenticator, token?).await?)) })
+        Box::pin(async move { Ok(MaybeAuthUser(identify(authenticator, token?, true).await?)) })
     }
 }
 
@@ -94,12 +120,22 @@ impl FromRequest for AuthUser {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let token = bearer(req);
         let authenticator = authenticator(req);
-        Box::pin(async move {
-            identify(authenticator, token?)
-                .await?
-                .map(AuthUser)
-                .ok_or_else(|| ApiError::Unauthorized("Not authenticated".into()))
-        })
+        Box::pin(
+            async move { required(identify(authenticator, token?, true).await?).map(AuthUser) },
+        )
+    }
+}
+
+impl FromRequest for AnyAccount {
+    type Error = ApiError;
+    type Future = Boxed<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let token = bearer(req);
+        let authenticator = authenticator(req);
+        Box::pin(
+            async move { required(identify(authenticator, token?, false).await?).map(AnyAccount) },
+        )
     }
 }
 

@@ -11,6 +11,6 @@ pub mod jwks;
 pub mod verify;
 
 pub use authenticator::Authenticator;
-pub use extract::{AdminUser, AuthUser, MaybeAuthUser};
+pub use extract::{AdminUser, AnyAccount, AuthUser, MaybeAuthUser};
 pub use identity::{Claims, Identity, Role};
 pub use verify::{AuthError, Verifier};

@@ -135,6 +135,12 @@ impl Verifier {
     /// Verifies without consulting or filling the verified-token cache.
     pub async fn verify_uncached(&self, token: &str) -> Result<Identity, AuthError> {
         let header = jsonwebtoken::decode_header(token).map_err(|_| header_error(token))?;
+        // RFC 7515 4.1.11: extensions listed in `crit` must be understood by the
+        // recipient, or the token rejected. This service understands none (Supabase
+        // never sends `crit`), and an empty list is itself invalid.
+        if header.crit.is_some() {
+            return Err(AuthError::Invalid("Token has critical header parameters"));
+        }
         // The header names the algorithm, but only the key decides which one is accepted:
         // HS256 only ever checks against the configured secret, and an asymmetric key
         // verifies only the algorithm of its own type.

@@ -188,7 +188,25 @@ impl Settings {
             shutdown_timeout: Duration::from_secs(shutdown_secs),
             catalog_max_staleness_ms: vars.parsed("CATALOG_MAX_STALENESS_MS", 1000)?,
             request_deadline: Duration::from_millis(request_deadline_ms),
+            history_dedup_window: Duration::from_secs(vars.ranged(
+                "HISTORY_DEDUP_WINDOW_SECS",
+                30,
+                0..=3600,
+            )?),
             uploads_in_memory: vars.ranged("UPLOADS_IN_MEMORY", 8, 1..=64)?,
+            maintenance: MaintenanceSettings {
+                identification_retention_days: vars.ranged(
+                    "IDENTIFICATION_RETENTION_DAYS",
+                    180,
+                    1..=3650,
+                )?,
+                tombstone_retention_days: vars.ranged(
+                    "SYNC_TOMBSTONE_RETENTION_DAYS",
+                    30,
+                    1..=3650,
+                )?,
+                archive_grace_days: vars.ranged("FASTAPI_ARCHIVE_GRACE_DAYS", 30, 7..=3650)?,
+            },
             database: DatabaseSettings {
                 url: SecretString::from(database_url),
                 ca_cert,

@@ -21,7 +21,7 @@ pub use kinds::{Environment, FeaturesOff, LogFormat, PoolMode};
 pub use problem::ConfigError;
 pub use settings::{
     DEFAULT_FIREWORKS_BASE_URL, DEFAULT_FIREWORKS_MODEL, DatabaseSettings, FireworksSettings,
-    MigrationLimits, ModelBudget, Settings, StorageSettings, SupabaseSettings,
+    MaintenanceSettings, MigrationLimits, ModelBudget, Settings, StorageSettings, SupabaseSettings,
 };
 
 #[cfg(test)]

@@ -155,6 +155,23 @@ pub struct ModelBudget {
     pub tokens: i64,
 }
 
+/// What `machinemate-api maintain` keeps, and for how long (docs/operations.md).
+#[derive(Clone)]
+pub struct MaintenanceSettings {
+    /// `IDENTIFICATION_RETENTION_DAYS`: identification events and corrections older than
+    /// this are removed (default 180: `/api/v1/metrics/identification` reads at most 90
+    /// days, and twice that keeps a full window from before a prompt rollout to compare
+    /// it with; past that, the model's answers about users' photos serve nothing).
+    pub identification_retention_days: u32,
+    /// `SYNC_TOMBSTONE_RETENTION_DAYS`: deletions kept for devices that sync from a
+    /// cursor (default 30); a device offline longer syncs from the start once.
+    pub tombstone_retention_days: u32,
+    /// `FASTAPI_ARCHIVE_GRACE_DAYS`: how long after the cutover `maintain
+    /// --drop-fastapi-archive` keeps the FastAPI backend's archive for a rollback
+    /// (default 30, at least 7: docs/cutover.md).
+    pub archive_grace_days: u32,
+}
+
 #[derive(Clone)]
 pub struct Settings {
     /// `HOST`: address to listen on (default `0.0.0.0`).
@@ -187,6 +204,12 @@ pub struct Settings {
     /// 503 (408 when the client had not finished sending), so a stalled database
     /// connection never leaves a caller hanging. See `crate::deadline`.
     pub request_deadline: Duration,
+    /// `HISTORY_DEDUP_WINDOW_SECS`: how long a history entry posted again without a
+    /// client `id` or `Idempotency-Key`, identical to one the same user wrote, is answered
+    /// with the one already written instead of a second (default 30, 0..=3600; 0 turns
+    /// it off). The shipped app retries `{"machine_id": id}` after a timeout.
+    pub history_dedup_window: Duration,
+    pub maintenance: MaintenanceSettings,
     pub database: DatabaseSettings,
     pub supabase: SupabaseSettings,
     pub storage: Option<StorageSettings>,

@@ -176,14 +176,26 @@ pub async fn get(
 }
 
 /// Records an entry. With a client-chosen `id` that already exists, nothing is
-/// written and the existing entry is returned (offline uploads may be repeated).
-/// Violates `history_machine_id_fkey` when the machine does not exist.
+/// written and the existing entry is returned (offline uploads may be repeated). Without
+/// one, an identical entry the user wrote within `resend_window` is returned instead of
+/// a second (the shipped app resends `{"machine_id": id}` after a timeout); the user's
+/// row is locked first, so concurrent resends see each other. Violates
+/// `history_machine_id_fkey` when the machine does not exist.
 #[tracing::instrument(skip_all)]
 pub async fn add(
     tx: &mut UserTx,
     machines: &MachineIndex,
     entry: &NewEntry,
+    resend_window: std::time::Duration,
 ) -> Result<HistoryEntry, sqlx::Error> {
+    if entry.id.is_none()
+        && !resend_window.is_zero()
+        && let Some(row) = resent(tx, entry, resend_window).await?
+    {
+        return with_machine(tx, machines, Some(row))
+            .await?
+            .ok_or(sqlx::Error::RowNotFound);
+    }
     let inserted: Option<EntryRow> = tx.query_as(concat!(
         "insert into public.history \
            (id, user_id, machine_id, confidence, source, photo_uri, taken_at) \
@@ -205,6 +217,41 @@ pub async fn add(
         (None, None) => None,
     };
     added.ok_or(sqlx::Error::RowNotFound)
+}
+
+/// The entry identical to `entry` the user wrote within `window`, if any, with the
+/// user's row locked for the rest of the transaction. An entry written without a
+/// `taken_at` has it equal to `created_at` (both `now()`), which tells it apart from one
+/// that named its own.
+async fn resent(
+    tx: &mut UserTx,
+    entry: &NewEntry,
+    window: std::time::Duration,
+) -> Result<Option<EntryRow>, sqlx::Error> {
+    tx.query("select 1 from public.users where id = (select auth.uid()) for update")
+        .execute(tx.conn())
+        .await?;
+    tx.query_as(concat!(
+        "select ",
+        columns!(),
+        " from public.history \
+         where user_id = (select auth.uid()) and machine_id = $1 \
+           and confidence is not distinct from $2 and source = $3 \
+           and photo_uri is not distinct from $4 \
+           and created_at > now() - make_interval(secs => $6) \
+           and case when $5::timestamptz is null \
+                    then taken_at = created_at and taken_at > now() - make_interval(secs => $6) \
+                    else taken_at = $5 end \
+         order by created_at desc limit 1"
+    ))
+    .bind(&entry.machine_id)
+    .bind(entry.confidence)
+    .bind(&entry.source)
+    .bind(&entry.photo_uri)
+    .bind(entry.taken_at)
+    .bind(window.as_secs_f64())
+    .fetch_optional(tx.conn())
+    .await
 }
 
 /// The ids among `ids` that name no machine.

@@ -36,6 +36,15 @@ pub const HISTORY_BATCH: RateLimit = RateLimit {
     window: Duration::from_secs(60),
 };
 
+/// One history entry written or removed (`POST /api/v1/history`,
+/// `DELETE /api/v1/history/{id}`): five a second on average, over a minute. The app
+/// writes one per identification.
+pub const HISTORY_WRITE: RateLimit = RateLimit {
+    bucket: "history_write",
+    max: 300,
+    window: Duration::from_secs(60),
+};
+
 /// Takes one call from `user`'s allowance in the current window: `None` when allowed,
 /// or the seconds until the next window when spent.
 pub async fn take(db: &Db, user: Uuid, limit: &RateLimit) -> Result<Option<u64>, sqlx::Error> {

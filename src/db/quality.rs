@@ -52,6 +52,9 @@ pub struct VariantMetrics {
     pub latency_p95_ms: Option<f64>,
     /// Requests the model could not answer (timeouts, refusals, circuit open).
     pub upstream_errors: i64,
+    /// Identifications whose caller went away after the model was asked (counted above:
+    /// the model was paid for).
+    pub abandoned: i64,
     pub prompt_tokens: Option<i64>,
     pub completion_tokens: Option<i64>,
     #[sqlx(json)]
@@ -88,7 +91,7 @@ pub async fn by_variant(
         "with ev as materialized ( \
            select coalesce(e.prompt_variant, 'none') as prompt_variant, \
                   coalesce(e.model, 'none') as model, e.user_id, e.confidence, e.unmapped, \
-                  e.cached, e.latency_ms, e.prompt_tokens, e.completion_tokens, \
+                  e.cached, e.abandoned, e.latency_ms, e.prompt_tokens, e.completion_tokens, \
                   e.failure is distinct from 'upstream' as answered, \
                   e.failure in ('unparseable', 'refused', 'truncated', 'no_answer') as unusable, \
                   c.trace_id is not null as corrected \
@@ -127,6 +130,7 @@ pub async fn by_variant(
                   percentile_cont(0.95) within group (order by v.latency_ms) \
                     filter (where v.answered and not v.cached) as latency_p95_ms, \
                   count(*) filter (where not v.answered) as upstream_errors, \
+                  count(*) filter (where v.abandoned) as abandoned, \
                   sum(v.prompt_tokens)::bigint as prompt_tokens, \
                   sum(v.completion_tokens)::bigint as completion_tokens \
              from ev v left join correcting k on k.user_id = v.user_id \
@@ -138,7 +142,7 @@ pub async fn by_variant(
                 1 - t.corrections::float8 / nullif(t.of_correcting, 0) as accuracy_among_correcting_users, \
                 t.unknown::float8 / nullif(t.identifications, 0) as unknown_rate, \
                 t.unusable_answers, t.confidence_mean, t.confidence_median, t.latency_p50_ms, \
-                t.latency_p95_ms, t.upstream_errors, t.prompt_tokens, t.completion_tokens, \
+                t.latency_p95_ms, t.upstream_errors, t.abandoned, t.prompt_tokens, t.completion_tokens, \
                 coalesce(cal.calibration, '[]'::jsonb) as calibration \
            from totals t left join calibration cal using (prompt_variant, model) \
           order by t.prompt_variant, t.model",

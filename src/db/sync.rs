@@ -64,6 +64,17 @@ pub async fn user_changes(
     .await
 }
 
+/// The highest change version whose tombstone housekeeping purged for the caller (0 when
+/// none was): a cursor older than it may have missed a deletion.
+pub async fn purged_through(tx: &mut UserTx) -> Result<i64, sqlx::Error> {
+    tx.query_scalar(
+        "select coalesce((select purged_through from public.sync_floors \
+                          where user_id = (select auth.uid())), 0)",
+    )
+    .fetch_one(tx.conn())
+    .await
+}
+
 #[derive(FromRow)]
 pub struct MachineChange {
     #[sqlx(flatten)]

@@ -29,21 +29,27 @@ pub struct ProfileChanges {
     pub preferences: Option<Value>,
 }
 
-/// Creates the profile of a Supabase user the sign-up trigger missed (runs as the
-/// service's own role: users cannot insert profiles themselves).
+/// Makes sure the user has a profile: creates the profile of a Supabase user the sign-up
+/// trigger missed (as the service's own role: users cannot insert profiles themselves),
+/// never that of a deleted account. Returns whether the user has a profile now: `false`
+/// for a deleted account (or a user Supabase Auth no longer has).
 #[tracing::instrument(skip(db))]
-pub async fn ensure_profile(db: &Db, id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn ensure_profile(db: &Db, id: Uuid) -> Result<bool, sqlx::Error> {
     db.with_conn(async |c| {
-        db.query(
-            "insert into public.users (id, email) select id, email from auth.users where id = $1 \
-         on conflict (id) do nothing",
+        db.query_scalar(
+            "with created as ( \
+               insert into public.users (id, email) select u.id, u.email from auth.users u \
+               where u.id = $1 \
+                 and not exists (select 1 from public.deleted_accounts d where d.user_id = $1) \
+               on conflict (id) do nothing returning 1) \
+             select exists (select 1 from created) \
+                 or exists (select 1 from public.users where id = $1)",
         )
         .bind(id)
-        .execute(c)
+        .fetch_one(c)
         .await
     })
-    .await?;
-    Ok(())
+    .await
 }
 
 #[tracing::instrument(skip_all)]

@@ -16,6 +16,15 @@ pub struct SyncPosition {
     /// The catalog version seen.
     #[serde(rename = "c")]
     pub catalog_version: i64,
+    /// The highest change version whose tombstone had been purged when this position was
+    /// given: the device's view accounts for deletions up to it (absent in cursors made
+    /// before tombstones were purged).
+    #[serde(rename = "f", default, skip_serializing_if = "is_zero")]
+    pub purged_seen: i64,
+}
+
+fn is_zero(n: &i64) -> bool {
+    *n == 0
 }
 
 #[derive(Serialize, Deserialize)]
@@ -60,7 +69,8 @@ impl CursorKey {
         let valid = payload.format == 1
             && payload.user == user
             && payload.position.user_version >= 0
-            && payload.position.catalog_version >= 0;
+            && payload.position.catalog_version >= 0
+            && payload.position.purged_seen >= 0;
         valid.then_some(payload.position)
     }
 }
@@ -76,6 +86,7 @@ mod tests {
         let position = SyncPosition {
             user_version: 42,
             catalog_version: 7,
+            purged_seen: 3,
         };
         let cursor = key.encode(user, position);
         assert_eq!(key.decode(user, &cursor), Some(position));

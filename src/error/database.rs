@@ -9,6 +9,23 @@ pub(super) fn unstorable_text(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(db) if matches!(db.code().as_deref(), Some("22021" | "22P05")))
 }
 
+/// The caller's account is deleted: their token was issued before the deletion (the
+/// request's scope refuses it, SQLSTATE MM401: migration 20261207011000), or a row of
+/// theirs names a profile that is gone (a foreign key to `users`, which every user-owned
+/// table names `<table>_user_id_fkey` or `<table>_owner_id_fkey`).
+pub(super) fn account_deleted(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => match db.code().as_deref() {
+            Some("MM401") => true,
+            Some("23503") => db
+                .constraint()
+                .is_some_and(|c| c.ends_with("_user_id_fkey") || c.ends_with("_owner_id_fkey")),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// A user's row refused because they keep as many as they may (migration 20261204010000:
 /// the constraint `<table>_per_user_limit`): the database's message names the limit.
 pub(super) fn per_user_limit(e: &sqlx::Error) -> Option<String> {

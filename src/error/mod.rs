@@ -20,8 +20,8 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 
 use database::{
-    check_violation, database_unreachable, per_user_limit, statement_timed_out, unreachable_kind,
-    unstorable_text,
+    account_deleted, check_violation, database_unreachable, per_user_limit, statement_timed_out,
+    unreachable_kind, unstorable_text,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -68,9 +68,23 @@ pub enum ApiError {
         retry_after_secs: u64,
     },
     #[error("database error")]
-    Database(#[from] sqlx::Error),
+    Database(#[source] sqlx::Error),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
+}
+
+/// The detail of a deleted account's 401 (`src/db/users.rs`, migration 20261207011000).
+pub const ACCOUNT_DELETED: &str = "Account deleted";
+
+impl From<sqlx::Error> for ApiError {
+    /// A database error, unless it says the caller's account is deleted: then a 401.
+    fn from(e: sqlx::Error) -> Self {
+        if account_deleted(&e) {
+            ApiError::Unauthorized(ACCOUNT_DELETED.into())
+        } else {
+            ApiError::Database(e)
+        }
+    }
 }
 
 impl ApiError {

@@ -1,5 +1,8 @@
 //! What identification concludes, and the catalog as it needs it.
 
+use std::sync::Arc;
+use std::time::Duration;
+
 use crate::vision::fireworks::Usage;
 use crate::vision::matching::{Candidate, CatalogEntry};
 use crate::vision::variants::BUILDERS;
@@ -64,4 +67,13 @@ impl Answer {
             usage: Usage::default(),
         }
     }
+}
+
+/// What one identification answered, and how.
+pub struct Identified {
+    pub trace_id: String,
+    pub answer: Arc<Answer>,
+    pub mocked: bool,
+    /// Time waiting for Fireworks, when it was asked.
+    pub upstream: Option<Duration>,
 }

@@ -2,18 +2,19 @@
 //! speak HTTP; this module owns the steps, in order: the caller's variant, their daily
 //! allowance (a ticket given back unless the model was asked), the photo (a bounded
 //! number in memory at once), the caller's own recent answers, the model
-//! ([`ask::ask`], or in development without a key the [`stand_in`]), and the record
-//! every identification leaves.
+//! ([`ask::ask`], on a task of its own once it is asked: [`detached`]; or in development
+//! without a key the [`stand_in`]), and the record every identification leaves.
 
 mod answer;
 pub mod ask;
 pub mod budget;
+mod detached;
 pub mod eval;
 mod record;
 mod request;
 pub mod stand_in;
 
-pub use answer::{Answer, VisionCatalog};
+pub use answer::{Answer, Identified, VisionCatalog};
 pub use request::{Caller, Photo};
 
 use std::sync::Arc;
@@ -25,9 +26,9 @@ use sha2::{Digest, Sha256};
 use crate::catalog::{Catalog, PerVersion};
 use crate::config::{FireworksSettings, IdentificationMode, ModelBudget};
 use crate::db::Db;
-use crate::db::identify::{self as records, QuotaHolder};
+use crate::db::identify::{self as records, QuotaHolder, QuotaTicket};
 use crate::error::{ApiError, ApiResult};
-use crate::extract::multipart::{UploadSlots, read_field};
+use crate::extract::multipart::{HeldPhoto, UploadSlots, read_photo};
 use crate::telemetry::metrics;
 use crate::vision::fireworks::{BreakerSettings, Fireworks};
 use crate::vision::image::{self, MAX_IMAGE_BYTES};
@@ -35,8 +36,8 @@ use crate::vision::variants::{self, Variant};
 use record::Recorded;
 
 /// Identification's handle (in `AppState`): what answers (the Fireworks client), the
-/// experiment's variants, callers' recent answers, and the catalog's prompts per catalog
-/// version.
+/// experiment's variants, callers' recent answers, the catalog's prompts per catalog
+/// version, and the global daily model budget.
 pub struct Identification {
     model: Model,
     experiment: String,
@@ -47,9 +48,9 @@ pub struct Identification {
 }
 
 /// What answers: the model, the local stand-in, or nothing (identification turned off).
-#[allow(clippy::large_enum_variant, reason = "one per process")]
 enum Model {
-    Fireworks(Fireworks),
+    /// Shared with the task that asks it ([`detached`]), which may outlive the request.
+    Fireworks(Arc<Fireworks>),
     StandIn,
     Off,
 }
@@ -70,17 +71,19 @@ impl Identification {
         http: reqwest::Client,
     ) -> Self {
         let model = match (mode, settings.api_key.clone()) {
-            (IdentificationMode::Fireworks, Some(key)) => Model::Fireworks(Fireworks::new(
-                http,
-                &settings.base_url,
-                key,
-                settings.model.clone(),
-                settings.deadline,
-                BreakerSettings {
-                    threshold: settings.breaker_threshold,
-                    cooldown: settings.breaker_cooldown,
-                },
-            )),
+            (IdentificationMode::Fireworks, Some(key)) => {
+                Model::Fireworks(Arc::new(Fireworks::new(
+                    http,
+                    &settings.base_url,
+                    key,
+                    settings.model.clone(),
+                    settings.deadline,
+                    BreakerSettings {
+                        threshold: settings.breaker_threshold,
+                        cooldown: settings.breaker_cooldown,
+                    },
+                )))
+            }
             (IdentificationMode::StandIn, _) => Model::StandIn,
             _ => Model::Off,
         };
@@ -152,36 +155,71 @@ impl Identification {
             );
             return Ok(Outcome::AllowanceSpent);
         };
-        let answered = self
-            .answer_photo(around, vision, &caller, variant, model, photo, started)
-            .await;
-        // Given back when the model was never asked: a bad photo, or the model unavailable.
-        match answered {
-            Ok(identified) => {
+        let prepared = match self
+            .prepare_photo(around, &caller, variant, model, photo, started)
+            .await
+        {
+            Ok(Ready::Cached(identified)) => {
                 ticket.commit();
-                Ok(Outcome::Identified(identified))
+                return Ok(Outcome::Identified(identified));
             }
+            Ok(Ready::ToAsk(prepared)) => prepared,
+            // Given back: the model was never asked (a bad photo, storage of the photo).
             Err(e) => {
                 ticket.refund().await?;
-                Err(e)
+                return Err(e);
             }
-        }
+        };
+        let Some(vision) = vision else {
+            return self
+                .stand_in(around.db, caller, variant, ticket, prepared, started)
+                .await
+                .map(Outcome::Identified);
+        };
+        // A call from today's model budget; once it is spent the caller's allowance is
+        // given back with the 503.
+        let call = match budget::take(around.db, self.budget, vision, &caller, variant.name, model)
+            .await
+        {
+            Ok(call) => call,
+            Err(e) => {
+                ticket.refund().await?;
+                return Err(e);
+            }
+        };
+        // From here the model is asked: on a task of its own, which the caller going
+        // away does not stop, so the identification counts and is recorded either way.
+        detached::ask(detached::Question {
+            vision: vision.clone(),
+            db: around.db.clone(),
+            recent: self.recent.clone(),
+            variant: variant.clone(),
+            model: model.to_owned(),
+            caller,
+            ticket,
+            budget: self.budget,
+            call,
+            started,
+            photo: prepared,
+        })
+        .await
+        .map(Outcome::Identified)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn answer_photo(
+    /// Reads the photo (holding a turn to keep it in memory), answers it from the
+    /// caller's own recent photos when it is one, else scales it for the model.
+    async fn prepare_photo(
         &self,
         around: Around<'_>,
-        vision: Option<&Fireworks>,
         caller: &Caller,
         variant: &Variant,
         model: &str,
         photo: Photo,
         started: Instant,
-    ) -> ApiResult<Identified> {
-        // At most so many photos are held in memory at once (`UPLOADS_IN_MEMORY`).
-        let slot = around.uploads.turn().await?;
-        let bytes = read_field(photo.form, "image", MAX_IMAGE_BYTES, photo.size_hint).await?;
+    ) -> ApiResult<Ready> {
+        // Large photos hold one of `UPLOADS_IN_MEMORY` turns until they are scaled.
+        let held = read(around, caller, photo).await?;
+        let (bytes, turn) = (held.bytes, held.turn);
         let format = image::sniff(&bytes)?;
         let size = bytes.len();
         // Keyed by the caller and the variant too: a repeat answered from memory is one's
@@ -198,83 +236,82 @@ impl Identification {
         let recent = self.recent.get(&key).await;
         metrics::cache_lookup(metrics::Cache::Identify, recent.is_some());
         if let Some(answer) = recent {
+            let mocked = self.vision().is_none();
             let event = Recorded::new(caller, variant.name, model, &answer, size, started);
-            let event = if vision.is_some() {
-                event
-            } else {
-                event.mocked()
-            };
+            let event = if mocked { event.mocked() } else { event };
             let trace_id = event.cached().save(around.db).await?;
-            return Ok(Identified {
+            return Ok(Ready::Cached(Identified {
                 trace_id,
                 answer,
-                mocked: vision.is_none(),
+                mocked,
                 upstream: None,
-            });
+            }));
         }
 
         let (catalog, prepared) = tokio::join!(
             self.catalog(around.db, around.catalog),
             image::prepare_off_thread(bytes, format)
         );
-        drop(slot);
+        drop(turn);
         let prepared =
             prepared.inspect_err(|_| metrics::identification("rejected", variant.name, model))?;
-        let catalog = catalog?;
-        let asked = match vision {
-            Some(vision) => {
-                let call =
-                    budget::take(around.db, self.budget, vision, caller, variant.name, model)
-                        .await?;
-                let asked = ask::ask(vision, &catalog, variant, &prepared).await;
-                if let Ok(asked) = &asked {
-                    budget::spend(around.db, self.budget, call, &asked.answer.usage).await;
-                }
-                asked
-            }
-            // The stand-in costs nothing: no budget is taken.
-            None => Ok(ask::Asked {
-                answer: stand_in::answer(&catalog, &prepared),
-                upstream: Duration::ZERO,
-            }),
-        };
-        match asked {
-            Ok(asked) => {
-                let answer = Arc::new(asked.answer);
-                if answer.failure.is_none() {
-                    self.recent.insert(key, answer.clone()).await;
-                }
-                let event = Recorded::new(caller, variant.name, model, &answer, size, started);
-                let event = if vision.is_some() {
-                    event
-                } else {
-                    event.mocked()
-                };
-                let trace_id = event.save(around.db).await?;
-                Ok(Identified {
-                    trace_id,
-                    answer,
-                    mocked: vision.is_none(),
-                    upstream: vision.is_some().then_some(asked.upstream),
-                })
-            }
-            Err(unavailable) => {
-                let answer = Answer::unknown(Some("upstream"), Some(unavailable.why.clone()));
-                Recorded::new(caller, variant.name, model, &answer, size, started)
-                    .save(around.db)
-                    .await?;
-                Err(ApiError::Unavailable(unavailable.why))
-            }
-        }
+        Ok(Ready::ToAsk(detached::Prepared {
+            catalog: catalog?,
+            photo: prepared,
+            cache_key: key,
+            size,
+        }))
+    }
+
+    /// The local stand-in's answer: a catalog machine chosen by the photo, recorded as
+    /// mocked. It costs nothing, so no model budget is taken.
+    async fn stand_in(
+        &self,
+        db: &Db,
+        caller: Caller,
+        variant: &Variant,
+        ticket: QuotaTicket,
+        prepared: detached::Prepared,
+        started: Instant,
+    ) -> ApiResult<Identified> {
+        let answer = Arc::new(stand_in::answer(&prepared.catalog, &prepared.photo));
+        self.recent.insert(prepared.cache_key, answer.clone()).await;
+        let event = Recorded::new(
+            &caller,
+            variant.name,
+            stand_in::MODEL,
+            &answer,
+            prepared.size,
+            started,
+        );
+        let trace_id = event.mocked().save(db).await?;
+        ticket.commit();
+        Ok(Identified {
+            trace_id,
+            answer,
+            mocked: true,
+            upstream: None,
+        })
     }
 }
 
-pub struct Identified {
-    pub trace_id: String,
-    pub answer: Arc<Answer>,
-    pub mocked: bool,
-    /// Time waiting for Fireworks, when it was asked.
-    pub upstream: Option<Duration>,
+/// Reads `caller`'s photo into memory (a large one holds a turn: `UPLOADS_IN_MEMORY`).
+async fn read(around: Around<'_>, caller: &Caller, photo: Photo) -> ApiResult<HeldPhoto> {
+    read_photo(
+        photo.form,
+        "image",
+        MAX_IMAGE_BYTES,
+        photo.size_hint,
+        around.uploads,
+        &caller.holder.key(),
+    )
+    .await
+}
+
+/// A photo read and made ready: answered from the cache, or for the model to see.
+enum Ready {
+    Cached(Identified),
+    ToAsk(detached::Prepared),
 }
 
 pub enum Outcome {

@@ -29,6 +29,7 @@ impl Recorded {
             confidence: answer.confidence,
             mocked: false,
             cached: false,
+            abandoned: false,
             raw_text: answer.raw_text.clone(),
             raw_machine: answer.raw_machine.clone(),
             match_score: answer.match_score,
@@ -51,6 +52,12 @@ impl Recorded {
         // The model was not asked: what it cost was counted the first time.
         self.0.prompt_tokens = None;
         self.0.completion_tokens = None;
+        self
+    }
+
+    /// Nobody was left to answer: the caller went away after the model was asked.
+    pub(super) fn abandoned(mut self, abandoned: bool) -> Self {
+        self.0.abandoned = abandoned;
         self
     }
 
@@ -100,6 +107,7 @@ impl Recorded {
             tokens = prompt_tokens + completion_tokens,
             cached = event.cached,
             mocked = event.mocked,
+            abandoned = event.abandoned,
             latency_ms = event.latency_ms,
             "identified"
         );

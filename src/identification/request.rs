@@ -7,6 +7,7 @@ use crate::db::identify::QuotaHolder;
 
 /// Who asks: whose allowance it spends (and how much it holds), their user id when
 /// signed in, and the trace id the answer will carry.
+#[derive(Clone)]
 pub struct Caller {
     pub holder: QuotaHolder,
     /// What kind of caller `holder` is, for logs and metrics: `user`, `anonymous_user`

@@ -7,12 +7,13 @@ use utoipa::ToSchema;
 
 use super::shared::Deleted;
 use crate::auth::AuthUser;
+use crate::db::embed::MachineIndex;
 use crate::db::favorites::{self, Favorite};
 use crate::db::rls::UserTx;
 use crate::domain::machine_id::MachineId;
 use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt, ValidationIssue};
-use crate::extract::ApiJson;
-use crate::idempotency::{self, IdempotencyKey};
+use crate::extract::{ApiJson, Writer};
+use crate::idempotency::{self, Guarded, IdempotencyKey, Replayable};
 use crate::state::AppState;
 
 const MAX_NOTES_CHARS: usize = 1000;
@@ -57,6 +58,24 @@ fn checked_notes(notes: Option<&str>) -> ApiResult<Option<&str>> {
     }
 }
 
+/// A replay reads the favorite back by its machine id, with its notes as they are now.
+impl Replayable for Favorite {
+    fn kept(&self) -> serde_json::Value {
+        serde_json::json!(self.machine_id)
+    }
+
+    async fn replay(
+        tx: &mut UserTx,
+        machines: &MachineIndex,
+        kept: serde_json::Value,
+    ) -> Result<Option<Self>, sqlx::Error> {
+        match kept.as_str() {
+            Some(id) => favorites::get(tx, machines, id).await,
+            None => Ok(None),
+        }
+    }
+}
+
 fn favorite_not_found() -> ApiError {
     ApiError::NotFound("Favorite not found".into())
 }
@@ -68,7 +87,7 @@ fn favorite_not_found() -> ApiError {
 )]
 pub async fn list_favorites(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
 ) -> ApiResult<web::Json<FavoriteList>> {
     let favorites = favorites::list(&state.db, &user.claims_json, &state.catalog).await?;
     Ok(web::Json(FavoriteList {
@@ -87,6 +106,7 @@ pub async fn list_favorites(
         (status = 404, body = ErrorBody, description = "Unknown machine"),
         (status = 409, body = ErrorBody, example = json!({"detail": "Machine already in favorites", "code": "conflict"})),
         (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "2,000 Idempotency-Keys in 24 hours; see Retry-After"),
     )
 )]
 pub async fn add_favorite(
@@ -102,10 +122,13 @@ pub async fn add_favorite(
     idempotency::respond(
         &state.db,
         &user,
-        &key,
-        &req,
-        &body,
+        Guarded {
+            key: &key,
+            http: &req,
+            body: &body,
+        },
         StatusCode::CREATED,
+        &machines,
         async |tx| {
             favorites::add(tx, &machines, &body.machine_id, notes)
                 .await
@@ -148,7 +171,7 @@ pub async fn get_favorite(
 )]
 pub async fn update_favorite(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     machine_id: web::Path<MachineId>,
     body: ApiJson<FavoriteUpdate>,
 ) -> ApiResult<web::Json<Favorite>> {
@@ -169,7 +192,7 @@ pub async fn update_favorite(
 )]
 pub async fn delete_favorite(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     machine_id: web::Path<MachineId>,
 ) -> ApiResult<HttpResponse> {
     let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
@@ -188,10 +211,7 @@ pub async fn delete_favorite(
     security(("bearer_auth" = [])),
     responses((status = 200, body = Deleted, description = "How many favorites were removed", example = json!({"deleted": 3})), (status = 401, body = ErrorBody))
 )]
-pub async fn clear_favorites(
-    state: web::Data<AppState>,
-    user: AuthUser,
-) -> ApiResult<HttpResponse> {
+pub async fn clear_favorites(state: web::Data<AppState>, user: Writer) -> ApiResult<HttpResponse> {
     let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
         favorites::clear(tx).await
     })

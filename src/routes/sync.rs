@@ -65,6 +65,10 @@ pub struct MachineChanges {
 pub struct SyncResponse {
     /// Opaque; send it as `since` next time.
     pub cursor: String,
+    /// This answer starts from nothing: the cursor sent was older than the deletions the
+    /// service still remembers (kept `SYNC_TOMBSTONE_RETENTION_DAYS`), so drop the
+    /// favorites and history held from earlier syncs before applying it.
+    pub reset: bool,
     /// More changes are waiting: call again with the new cursor straight away.
     pub has_more: bool,
     pub favorites: FavoriteChanges,
@@ -128,6 +132,20 @@ fn split(changes: Vec<UserChange>) -> (FavoriteChanges, HistoryChanges) {
     (favorites, history)
 }
 
+/// Up to a page (and one more) of the caller's changes after `since`, and the highest
+/// change version whose tombstone was purged.
+async fn user_changes(
+    state: &AppState,
+    user: &AuthUser,
+    since: i64,
+) -> ApiResult<(Vec<UserChange>, i64)> {
+    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
+    let changes = db::sync::user_changes(&mut tx, since, USER_CHANGES_PER_PAGE as i64 + 1).await?;
+    let purged_through = db::sync::purged_through(&mut tx).await?;
+    tx.commit().await?;
+    Ok((changes, purged_through))
+}
+
 /// Changes to the caller's favorites and history (upserts and deletions) and to the
 /// catalog since `since`, with a new cursor.
 #[utoipa::path(get, path = "/api/v1/sync", tag = "sync",
@@ -149,22 +167,25 @@ pub async fn sync(
         within_rate(&state.db, user.id, &crate::db::limits::FULL_SYNC).await?;
     }
     let key = state.cursor_keys.get(&state.db).await?;
-    let since = match since.0 {
+    let mut since = match since.0 {
         None => SyncPosition {
             user_version: 0,
             catalog_version: 0,
+            purged_seen: 0,
         },
         Some(cursor) => key.decode(user.id, &cursor).ok_or_else(bad_cursor)?,
     };
 
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    let mut changes = db::sync::user_changes(
-        &mut tx,
-        since.user_version,
-        USER_CHANGES_PER_PAGE as i64 + 1,
-    )
-    .await?;
-    tx.commit().await?;
+    let (mut changes, purged_through) = user_changes(&state, &user, since.user_version).await?;
+    // A cursor from before the last purge of tombstones may have missed deletions: it
+    // syncs from the start (and counts as a full sync), flagged so the device starts over.
+    let reset =
+        since.user_version > 0 && since.user_version.max(since.purged_seen) < purged_through;
+    if reset {
+        within_rate(&state.db, user.id, &crate::db::limits::FULL_SYNC).await?;
+        since.user_version = 0;
+        changes = user_changes(&state, &user, 0).await?.0;
+    }
     // The catalog as this instance knows it (at most `CATALOG_MAX_STALENESS_MS` old, as
     // every catalog answer is): nothing to read when the cursor is already there, as it
     // is on almost every incremental sync. A change newer than that is not skipped: the
@@ -188,10 +209,14 @@ pub async fn sync(
         catalog_version: machines
             .last()
             .map_or(since.catalog_version, |m| m.catalog_version),
+        // Everything up to the floor is accounted for now: from the start, from a cursor
+        // past it, or on a later page of a reset.
+        purged_seen: purged_through,
     };
     let (favorites, history) = split(changes);
     Ok(web::Json(SyncResponse {
         cursor: key.encode(user.id, position),
+        reset,
         has_more,
         favorites,
         history,

@@ -8,12 +8,12 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::shared::within_rate;
-use crate::auth::{AuthUser, Authenticator, Role};
+use crate::auth::{AnyAccount, AuthUser, Authenticator, Role};
 use crate::db::rls::UserTx;
 use crate::db::users::{self, Profile, ProfileChanges};
 use crate::db::{export, limits};
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, Writer};
 use crate::state::AppState;
 
 const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
@@ -174,7 +174,7 @@ pub async fn get_me(
 )]
 pub async fn update_me(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     body: ApiJson<UserUpdate>,
 ) -> ApiResult<web::Json<UserProfile>> {
     let changes = body.into_inner().validate()?;
@@ -183,7 +183,7 @@ pub async fn update_me(
         .await?
         .ok_or_else(|| ApiError::not_found("User"))?;
     tx.commit().await?;
-    Ok(web::Json(UserProfile::new(profile, &user)))
+    Ok(web::Json(UserProfile::new(profile, &user.user)))
 }
 
 /// What deleting the account did.
@@ -215,7 +215,7 @@ pub struct AccountDeleted {
 pub async fn delete_me(
     state: web::Data<AppState>,
     authenticator: web::Data<Authenticator>,
-    user: AuthUser,
+    user: AnyAccount,
 ) -> ApiResult<HttpResponse> {
     // Files first: if storage is down the account stays whole and the call can be repeated.
     if let Some(storage) = &state.storage {
@@ -224,10 +224,16 @@ pub async fn delete_me(
             .await?;
         tracing::info!(user_id = %user.id, objects = removed, "account files deleted");
     }
-    let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
+    // Already deleted (a repeated call): the scope refuses the token, nothing is left.
+    let removed = match UserTx::run(&state.db, &user.claims_json, async |tx| {
         users::delete_account(tx).await
     })
-    .await?;
+    .await
+    .map_err(ApiError::from)
+    {
+        Err(ApiError::Unauthorized(_)) => false,
+        other => other?,
+    };
     // After a cutover, the FastAPI backend's copy of the account goes too.
     let archived = users::forget_archived(&state.db, user.id).await?;
     authenticator.forget(user.id).await;

@@ -87,6 +87,15 @@ pub fn own_folder_key(user: uuid::Uuid, key: &str) -> Option<String> {
     inside.then(|| key.to_owned())
 }
 
+/// Where a presigned upload lands before `complete` checks it: `{user_id}/incoming/
+/// {asset_id}.{ext}`. Only this key is ever signed for a PUT; `complete` copies what
+/// passed its checks to the asset's own key, which no URL can write, so whatever the
+/// URL receives later (another file, after the record or the account is gone) never
+/// replaces the photo and is swept by `machinemate-api maintain`.
+pub fn staging_key(user: uuid::Uuid, asset: uuid::Uuid, content_type: &str) -> String {
+    format!("{user}/incoming/{asset}.{}", extension(content_type))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -22,11 +22,18 @@ use crate::config::StorageSettings;
 use crate::error::ApiError;
 
 mod buckets;
+mod objects;
 
 pub use buckets::{
     BUCKETS, BucketRules, MACHINES, TUTORIALS, USER_UPLOADS, bucket, extension, own_folder_key,
-    own_upload_key,
+    own_upload_key, staging_key,
 };
+
+/// One stored object, as a listing names it.
+pub struct Listed {
+    pub key: String,
+    pub last_modified: Option<DateTime<Utc>>,
+}
 
 pub struct PresignedUrl {
     pub url: String,

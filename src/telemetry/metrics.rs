@@ -183,16 +183,35 @@ pub fn metrics() -> &'static Metrics {
     &METRICS
 }
 
-/// One answered request. `route` is the matched template (`/api/v1/machines/{id}`),
-/// never the raw path, so labels stay few.
-pub fn http_request(method: &str, route: &str, status: u16, seconds: f64) {
+/// One answered request. Every label has a small, fixed set of values: `route` is the
+/// matched template (`/api/v1/machines/{id}`, never the raw path), `status` one the
+/// service wrote, and `method` one of HTTP's standard methods or `other` (a client may
+/// send any token as a method, and each new label value is a series kept for good).
+pub fn http_request(method: &actix_web::http::Method, route: &str, status: u16, seconds: f64) {
     let m = metrics();
+    let method = method_label(method);
     m.http_requests
         .with_label_values(&[method, route, &status.to_string()])
         .inc();
     m.http_duration
         .with_label_values(&[method, route])
         .observe(seconds);
+}
+
+/// The `method` label: a standard method's name, else `other`.
+fn method_label(method: &actix_web::http::Method) -> &'static str {
+    match method.as_str() {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        "CONNECT" => "CONNECT",
+        "TRACE" => "TRACE",
+        _ => "other",
+    }
 }
 
 /// An upstream's names, as labels.

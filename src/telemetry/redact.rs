@@ -4,8 +4,12 @@
 use std::borrow::Cow;
 
 /// Query parameters whose values are credentials: tokens, keys, and presigned URLs'
-/// signatures (S3's `X-Amz-*`, Supabase's `token`). Compared case-insensitively.
+/// signatures (S3's `X-Amz-*`, Supabase's `token`). A name is compared after it is
+/// percent-decoded, lower-cased and stripped of everything but letters and digits, so
+/// `access%5Ftoken`, `Access-Token` and `access token` are all `access_token`.
 const SECRET_PARAMS: &[&str] = &[
+    "authorization",
+    "proxy_authorization",
     "access_token",
     "refresh_token",
     "id_token",
@@ -41,8 +45,20 @@ pub fn is_secret_header(name: &str) -> bool {
     SECRET_HEADERS.iter().any(|h| h.eq_ignore_ascii_case(name))
 }
 
-fn is_secret_param(name: &str) -> bool {
-    SECRET_PARAMS.iter().any(|p| p.eq_ignore_ascii_case(name))
+fn is_secret_param(raw_name: &str) -> bool {
+    // `form_urlencoded` decodes `%xx` and `+` as a browser would have encoded them.
+    let decoded: String = url::form_urlencoded::parse(raw_name.as_bytes())
+        .map(|(name, value)| format!("{name}{value}"))
+        .collect();
+    let name = letters_and_digits(&decoded);
+    SECRET_PARAMS.iter().any(|p| letters_and_digits(p) == name)
+}
+
+fn letters_and_digits(name: &str) -> String {
+    name.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
 }
 
 /// A query string with secret values replaced by `[redacted]`; names and other values
@@ -102,6 +118,13 @@ mod tests {
         assert_eq!(url("https://h/p"), "https://h/p");
         let uri: actix_web::http::Uri = "/api/v1/media?sig=zzz".parse().unwrap();
         assert_eq!(path_and_query(&uri), "/api/v1/media?sig=[redacted]");
+        assert_eq!(
+            query(
+                "access%5Ftoken=a&%61pi_key=b&Authorization=c&x%2Damz%2Dsignature=d&refresh+token=e"
+            ),
+            "access%5Ftoken=[redacted]&%61pi_key=[redacted]&Authorization=[redacted]&x%2Damz%2Dsignature=[redacted]&refresh+token=[redacted]"
+        );
+        assert_eq!(query("tokens_left=3&page=1"), "tokens_left=3&page=1");
         assert!(is_secret_header("Authorization") && is_secret_header("COOKIE"));
         assert!(!is_secret_header("user-agent"));
     }

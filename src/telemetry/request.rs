@@ -33,11 +33,15 @@ impl Drop for InFlight {
     }
 }
 
-/// The caller's address as Cloud Run's front end saw it: the last `X-Forwarded-For`
-/// entry (earlier entries are whatever the client sent), else the peer address.
+/// The caller's address as Cloud Run's front end saw it: the last entry of the last
+/// `X-Forwarded-For` line, which the front end appends (every earlier entry or line is
+/// whatever the client sent), else the peer address. This assumes the service is reached
+/// only through Cloud Run's front end, as Terraform deploys it (no load balancer in front
+/// that appends an address of its own); a client reaching it directly names its own.
 pub fn client_ip(req: &actix_web::HttpRequest) -> Option<String> {
     req.headers()
-        .get("x-forwarded-for")
+        .get_all("x-forwarded-for")
+        .last()
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.rsplit(',').next())
         .map(|v| v.trim().to_owned())
@@ -127,7 +131,7 @@ pub async fn trace_requests<B: MessageBody + 'static>(
         span.record("response_size", size);
     }
     metrics::http_request(
-        response.request().method().as_str(),
+        response.request().method(),
         route.as_deref().unwrap_or("<unmatched>"),
         status,
         latency_ms / 1000.0,

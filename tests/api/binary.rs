@@ -175,6 +175,23 @@ impl Service {
             .unwrap_or(0)
     }
 
+    /// CPU time the process has used (user and system), from `/proc/<pid>/stat`.
+    pub fn cpu_time(&self) -> Duration {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+        // After the command (which may hold spaces) come `state`, then the numbers from
+        // `ppid` (field 4) on: utime and stime are fields 14 and 15, in clock ticks.
+        let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+        let fields: Vec<u64> = after
+            .split_whitespace()
+            .skip(1)
+            .map(|f| f.parse().unwrap_or(0))
+            .collect();
+        let ticks = fields.get(14 - 4).unwrap_or(&0) + fields.get(15 - 4).unwrap_or(&0);
+        // SAFETY: sysconf only reads a constant of the system.
+        let per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+        Duration::from_millis(ticks * 1000 / per_second)
+    }
+
     /// Resident memory now.
     pub fn rss_kib(&self) -> u64 {
         self.status_kib("VmRSS:")

@@ -215,3 +215,44 @@ async fn a_nul_in_the_users_own_metadata_does_not_break_their_requests() {
         assert_eq!(response.status(), 200, "{path}");
     }
 }
+
+#[tokio::test]
+async fn a_function_created_later_is_not_executable_by_the_data_api_roles() {
+    let pool = PgPool::connect(&database_url(&fresh_database().await))
+        .await
+        .unwrap();
+    // As the user that migrates (the test's), after every migration, as a later
+    // migration or an operator would.
+    sqlx::raw_sql(
+        "create function public.added_later() returns integer language sql as 'select 1'; \
+         create function public.added_later_definer() returns integer language sql \
+           security definer as 'select 2'",
+    )
+    .execute(&pool)
+    .await
+    .unwrap();
+    for role in ["anon", "authenticated"] {
+        for function in ["added_later()", "added_later_definer()"] {
+            let executable: bool =
+                sqlx::query_scalar("select has_function_privilege($1, $2, 'execute')")
+                    .bind(role)
+                    .bind(format!("public.{function}"))
+                    .fetch_one(&pool)
+                    .await
+                    .unwrap();
+            assert!(!executable, "{role} may execute {function}");
+            assert_eq!(
+                refused_with(
+                    &pool,
+                    role,
+                    Uuid::new_v4(),
+                    &format!("select public.{function}")
+                )
+                .await
+                .as_deref(),
+                Some("42501"),
+                "{role}: {function}"
+            );
+        }
+    }
+}

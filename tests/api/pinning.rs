@@ -74,12 +74,13 @@ async fn per_user_row_limits_are_a_clear_422() {
     .execute(&app.db)
     .await
     .unwrap();
-    let add = async || {
-        app.add_history(&token, json!({"machine_id": "leg_press"}))
+    // Two different entries (an identical one sent again would be a resend).
+    let add = async |machine: &str| {
+        app.add_history(&token, json!({"machine_id": machine}))
             .await
     };
-    assert_eq!(add().await.status(), 201, "the 10,000th");
-    let detail = assert_error(add().await, 422, "validation_error")
+    assert_eq!(add("leg_press").await.status(), 201, "the 10,000th");
+    let detail = assert_error(add("treadmill").await, 422, "validation_error")
         .await
         .detail;
     assert_eq!(detail[0]["type"], "too_many");

@@ -184,3 +184,72 @@ async fn a_users_sync_never_carries_another_users_rows() {
     let bobs = app.sync(&bob, None).await;
     assert!(ids(&bobs["favorites"], "machine_id").is_empty());
 }
+
+#[tokio::test]
+async fn tombstones_no_cursor_needs_are_purged_and_older_cursors_sync_from_the_start() {
+    let app = TestApp::builder()
+        .auth()
+        .env(("HISTORY_DEDUP_WINDOW_SECS", "0"))
+        .spawn()
+        .await;
+    let (user, token) = app.sign_up_and_in().await;
+    let kept = app
+        .add_history(&token, json!({"machine_id": "treadmill"}))
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["id"]
+        .clone();
+    let old_cursor = app.sync(&token, None).await["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // 100 add/delete cycles leave 100 tombstones.
+    for _ in 0..100 {
+        let entry: Value = app
+            .add_history(&token, json!({"machine_id": "leg_press"}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let id = entry["id"].as_str().unwrap();
+        assert_eq!(
+            deleted_count(app.delete_history_entry(&token, id).await).await,
+            1
+        );
+    }
+    let tombstones = async || -> i64 {
+        sqlx::query_scalar("select count(*) from sync_tombstones where user_id = $1")
+            .bind(user)
+            .fetch_one(&app.db)
+            .await
+            .unwrap()
+    };
+    assert_eq!(tombstones().await, 100);
+    // A device that synced after the deletions needs none of them.
+    let recent_cursor = app.sync(&token, Some(&old_cursor)).await["cursor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    sqlx::query("update sync_tombstones set deleted_at = now() - interval '31 days'")
+        .execute(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(app.maintain(&[]).await["sync_tombstones"], 100);
+    assert_eq!(tombstones().await, 0);
+
+    // The device whose cursor is older than the purge may have missed deletions: it gets
+    // everything from the start, flagged so it drops what it held.
+    let reset = app.sync(&token, Some(&old_cursor)).await;
+    assert_eq!(reset["reset"], true);
+    assert_eq!(ids(&reset["history"], "id"), [kept.as_str().unwrap()]);
+    assert!(deleted(&reset["history"]).is_empty());
+    // The device that synced after the deletions goes on from its cursor.
+    let incremental = app.sync(&token, Some(&recent_cursor)).await;
+    assert_eq!(incremental["reset"], false);
+    assert!(ids(&incremental["history"], "id").is_empty());
+    // And from the reset answer's cursor, on as usual (also page after page of one).
+    let next = app.sync(&token, reset["cursor"].as_str()).await;
+    assert_eq!(next["reset"], false);
+    assert!(ids(&next["history"], "id").is_empty());
+}

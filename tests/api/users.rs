@@ -113,12 +113,21 @@ async fn invalid_updates_answer_422_413_or_415_in_the_envelope() {
 
 #[tokio::test]
 async fn a_user_the_sign_up_trigger_missed_gets_a_profile_on_first_use() {
-    let (app, user, token) = signed_in().await;
-    sqlx::query("delete from public.users where id = $1")
-        .bind(user)
-        .execute(&app.db)
+    let app = TestApp::builder().auth().spawn().await;
+    let user = Uuid::new_v4();
+    // Signed up with triggers off: as if the sign-up trigger had never run.
+    let mut tx = app.db.begin().await.unwrap();
+    sqlx::query("set local session_replication_role = replica")
+        .execute(&mut *tx)
         .await
         .unwrap();
+    sqlx::query("insert into auth.users (id, email) values ($1, 'missed@example.com')")
+        .bind(user)
+        .execute(&mut *tx)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let token = app.token_for(user);
     let response = app.get_as(ME, &token).await;
     assert_eq!(response.status(), 200);
     let exists: bool =

@@ -1110,6 +1110,12 @@ export interface components {
             has_more: boolean;
             history: components["schemas"]["HistoryChanges"];
             machines: components["schemas"]["MachineChanges"];
+            /**
+             * @description This answer starts from nothing: the cursor sent was older than the deletions the
+             *     service still remembers (kept `SYNC_TOMBSTONE_RETENTION_DAYS`), so drop the
+             *     favorites and history held from earlier syncs before applying it.
+             */
+            reset: boolean;
         };
         Totals: {
             /** Format: int64 */
@@ -1243,6 +1249,12 @@ export interface components {
             type: string;
         };
         VariantMetrics: {
+            /**
+             * Format: int64
+             * @description Identifications whose caller went away after the model was asked (counted above:
+             *     the model was paid for).
+             */
+            abandoned: number;
             /**
              * Format: double
              * @description `1 - corrections / identifications`.
@@ -1456,6 +1468,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description 2,000 Idempotency-Keys in 24 hours; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The database or an upstream service is unavailable, or the request ran past its deadline; retry later */
             503: {
                 headers: {
@@ -1500,6 +1521,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1642,6 +1672,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The database or an upstream service is unavailable, or the request ran past its deadline; retry later */
             503: {
                 headers: {
@@ -1730,6 +1769,15 @@ export interface operations {
                 };
             };
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1904,6 +1952,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description 300 history writes a minute, or 2,000 Idempotency-Keys in 24 hours; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The database or an upstream service is unavailable, or the request ran past its deadline; retry later */
             503: {
                 headers: {
@@ -1948,6 +2005,15 @@ export interface operations {
                 };
             };
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2053,7 +2119,7 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
-            /** @description 120 batches a minute; see Retry-After */
+            /** @description 120 batches a minute, or 2,000 Idempotency-Keys in 24 hours; see Retry-After */
             429: {
                 headers: {
                     [name: string]: unknown;
@@ -2190,6 +2256,15 @@ export interface operations {
             };
             /** @description Invalid input: `detail` lists `{loc, msg, type}` issues */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description 300 history writes a minute; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3174,6 +3249,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The feature is turned off on this server (`FEATURES_OFF`), or in development has no service configured; `detail` names it. Retrying does not help */
             501: {
                 headers: {
@@ -3262,6 +3346,15 @@ export interface operations {
             };
             /** @description No file field, or an empty file */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3363,6 +3456,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description The feature is turned off on this server (`FEATURES_OFF`), or in development has no service configured; `detail` names it. Retrying does not help */
             501: {
                 headers: {
@@ -3438,6 +3540,15 @@ export interface operations {
             };
             /** @description The upload does not match what was declared */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -3946,6 +4057,15 @@ export interface operations {
             };
             /** @description Invalid fields */
             422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description Too many writes of this account at once, or a rate limit spent; see Retry-After */
+            429: {
                 headers: {
                     [name: string]: unknown;
                 };

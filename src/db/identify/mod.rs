@@ -52,6 +52,8 @@ pub struct NewEvent {
     pub confidence: f32,
     pub mocked: bool,
     pub cached: bool,
+    /// The caller went away after the model was asked (the identification still counts).
+    pub abandoned: bool,
     pub raw_text: Option<String>,
     pub raw_machine: Option<String>,
     pub match_score: Option<f32>,
@@ -81,9 +83,9 @@ pub async fn record(db: &Db, event: &NewEvent) -> Result<String, RecordError> {
                     "insert into public.identification_events (trace_id, user_id, machine_id, machine_name, \
                        confidence, mocked, cached, raw_text, raw_machine, match_score, unmapped, model, prompt, \
                        prompt_variant, error, latency_ms, image_bytes, top_candidates, failure, prompt_tokens, \
-                       completion_tokens) \
+                       completion_tokens, abandoned) \
                      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-                       $19, $20, $21) \
+                       $19, $20, $21, $22) \
                      on conflict (trace_id) do nothing",
                 )
                 .bind(&trace_id)
@@ -107,6 +109,7 @@ pub async fn record(db: &Db, event: &NewEvent) -> Result<String, RecordError> {
                 .bind(&event.failure)
                 .bind(event.prompt_tokens)
                 .bind(event.completion_tokens)
+                .bind(event.abandoned)
                 .execute(c)
                 .await
             })
@@ -133,7 +136,7 @@ pub enum RecordError {
 impl From<RecordError> for crate::error::ApiError {
     fn from(e: RecordError) -> Self {
         match e {
-            RecordError::Database(e) => crate::error::ApiError::Database(e),
+            RecordError::Database(e) => e.into(),
             other => crate::error::ApiError::Internal(anyhow::Error::new(other)),
         }
     }

@@ -14,12 +14,13 @@ use uuid::Uuid;
 
 use crate::auth::AuthUser;
 use crate::db::history::{self, HistoryEntry};
+use crate::db::limits;
 use crate::db::rls::UserTx;
 use crate::domain::machine_id::MachineId;
 use crate::domain::pagination::PageRequest;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
-use crate::extract::QueryParams;
-use crate::routes::shared::Deleted;
+use crate::extract::{QueryParams, Writer};
+use crate::routes::shared::{Deleted, within_rate};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -137,14 +138,15 @@ pub async fn get_history(
 #[utoipa::path(delete, path = "/api/v1/history/{history_id}", tag = "history",
     security(("bearer_auth" = [])),
     params(("history_id" = Uuid, Path)),
-    responses((status = 200, body = Deleted, example = json!({"deleted": 1})), (status = 404, body = ErrorBody))
+    responses((status = 200, body = Deleted, example = json!({"deleted": 1})), (status = 404, body = ErrorBody), (status = 429, body = ErrorBody, description = "300 history writes a minute; see Retry-After"))
 )]
 pub async fn delete_history(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     history_id: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let id = entry_id(&history_id)?;
+    within_rate(&state.db, user.id, &limits::HISTORY_WRITE).await?;
     let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
         history::remove(tx, id).await
     })
@@ -161,7 +163,7 @@ pub async fn delete_history(
     security(("bearer_auth" = [])),
     responses((status = 200, body = Deleted, description = "How many entries were removed", example = json!({"deleted": 12})), (status = 401, body = ErrorBody))
 )]
-pub async fn clear_history(state: web::Data<AppState>, user: AuthUser) -> ApiResult<HttpResponse> {
+pub async fn clear_history(state: web::Data<AppState>, user: Writer) -> ApiResult<HttpResponse> {
     let removed = UserTx::run(&state.db, &user.claims_json, async |tx| {
         history::clear(tx).await
     })

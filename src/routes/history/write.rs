@@ -6,14 +6,13 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::body::{HistoryBatch, HistoryCreate, MAX_BATCH, validated};
-use crate::auth::AuthUser;
 use crate::db::embed::MachineIndex;
 use crate::db::history::{self, HistoryEntry, NewEntry};
 use crate::db::limits;
 use crate::db::rls::UserTx;
 use crate::error::{ApiError, ApiResult, ErrorBody, LocItem, ResultExt, ValidationIssue};
-use crate::extract::ApiJson;
-use crate::idempotency::{self, IdempotencyKey};
+use crate::extract::{ApiJson, Writer};
+use crate::idempotency::{self, Guarded, IdempotencyKey, Replayable};
 use crate::routes::shared::within_rate;
 use crate::state::AppState;
 
@@ -24,14 +23,67 @@ pub struct HistoryBatchResult {
     pub total: usize,
 }
 
+/// A replay reads the entry back by its id (history entries never change).
+impl Replayable for HistoryEntry {
+    fn kept(&self) -> serde_json::Value {
+        serde_json::json!(self.id)
+    }
+
+    async fn replay(
+        tx: &mut UserTx,
+        machines: &MachineIndex,
+        kept: serde_json::Value,
+    ) -> Result<Option<Self>, sqlx::Error> {
+        match serde_json::from_value(kept) {
+            Ok(id) => history::get(tx, machines, id).await,
+            Err(_) => Ok(None),
+        }
+    }
+}
+
+/// A replay reads the batch's entries back by their ids (100 at most: 4 KB kept), in
+/// the order sent; one deleted since is left out.
+impl Replayable for HistoryBatchResult {
+    fn kept(&self) -> serde_json::Value {
+        serde_json::json!(self.history.iter().map(|e| e.id).collect::<Vec<_>>())
+    }
+
+    async fn replay(
+        tx: &mut UserTx,
+        machines: &MachineIndex,
+        kept: serde_json::Value,
+    ) -> Result<Option<Self>, sqlx::Error> {
+        let ids: Vec<uuid::Uuid> = serde_json::from_value(kept).unwrap_or_default();
+        let mut history = Vec::with_capacity(ids.len());
+        for id in ids {
+            history.extend(history::get(tx, machines, id).await?);
+        }
+        Ok(Some(HistoryBatchResult {
+            total: history.len(),
+            history,
+        }))
+    }
+}
+
+/// How long an identical entry sent again is answered with the first: only for clients
+/// that guard their retries with neither a client id nor an `Idempotency-Key` (the
+/// shipped app); a new key says the request is a new one.
+fn resend_window(state: &AppState, key: &IdempotencyKey) -> std::time::Duration {
+    match key.0 {
+        Some(_) => std::time::Duration::ZERO,
+        None => state.settings.history_dedup_window,
+    }
+}
+
 /// Records one entry, mapping an unknown machine to 404 and a client id that is
 /// already someone else's (invisible under RLS) to 409.
 async fn add_entry(
     tx: &mut UserTx,
     machines: &MachineIndex,
     entry: &NewEntry,
+    resend_window: std::time::Duration,
 ) -> ApiResult<HistoryEntry> {
-    history::add(tx, machines, entry)
+    history::add(tx, machines, entry, resend_window)
         .await
         .on_constraint("history_machine_id_fkey", || ApiError::not_found("Machine"))
         .map_err(|e| match e {
@@ -53,15 +105,17 @@ async fn add_entry(
         (status = 404, body = ErrorBody, description = "Unknown machine"),
         (status = 409, body = ErrorBody, description = "The client-chosen `id` is another user's, or a request with this Idempotency-Key is in progress"),
         (status = 422, body = ErrorBody),
+        (status = 429, body = ErrorBody, description = "300 history writes a minute, or 2,000 Idempotency-Keys in 24 hours; see Retry-After"),
     )
 )]
 pub async fn add_history(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     key: IdempotencyKey,
     req: HttpRequest,
     body: ApiJson<HistoryCreate>,
 ) -> ApiResult<HttpResponse> {
+    within_rate(&state.db, user.id, &limits::HISTORY_WRITE).await?;
     let body = body.into_inner();
     let mut issues = Vec::new();
     let entry = body.validate(&["body".into()], &mut issues);
@@ -70,11 +124,14 @@ pub async fn add_history(
     idempotency::respond(
         &state.db,
         &user,
-        &key,
-        &req,
-        &body,
+        Guarded {
+            key: &key,
+            http: &req,
+            body: &body,
+        },
         StatusCode::CREATED,
-        async |tx| add_entry(tx, &machines, &entry).await,
+        &machines,
+        async |tx| add_entry(tx, &machines, &entry, resend_window(&state, &key)).await,
     )
     .await
 }
@@ -88,12 +145,12 @@ pub async fn add_history(
         (status = 201, body = HistoryBatchResult),
         (status = 409, body = ErrorBody, description = "A client-chosen `id` is another user's, or a request with this Idempotency-Key is in progress"),
         (status = 422, body = ErrorBody, description = "Invalid entries, or the history already holds as many entries as it may (10,000)"),
-        (status = 429, body = ErrorBody, description = "120 batches a minute; see Retry-After"),
+        (status = 429, body = ErrorBody, description = "120 batches a minute, or 2,000 Idempotency-Keys in 24 hours; see Retry-After"),
     )
 )]
 pub async fn add_history_batch(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     key: IdempotencyKey,
     req: HttpRequest,
     body: ApiJson<HistoryBatch>,
@@ -124,10 +181,13 @@ pub async fn add_history_batch(
     idempotency::respond(
         &state.db,
         &user,
-        &key,
-        &req,
-        &body,
+        Guarded {
+            key: &key,
+            http: &req,
+            body: &body,
+        },
         StatusCode::CREATED,
+        &machines,
         async |tx| {
             let ids: Vec<String> = entries.iter().map(|e| e.machine_id.clone()).collect();
             let unknown = history::unknown_machines(tx, &ids).await?;
@@ -153,7 +213,7 @@ pub async fn add_history_batch(
             }
             let mut history = Vec::with_capacity(entries.len());
             for entry in &entries {
-                history.push(add_entry(tx, &machines, entry).await?);
+                history.push(add_entry(tx, &machines, entry, resend_window(&state, &key)).await?);
             }
             Ok(HistoryBatchResult {
                 total: history.len(),

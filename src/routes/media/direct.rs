@@ -7,12 +7,14 @@ use serde::Serialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::auth::AuthUser;
 use crate::db::media::NewAsset;
 use crate::db::rls::UserTx;
 use crate::domain::image_kind::ImageKind;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::multipart::{declared_length, read_field};
+use crate::extract::{
+    Writer,
+    multipart::{declared_length, read_photo},
+};
 use crate::routes::shared::Deleted;
 use crate::state::AppState;
 use crate::storage::USER_UPLOADS;
@@ -48,19 +50,22 @@ pub struct UploadedFile {
 )]
 pub async fn upload_file(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     req: HttpRequest,
     form: Multipart,
 ) -> ApiResult<HttpResponse> {
     let storage = state.storage()?;
-    let _slot = state.uploads.turn().await?;
-    let data = read_field(
+    // Held until the photo is stored (a large one holds a turn: `UPLOADS_IN_MEMORY`).
+    let held = read_photo(
         form,
         "file",
         USER_UPLOADS.max_bytes as usize,
         declared_length(&req),
+        &state.uploads,
+        &user.id.to_string(),
     )
     .await?;
+    let data = held.bytes.clone();
     let content_type = ImageKind::sniff(&data)
         .filter(|kind| *kind != ImageKind::Heic)
         .map(ImageKind::mime)
@@ -118,7 +123,7 @@ pub async fn upload_file(
 )]
 pub async fn delete_file(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     file_path: web::Path<String>,
 ) -> ApiResult<HttpResponse> {
     let Some(path) = storage::own_folder_key(user.id, &file_path) else {

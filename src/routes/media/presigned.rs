@@ -9,13 +9,13 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{MediaWithUrl, not_found, parse_asset_id, url_for};
-use crate::auth::AuthUser;
-use crate::db::media::NewAsset;
+use crate::db::media::{MediaAsset, NewAsset};
 use crate::db::rls::UserTx;
+use crate::domain::image_kind::ImageKind;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
-use crate::extract::ApiJson;
+use crate::extract::{ApiJson, Writer};
 use crate::state::AppState;
-use crate::storage::{BucketRules, USER_UPLOADS};
+use crate::storage::{BucketRules, Storage, USER_UPLOADS};
 use crate::{db, storage};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -80,7 +80,7 @@ fn check_upload(rules: &BucketRules, content_type: &str, size: i64) -> ApiResult
 )]
 pub async fn upload_url(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     body: ApiJson<UploadRequest>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
@@ -99,8 +99,10 @@ pub async fn upload_url(
         user.id,
         storage::extension(&body.content_type)
     );
+    // The URL writes a staging key, never the asset's own (see `storage::staging_key`).
+    let staging = storage::staging_key(user.id, id, &body.content_type);
     let signed = storage
-        .presign_put(USER_UPLOADS.name, &path, &body.content_type)
+        .presign_put(USER_UPLOADS.name, &staging, &body.content_type)
         .await?;
     let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
     db::media::insert(
@@ -128,6 +130,42 @@ pub async fn upload_url(
     }))
 }
 
+/// Moves what the upload URL received to the asset's own key, where no URL can replace
+/// it, and checks it there: the declared size, and bytes that are an image of the
+/// declared type (never the type the uploader labelled it with). What does not match is
+/// removed (422); nothing uploaded yet is a 409. Returns the size.
+async fn checked_upload(
+    storage: &Storage,
+    user: Uuid,
+    asset: &MediaAsset,
+    key: &str,
+) -> ApiResult<i64> {
+    let bucket = USER_UPLOADS.name;
+    let staging = storage::staging_key(user, asset.id, &asset.content_type);
+    if storage.head(bucket, &staging).await?.is_some() {
+        storage
+            .copy(bucket, &staging, key, &asset.content_type)
+            .await?;
+        storage.delete(bucket, &staging).await?;
+    }
+    // Without a staging object: nothing was uploaded, or an upload URL issued before
+    // staging existed wrote the asset's own key.
+    let object = storage.head(bucket, key).await?.ok_or_else(|| {
+        ApiError::Conflict("Nothing was uploaded yet: PUT the file to upload_url first".into())
+    })?;
+    let head = storage.first_bytes(bucket, key, 16).await?;
+    let sniffed = ImageKind::sniff(&head).map(ImageKind::mime);
+    if Some(object.size) != asset.size_bytes || sniffed != Some(asset.content_type.as_str()) {
+        storage.delete(bucket, key).await?;
+        return Err(ApiError::Validation(vec![ValidationIssue::new(
+            vec!["body".into()],
+            "upload_mismatch",
+            "The uploaded file is not an image of the declared size and type; it was removed",
+        )]));
+    }
+    Ok(object.size)
+}
+
 /// Confirm an upload: the object must exist with the declared size and type.
 #[utoipa::path(post, path = "/api/v1/media/{asset_id}/complete", tag = "media",
     security(("bearer_auth" = [])),
@@ -141,7 +179,7 @@ pub async fn upload_url(
 )]
 pub async fn complete_upload(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     asset_id: web::Path<String>,
 ) -> ApiResult<web::Json<MediaWithUrl>> {
     let id = parse_asset_id(&asset_id)?;
@@ -160,25 +198,9 @@ pub async fn complete_upload(
     let asset = if asset.status == "ready" {
         asset
     } else {
-        let object = storage
-            .head(USER_UPLOADS.name, &key)
-            .await?
-            .ok_or_else(|| {
-                ApiError::Conflict(
-                    "Nothing was uploaded yet: PUT the file to upload_url first".into(),
-                )
-            })?;
-        let type_matches = object.content_type.as_deref() == Some(asset.content_type.as_str());
-        if Some(object.size) != asset.size_bytes || !type_matches {
-            storage.delete(USER_UPLOADS.name, &key).await?;
-            return Err(ApiError::Validation(vec![ValidationIssue::new(
-                vec!["body".into()],
-                "upload_mismatch",
-                "The uploaded file does not have the declared size and type; it was removed",
-            )]));
-        }
+        let size = checked_upload(storage, user.id, &asset, &key).await?;
         UserTx::run(&state.db, &user.claims_json, async |tx| {
-            db::media::mark_ready(tx, id, object.size).await
+            db::media::mark_ready(tx, id, size).await
         })
         .await?
         .ok_or_else(not_found)?

@@ -1,4 +1,8 @@
+use super::from_jpeg::{JPEG_SCALES, jpeg_scale_for};
 use super::*;
+use image::ImageDecoder;
+use image::metadata::Orientation;
+use std::io::Cursor;
 
 fn png(width: u32, height: u32) -> Vec<u8> {
     let img = image::RgbImage::from_pixel(width, height, image::Rgb([200, 40, 40]));

@@ -191,3 +191,25 @@ async fn anonymous_supabase_users_are_users() {
     let me = assert_accepted(&app, &token).await;
     assert_eq!(me["is_anonymous"], true);
 }
+
+#[tokio::test]
+async fn a_token_with_critical_header_parameters_is_refused() {
+    let app = TestApp::builder().auth().spawn().await;
+    let auth = app.auth();
+    let key = &keys().es256;
+    let user = app.sign_up().await;
+    // RFC 7515 4.1.11: a recipient that does not understand every extension `crit` names
+    // must reject the token; this service understands none. Signed by a published key.
+    for crit in [
+        vec!["exp-policy".to_owned()],
+        vec!["b64".to_owned()],
+        vec![],
+    ] {
+        let mut header = Header::new(key.alg);
+        header.kid = Some(key.kid.clone());
+        header.crit = Some(crit);
+        let token = jsonwebtoken::encode(&header, &auth.claims(user), &key.encoding).unwrap();
+        assert_rejected(&app, &token, "Token has critical header parameters").await;
+    }
+    assert_accepted(&app, &auth.token(key, user, json!({}))).await;
+}

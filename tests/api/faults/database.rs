@@ -62,8 +62,9 @@ type Fault = (&'static str, fn(&DbProxy));
 /// every write.
 async fn outages_under_load(faults: &[Fault]) {
     let app = Arc::new(TestApp::builder().auth().behind_db_proxy().spawn().await);
+    // A user per writer: one user's writes queue on their row and are limited per minute.
     let mut tokens = Vec::new();
-    for _ in 0..4 {
+    for _ in 0..12 {
         tokens.push(app.sign_in().await);
     }
     // Sign-in is warm (profile rows known) before the faults start.
@@ -84,7 +85,7 @@ async fn outages_under_load(faults: &[Fault]) {
             log.clone(),
         )));
     }
-    for token in &tokens {
+    for token in &tokens[..4] {
         tasks.push(tokio::spawn(reader(
             app.clone(),
             token.clone(),

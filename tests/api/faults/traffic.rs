@@ -61,8 +61,9 @@ pub async fn writer(
             .writes
             .push((write, status, started.elapsed()));
         n += 1;
-        // As the app does: a short pause, longer after a failure.
-        let pause = if status == 201 { 10 } else { 100 };
+        // As the app does: a short pause, longer after a failure. (One user's history
+        // writes are limited to 300 a minute: 25 a second at most here.)
+        let pause = if status == 201 { 40 } else { 100 };
         tokio::time::sleep(Duration::from_millis(pause)).await;
     }
 }
@@ -74,16 +75,26 @@ pub async fn reader(
     log: Arc<std::sync::Mutex<Log>>,
 ) {
     let mut n = 0usize;
+    // As the app syncs: everything once, then from the cursor it was given.
+    let mut cursor: Option<String> = None;
     while !stop.load(Ordering::Relaxed) {
-        let path = [
-            "/api/v1/favorites",
-            "/api/v1/history?page_size=5",
-            "/api/v1/sync",
-        ][n % 3];
+        let path = match n % 3 {
+            0 => "/api/v1/favorites".to_owned(),
+            1 => "/api/v1/history?page_size=5".to_owned(),
+            _ => match &cursor {
+                Some(c) => format!("/api/v1/sync?since={c}"),
+                None => "/api/v1/sync".to_owned(),
+            },
+        };
         let started = Instant::now();
-        let (status, code) = match app.get_as(path, &token).await {
+        let (status, code) = match app.get_as(&path, &token).await {
             response if response.status().is_success() => {
-                (response.status().as_u16(), String::new())
+                let status = response.status().as_u16();
+                let body: Value = response.json().await.unwrap_or_default();
+                if let Some(next) = body["cursor"].as_str() {
+                    cursor = Some(next.to_owned());
+                }
+                (status, String::new())
             }
             response => {
                 let status = response.status().as_u16();

@@ -154,3 +154,52 @@ impl TestApp {
         Db::connect_lazy(&settings.database).unwrap()
     }
 }
+
+impl TestApp {
+    /// Runs `machinemate-api maintain` (the real binary, with `args`) on this app's
+    /// database and storage, as the Cloud Run job would; it must succeed. Returns what
+    /// each task logged it removed, by task.
+    pub async fn maintain(&self, args: &[&str]) -> std::collections::BTreeMap<String, u64> {
+        let output = self.maintain_output(args).await;
+        assert!(
+            output.status.success(),
+            "maintain failed: {}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8_lossy(&output.stdout)
+            .lines()
+            .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+            .filter(|l| l["message"] == "maintain: task done")
+            .map(|l| {
+                (
+                    l["task"].as_str().unwrap().to_owned(),
+                    l["removed"].as_u64().unwrap(),
+                )
+            })
+            .collect()
+    }
+
+    /// `maintain`, whatever its outcome: the process's output. (Waited for off the
+    /// runtime: the stand-ins it calls run on it.)
+    pub async fn maintain_output(&self, args: &[&str]) -> std::process::Output {
+        let mut command = crate::binary::command();
+        command
+            .arg("maintain")
+            .args(args)
+            .env("DATABASE_URL", database_url(&self.database_name))
+            .env("LOG_FORMAT", "json")
+            .env("RUST_LOG", "info");
+        for (name, value) in self.stand_ins.env() {
+            command.env(name, value);
+        }
+        for (name, value) in &self.env {
+            command.env(name, value);
+        }
+        // As the Cloud Run job: straight to Postgres, never through a transaction pooler.
+        command.env("DATABASE_POOL_MODE", "session");
+        tokio::task::spawn_blocking(move || command.output().unwrap())
+            .await
+            .unwrap()
+    }
+}

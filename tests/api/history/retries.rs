@@ -83,3 +83,38 @@ async fn concurrent_retries_with_one_idempotency_key_create_one_entry() {
     );
     assert_eq!(history_rows(&app).await, 1);
 }
+
+#[tokio::test]
+async fn the_apps_resent_entry_is_answered_with_the_first_within_the_window() {
+    let app = crate::helpers::TestApp::builder()
+        .auth()
+        .env(("HISTORY_DEDUP_WINDOW_SECS", "2"))
+        .spawn()
+        .await;
+    let token = app.sign_in().await;
+    // The shipped app's body: no id, no Idempotency-Key. A retry after a timeout may
+    // even race the first attempt.
+    let body = json!({"machine_id": "leg_press"});
+    let sends = (0..4).map(|_| app.add_history(&token, body.clone()));
+    let mut ids = Vec::new();
+    for response in futures_util::future::join_all(sends).await {
+        assert_eq!(response.status(), 201);
+        ids.push(response.json::<Value>().await.unwrap()["id"].clone());
+    }
+    assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
+    assert_eq!(history_rows(&app).await, 1);
+    // Another machine, or the same one with other values, is another entry.
+    for other in [
+        json!({"machine_id": "treadmill"}),
+        json!({"machine_id": "leg_press", "confidence": 0.5}),
+        json!({"machine_id": "leg_press", "taken_at": "2026-05-01T10:00:00Z"}),
+    ] {
+        assert_eq!(app.add_history(&token, other).await.status(), 201);
+    }
+    assert_eq!(history_rows(&app).await, 4);
+    // Past the window the same entry is new again.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let later: Value = app.add_history(&token, body).await.json().await.unwrap();
+    assert_ne!(later["id"], ids[0]);
+    assert_eq!(history_rows(&app).await, 5);
+}

@@ -158,3 +158,29 @@ async fn anonymous_ipv6_callers_share_their_64s_allowance() {
         "the next /64 is another subscriber"
     );
 }
+
+#[tokio::test]
+async fn spoofed_forwarded_for_lines_do_not_give_an_anonymous_caller_more_allowance() {
+    let (app, _) = open_to_two_anonymous_photos().await;
+    // The caller sends X-Forwarded-For lines of its own; Cloud Run's front end appends
+    // the address it saw (here on a line of its own, as a proxy may): only that counts.
+    let mut statuses = Vec::new();
+    for shade in 1..=6u8 {
+        let form = reqwest::multipart::Form::new()
+            .part("image", reqwest::multipart::Part::bytes(photo(shade)));
+        let mut headers = reqwest::header::HeaderMap::new();
+        for value in [format!("198.51.100.{shade}"), "203.0.113.50".to_owned()] {
+            headers.append("x-forwarded-for", value.parse().unwrap());
+        }
+        let response = app
+            .client
+            .post(app.url("/identify"))
+            .headers(headers)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        statuses.push(response.status().as_u16());
+    }
+    assert_eq!(statuses, [200, 200, 429, 429, 429, 429]);
+}

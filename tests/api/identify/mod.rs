@@ -4,6 +4,7 @@
 //! the global daily model budget (`budget.rs`), and the local stand-in that answers
 //! without a model (`stand_in.rs`).
 
+mod abandoned;
 mod answers;
 mod budget;
 mod limits;

@@ -26,7 +26,8 @@ impl Rng {
 pub struct Tally {
     pub requests: u64,
     pub errors: Vec<String>,
-    pub latencies_ms: Vec<u32>,
+    /// When each answered request started, and how long it took (ms).
+    pub latencies_ms: Vec<(Instant, u32)>,
 }
 
 pub struct Run<'a> {
@@ -78,9 +79,10 @@ impl Run<'_> {
         let status = response.status();
         let headers = response.headers().clone();
         let bytes = response.bytes().await.unwrap_or_default();
-        self.tally
-            .latencies_ms
-            .push(started.elapsed().as_millis().min(u32::MAX.into()) as u32);
+        self.tally.latencies_ms.push((
+            started,
+            started.elapsed().as_millis().min(u32::MAX.into()) as u32,
+        ));
         if !expected.contains(&status) {
             self.tally.errors.push(format!(
                 "{method} {path}: {status} {}",

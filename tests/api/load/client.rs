@@ -238,6 +238,11 @@ fn apply(me: &mut Client, body: &Value) {
             })
             .unwrap_or_default()
     };
+    // A reset answer starts from nothing: the device drops what it held.
+    if body["reset"] == true {
+        me.mirror_favorites.clear();
+        me.mirror_history.clear();
+    }
     for id in strings(&body["favorites"]["deleted"], None) {
         me.mirror_favorites.remove(&id);
     }

@@ -4,7 +4,8 @@
 //! cursors, profiles. Every answer must be the expected one (zero errors), every write
 //! the service acknowledged must be in the database afterwards (and nothing else), each
 //! device's sync mirror must equal the database, and the process's memory must stay
-//! flat once warm.
+//! flat once warm. Through the middle third, hostile clients attack ([`hostile`]): the
+//! report gives other users' p99 during the attacks and outside them.
 //!
 //! `#[ignore]`d in the plain suite (it takes minutes and saturates both cores); run by
 //! `.ci/run` through `scripts/load-test`. `LOAD_TEST_SECS` sets the duration (120 in
@@ -12,6 +13,7 @@
 
 mod calls;
 mod client;
+mod hostile;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -20,7 +22,9 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 use crate::helpers::TestApp;
+use crate::stand_ins::fireworks::says;
 use client::client_loop;
+use hostile::{Window, p99};
 
 fn env_number(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -34,7 +38,19 @@ fn env_number(name: &str, default: u64) -> u64 {
 async fn mixed_traffic_at_high_concurrency_loses_nothing_and_memory_stays_flat() {
     let seconds = env_number("LOAD_TEST_SECS", 120);
     let concurrency = env_number("LOAD_TEST_CONCURRENCY", 64) as usize;
-    let app = Arc::new(TestApp::builder().auth().spawn_process().await);
+    let app = Arc::new(
+        TestApp::builder()
+            .auth()
+            .fireworks(says("leg press", 0.9))
+            .env(("IDENTIFY_DAILY_LIMIT", "100000"))
+            .spawn_process()
+            .await,
+    );
+    let (trickler, bomber, canary) = (
+        app.sign_in().await,
+        app.sign_in().await,
+        app.sign_in().await,
+    );
 
     let mut users = Vec::new();
     for _ in 0..concurrency {
@@ -52,6 +68,7 @@ async fn mixed_traffic_at_high_concurrency_loses_nothing_and_memory_stays_flat()
         .build()
         .unwrap();
 
+    let bomb = hostile::bomb();
     // Memory, sampled every second.
     let started = Instant::now();
     let until = started + Duration::from_secs(seconds);
@@ -66,6 +83,18 @@ async fn mixed_traffic_at_high_concurrency_loses_nothing_and_memory_stays_flat()
             samples
         })
     };
+    let window = Window {
+        from: started + Duration::from_secs(seconds / 3),
+        to: started + Duration::from_secs(2 * seconds / 3),
+    };
+    let attacks = {
+        let app = app.clone();
+        tokio::spawn(async move { hostile::attack(&app, (&trickler, &bomber), bomb, window).await })
+    };
+    let canary = {
+        let app = app.clone();
+        tokio::spawn(async move { hostile::canary(&app, &canary, until).await })
+    };
     let clients =
         futures_util::future::join_all(users.iter().enumerate().map(|(i, (_, token))| {
             tokio::spawn(client_loop(
@@ -78,6 +107,8 @@ async fn mixed_traffic_at_high_concurrency_loses_nothing_and_memory_stays_flat()
         }))
         .await;
     let samples = sampler.await.unwrap();
+    let attacks = attacks.await.unwrap();
+    let canary = canary.await.unwrap();
     let elapsed = started.elapsed().as_secs_f64();
 
     // Zero errors.
@@ -92,13 +123,39 @@ async fn mixed_traffic_at_high_concurrency_loses_nothing_and_memory_stays_flat()
         latencies.extend(tally.latencies_ms);
         outcomes.push(client);
     }
-    latencies.sort_unstable();
-    let p99 = latencies[latencies.len() * 99 / 100];
-    let max = *latencies.last().unwrap();
+    let (during, outside): (Vec<_>, Vec<_>) =
+        latencies.iter().partition(|(at, _)| window.holds(*at));
+    let ms = |pairs: Vec<&(Instant, u32)>| pairs.into_iter().map(|(_, ms)| *ms).collect::<Vec<_>>();
+    let (p99_during, p99_outside) = (p99(ms(during)), p99(ms(outside)));
+    let all: Vec<u32> = latencies.iter().map(|(_, ms)| *ms).collect();
+    let max = all.iter().copied().max().unwrap_or(0);
     eprintln!(
-        "load: {requests} requests in {elapsed:.0}s ({:.0}/s) from {concurrency} clients, p99 {p99} ms, max {max} ms, {} errors",
+        "load: {requests} requests in {elapsed:.0}s ({:.0}/s) from {concurrency} clients, p99 {} ms, max {max} ms, {} errors",
         requests as f64 / elapsed,
+        p99(all),
         errors.len()
+    );
+    let (canary_during, canary_outside): (Vec<_>, Vec<_>) =
+        canary.iter().partition(|(at, _, _)| window.holds(*at));
+    let canary_ms =
+        |seen: &[&(Instant, u32, u16)]| seen.iter().map(|(_, ms, _)| *ms).collect::<Vec<_>>();
+    eprintln!(
+        "load: during the attacks ({} trickling uploads opened, {} scan bombs refused) other users' p99 {p99_during} ms \
+         (outside them {p99_outside} ms); identifications p99 {} ms during, {} ms outside ({} in all)",
+        attacks.trickles_opened,
+        attacks.bombs_refused,
+        p99(canary_ms(&canary_during)),
+        p99(canary_ms(&canary_outside)),
+        canary.len()
+    );
+    assert!(
+        canary.iter().all(|(_, _, status)| *status == 200),
+        "the canary's identifications: {:?}",
+        canary.iter().map(|(_, _, s)| s).collect::<Vec<_>>()
+    );
+    assert!(
+        attacks.bombs_refused > 0 && attacks.bombs_otherwise.is_empty(),
+        "{attacks:?}"
     );
     assert!(
         errors.is_empty(),

@@ -108,3 +108,44 @@ async fn logs_link_cloud_trace_and_sentry_gets_no_secrets() {
         }
     }
 }
+
+#[tokio::test]
+async fn secret_query_values_are_redacted_whatever_the_encoding_of_their_names() {
+    let binary = Service::start_logging(&[
+        ("DATABASE_URL", database_url(&fresh_database().await)),
+        ("RUST_LOG", "info".into()),
+    ]);
+    let secrets = [
+        ("access%5Ftoken", "leaked-access-token-1"),
+        ("%61pi%5Fkey", "leaked-api-key-2"),
+        ("authorization", "Bearer%20leaked-bearer-3"),
+        ("Authorization", "leaked-bearer-4"),
+        ("x%2Damz%2Dsignature", "leaked-signature-5"),
+        ("refresh+token", "leaked-refresh-6"),
+    ];
+    let query: Vec<String> = secrets.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let path = format!("/api/v1/machines?page_size=5&{}", query.join("&"));
+    let response = reqwest::get(binary.url(&path)).await.unwrap();
+    assert_eq!(response.status(), 200);
+    let line = binary
+        .line_where(|l| {
+            l["message"] == "request completed"
+                && l["httpRequest"]["requestUrl"]
+                    .as_str()
+                    .is_some_and(|u| u.starts_with("/api/v1/machines?page_size=5"))
+        })
+        .await;
+    let logged = line["httpRequest"]["requestUrl"].as_str().unwrap();
+    assert!(logged.contains("page_size=5"), "{logged}");
+    assert_eq!(
+        logged.matches("[redacted]").count(),
+        secrets.len(),
+        "{logged}"
+    );
+    for line in binary.lines() {
+        for (_, secret) in secrets {
+            let bare = secret.trim_start_matches("Bearer%20");
+            assert!(!line.contains(bare), "logged {bare}: {line}");
+        }
+    }
+}

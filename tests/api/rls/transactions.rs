@@ -178,3 +178,74 @@ async fn hostile_claims_arrive_intact_and_inject_nothing() {
             .unwrap();
     assert!(favorites_table);
 }
+
+#[tokio::test]
+async fn the_policies_refuse_a_correction_of_anothers_trace_and_a_media_row_outside_uploads() {
+    let app = TestApp::builder().spawn().await;
+    let (alice, bob) = (app.sign_up().await, app.sign_up().await);
+    sqlx::query(
+        "insert into identification_events (trace_id, user_id, machine_name, confidence) \
+         values ('bobs-trace', $1, 'Leg Press', 0.9), ('alices-trace', $2, 'Leg Press', 0.9)",
+    )
+    .bind(bob)
+    .bind(alice)
+    .execute(&app.db)
+    .await
+    .unwrap();
+    let db = app.app_db();
+    // Alice, as the per-request role, with no handler in the way.
+    let refused = async |sql: String| {
+        let mut tx = UserTx::begin(&db, &claims(alice)).await.unwrap();
+        let result = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
+            .execute(tx.conn())
+            .await;
+        match result {
+            Err(e) => e
+                .as_database_error()
+                .and_then(|d| d.code())
+                .map(|c| c.into_owned()),
+            Ok(_) => {
+                tx.commit().await.unwrap();
+                None
+            }
+        }
+    };
+    assert_eq!(
+        refused(format!(
+            "insert into identification_corrections (trace_id, user_id, machine_id) \
+             values ('bobs-trace', '{alice}', 'treadmill')"
+        ))
+        .await
+        .as_deref(),
+        Some("42501"),
+        "a correction of another user's trace"
+    );
+    assert_eq!(
+        refused(format!(
+            "insert into media_assets (owner_id, bucket, path, asset_type, content_type) \
+             values ('{alice}', 'machines', 'leg_press/hero.jpg', 'image', 'image/jpeg')"
+        ))
+        .await
+        .as_deref(),
+        Some("42501"),
+        "a media row in the catalog bucket"
+    );
+    // What the routes do is still allowed.
+    assert_eq!(
+        refused(format!(
+            "insert into identification_corrections (trace_id, user_id, machine_id) \
+             values ('alices-trace', '{alice}', 'treadmill')"
+        ))
+        .await,
+        None
+    );
+    assert_eq!(
+        refused(format!(
+            "insert into media_assets (owner_id, bucket, path, asset_type, content_type) \
+             values ('{alice}', 'user-uploads', '{alice}/{}.jpg', 'user_photo', 'image/jpeg')",
+            Uuid::new_v4()
+        ))
+        .await,
+        None
+    );
+}

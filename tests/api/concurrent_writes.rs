@@ -1,0 +1,78 @@
+//! One user's writes queue on their own row (each takes the user's next sync version):
+//! a burst of them must wait for turns of their own, not hold the pool's connections
+//! while they wait, so another user's reads keep being served.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use crate::helpers::TestApp;
+
+/// Connections of the service's that wait for a row lock right now.
+async fn waiting_for_locks(app: &TestApp) -> i64 {
+    sqlx::query_scalar(
+        "select count(*) from pg_stat_activity where datname = current_database() \
+         and pid <> pg_backend_pid() and wait_event_type = 'Lock'",
+    )
+    .fetch_one(&app.db)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn one_users_burst_of_writes_holds_no_more_than_its_turns_of_the_pool() {
+    let app = Arc::new(TestApp::builder().auth().spawn().await);
+    let hostile = app.sign_in().await;
+    let other = app.sign_in().await;
+    let batch = json!({"entries": (0..20).map(|_| json!({"machine_id": "leg_press", "source": "burst"})).collect::<Vec<_>>()});
+
+    // Watch how many of the service's connections wait on the user's row.
+    let done = Arc::new(AtomicBool::new(false));
+    let most = Arc::new(AtomicI64::new(0));
+    let watcher = {
+        let (app, done, most) = (app.clone(), done.clone(), most.clone());
+        tokio::spawn(async move {
+            while !done.load(Ordering::SeqCst) {
+                most.fetch_max(waiting_for_locks(&app).await, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    // 120 concurrent batches (the most a minute allows), while the other user reads.
+    let burst = futures_util::future::join_all(
+        (0..120).map(|_| app.add_history_batch(&hostile, batch.clone())),
+    );
+    let reads = async {
+        let mut slowest = Duration::ZERO;
+        for _ in 0..40 {
+            let started = Instant::now();
+            let favorites = app.get_as("/api/v1/favorites", &other).await;
+            assert_eq!(favorites.status(), 200);
+            slowest = slowest.max(started.elapsed());
+        }
+        slowest
+    };
+    let (answers, slowest) = tokio::join!(burst, reads);
+    done.store(true, Ordering::SeqCst);
+    watcher.await.unwrap();
+
+    let mut statuses: Vec<u16> = answers.iter().map(|a| a.status().as_u16()).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    assert!(
+        statuses.iter().all(|s| [201, 429].contains(s)),
+        "the burst got {statuses:?}"
+    );
+    let most = most.load(Ordering::SeqCst);
+    eprintln!(
+        "writes: at most {most} connections waited on the user's row; the other user's slowest read {} ms",
+        slowest.as_millis()
+    );
+    // One write holds the row; at most one more of the user's turns waits for it.
+    assert!(
+        most <= 1,
+        "{most} pooled connections waited on one user's row"
+    );
+}
