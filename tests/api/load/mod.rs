@@ -43,6 +43,8 @@ async fn mixed_traffic_at_high_concurrency_loses_nothing_and_memory_stays_flat()
             .auth()
             .fireworks(says("leg press", 0.9))
             .env(("IDENTIFY_DAILY_LIMIT", "100000"))
+            // The global model budget must hold at least one caller's allowance.
+            .env(("IDENTIFY_MODEL_DAILY_CALLS", "1000000"))
             .spawn_process()
             .await,
     );
