@@ -121,7 +121,14 @@ pub async fn canary(app: &TestApp, token: &str, until: Instant) -> Vec<(Instant,
             .timeout(Duration::from_secs(30))
             .send()
             .await
-            .map_or(0, |r| r.status().as_u16());
+            .map_or_else(
+                |e| {
+                    // Status 0: no answer; the chain says why (reset, timeout, refused).
+                    eprintln!("canary: no answer after {:?}: {e:?}", started.elapsed());
+                    0
+                },
+                |r| r.status().as_u16(),
+            );
         seen.push((started, started.elapsed().as_millis() as u32, status));
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
