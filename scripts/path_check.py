@@ -4,7 +4,8 @@
 Run by scripts/check-infra; its rules are unit-tested in scripts/tests/test_path_check.py.
 
 What is read (tracked files and new ones git does not ignore):
-  * Markdown (README.md, docs/, the READMEs beside code): prose, inline code and link text
+  * Markdown (README.md, docs/, the READMEs beside code; not CHANGELOG.md, which names
+    paths as they were then): prose, inline code and link text
     are prose; fenced blocks are code. A link's target is taken from the file's own
     folder, as Markdown does, and a #fragment naming a Markdown file must be one of its
     headings (GitHub's anchors).
@@ -289,9 +290,10 @@ def check_source(naming_file: str, text: str, repo: Repo):
             yield from check_lines([(number, comment)], True, naming_file, repo)
 
 
-# Generated files and data; and this checker's tests, which name missing paths on purpose.
+# Generated files and data; CHANGELOG.md, which names paths as they were then; and this
+# checker's tests, which name missing paths on purpose.
 SKIP = re.compile(r"(^|/)(package-lock\.json|schema\.d\.ts|Cargo\.lock)$|^tests/snapshots/"
-                  r"|^scripts/tests/test_path_check\.py$")
+                  r"|^CHANGELOG\.md$|^scripts/tests/test_path_check\.py$")
 
 
 def in_scope(path: str) -> bool:
