@@ -151,13 +151,14 @@ def check_word(word: str, prose: bool, naming_file: str, repo: Repo) -> str | No
     if any(c.startswith("..") for c in candidates[:1]) and all(c.startswith("..") for c in candidates):
         return "outside the repository"
     candidates = [c for c in candidates if not c.startswith("..")]
-    if any(repo.exists(c) or repo.ignored(c) for c in candidates):
+    if any(repo.exists(c) for c in candidates):
         return None
-    if top_level or path.startswith(("./", "../")):
+    partial = not top_level and not path.startswith(("./", "../"))
+    matches = repo.ending_with(path) if partial else []
+    if len(matches) == 1 or any(repo.ignored(c) for c in candidates):
+        return None
+    if not partial:
         return "no such file or folder"
-    matches = repo.ending_with(path)
-    if len(matches) == 1:
-        return None
     if not matches:
         return "no file's path ends so"
     return "ambiguous (" + ", ".join(sorted(matches)[:3]) + "): name more of its path"
