@@ -34,7 +34,7 @@ COPY --from=planner /app/recipe.json recipe.json
 RUN cargo chef cook --release --locked --recipe-path recipe.json --bin machinemate-api
 COPY . .
 # Migrations, the seed and the local bootstrap are embedded in the binary at build time
-# (src/db/migrate.rs), so the runtime image needs no supabase/ directory. No sqlx
+# (src/db/migrate/), so the runtime image needs no supabase/ directory. No sqlx
 # query macros are used, so no database or offline query data is needed here.
 RUN cargo build --release --locked --bin machinemate-api \
     && cp target/release/machinemate-api /machinemate-api

@@ -24,7 +24,7 @@ locals {
   supabase_url = trimsuffix(var.supabase_url, "/")
   storage_on   = contains(var.optional_secrets, "STORAGE_S3_ACCESS_KEY_ID")
 
-  # Plain environment of the service (every name here is one src/config.rs reads;
+  # Plain environment of the service (every name here is one src/config/ reads;
   # scripts/check-infra verifies it). Empty values count as unset in the service.
   service_env = {
     ENVIRONMENT              = local.app_environment

@@ -45,7 +45,7 @@ resource "google_service_account_iam_member" "deployer_acts_as_runtime" {
 }
 
 # The deploy workflow's rollout gate reads each revision's 5xx ratio and p95 latency
-# from Cloud Monitoring (scripts/rollout_gate.py): read-only, project-wide (metrics are
+# from Cloud Monitoring (scripts/ops/rollout_gate.py): read-only, project-wide (metrics are
 # read at the project).
 resource "google_project_iam_member" "deployer_monitoring" {
   project = var.project_id

@@ -130,7 +130,7 @@ variable "log_filter" {
 }
 
 variable "extra_env" {
-  description = "More plain (non-secret) environment variables for the service, e.g. { IDENTIFY_DAILY_LIMIT = \"50\" }. Names must be ones the service reads (README, Configuration)."
+  description = "More plain (non-secret) environment variables for the service, e.g. { IDENTIFY_DAILY_LIMIT = \"50\" }. Names must be ones the service reads (docs/configuration.md)."
   type        = map(string)
   default     = {}
 

@@ -1,6 +1,6 @@
 //! Settings read once from the environment at start-up and validated there.
 //!
-//! The variable names are the service's interface (see `README.md`). A missing or
+//! The variable names are the service's interface (`docs/configuration.md`). A missing or
 //! malformed variable stops start-up with one line that names it. Secrets live in
 //! [`SecretString`] and are only exposed at the point of use.
 //!

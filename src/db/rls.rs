@@ -217,7 +217,7 @@ impl ReadQuery {
 /// `text` as a Postgres escape-string literal (`E'...'`): backslashes and quotes are
 /// doubled, which is complete for E-strings whatever `standard_conforming_strings` says.
 /// Postgres text cannot hold NUL: it becomes the escape `\000`, which Postgres refuses
-/// with SQLSTATE 22021, as it refuses a bound NUL (a 422, see `src/error.rs`), rather
+/// with SQLSTATE 22021, as it refuses a bound NUL (a 422, see `src/error/database.rs`), rather
 /// than being dropped and changing the value. (Serialized JSON never holds a NUL.)
 fn pg_literal(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 4);

@@ -2,7 +2,8 @@
 -- for local runs and tests on a plain PostgreSQL. Production never runs this: Supabase
 -- already has all of it. Idempotent; safe to run on every start.
 --
--- Definitions follow Supabase's own (supabase/postgres migrations, auth and storage schemas).
+-- Definitions follow Supabase's own (the migrations of its Postgres image, github.com/supabase/postgres,
+-- and its auth and storage schemas).
 
 set client_min_messages = warning;
 

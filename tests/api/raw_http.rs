@@ -1,6 +1,6 @@
 //! HTTP/1.1 spoken over a raw socket: for requests an HTTP client would change (dot
 //! segments, missing headers, slow or broken bodies) and for sending exactly the headers
-//! another client sends (the shipped app's, in `app_compat.rs`).
+//! another client sends (the shipped app's, in `app_compat/`).
 
 use std::time::Duration;
 

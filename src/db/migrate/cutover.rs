@@ -35,7 +35,7 @@ pub enum Shape {
     Empty,
     /// This service's migrations are recorded: apply what is pending.
     Migrated,
-    /// The FastAPI backend's schema (`../shared/legacy-database.md`).
+    /// The FastAPI backend's schema (`docs/cutover.md`).
     FastApi,
 }
 

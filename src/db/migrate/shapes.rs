@@ -1,5 +1,5 @@
 //! The tables and columns that tell the database's shape apart: ours, or the FastAPI
-//! backend's (`legacy-database.md`), with the columns the cutover's copy reads.
+//! backend's (`docs/cutover.md`), with the columns the cutover's copy reads.
 
 /// Tables the migrations create in `public`; any of them present without the record
 /// of this service's migrations needs a closer look.

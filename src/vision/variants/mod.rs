@@ -15,7 +15,7 @@ use super::matching::CatalogEntry;
 /// an answer may be.
 pub struct Builder {
     pub name: &'static str,
-    /// What it tries (README's table of variants).
+    /// What it tries (the table of variants in `docs/operations.md`).
     pub summary: &'static str,
     system: fn(&[CatalogEntry]) -> String,
     pub question: &'static str,

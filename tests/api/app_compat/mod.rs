@@ -1,7 +1,7 @@
 //! The shipped MachineMate app as the judge. Each test talks to the service the way the
 //! app's own API code (the version in users' hands) does, and reads each answer the way
 //! the app reads it. The facts, and the app behaviour each assertion protects, are listed
-//! in README's "Compatibility with the shipped app"; `tests/fixtures/app-catalog.tsv` is
+//! in `docs/api.md`, "Compatibility with the shipped app"; `tests/fixtures/app-catalog.tsv` is
 //! the catalog the app ships with.
 
 mod catalog;

@@ -1,4 +1,4 @@
-//! What only the live database shows (legacy-database.md, "How the live database was
+//! What only the live database shows (docs/cutover.md, "How the live database was
 //! really built"): each of the issue's reproductions, on `fastapi_live_*.sql`.
 
 use serde_json::{Value, json};

@@ -38,7 +38,7 @@ const VERIFY: &str = include_str!("../../../supabase/cutover/verify.sql");
 pub enum Fixture {
     /// The FastAPI project's schema as its migrations write it on an empty database.
     FreshInstall,
-    /// The live project as it was really built (legacy-database.md).
+    /// The live project as it was really built (docs/cutover.md).
     Live,
 }
 

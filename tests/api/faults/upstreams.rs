@@ -2,8 +2,9 @@
 //! errors.
 //!
 //! Upstream faults. Fireworks failing, hanging or refused (fast 503 once the breaker is
-//! open) is in identify.rs; the JWKS endpoint answering errors with a warm cache, and with
-//! no keys at all, in auth.rs; storage refusing connections in media.rs.
+//! open) is in identify/upstream.rs; the JWKS endpoint answering errors with a warm cache,
+//! and with no keys at all, in auth/keys.rs; storage refusing connections in
+//! media/multipart.rs.
 
 use std::time::{Duration, Instant};
 

@@ -5,7 +5,7 @@
 //!
 //! `shared.rs`: quotas, idempotency keys, traces and sync cursors; `catalog.rs`: catalog
 //! changes. (Two-instance versions of the catalog bound and of traces after a restart are in
-//! `catalog.rs` and `identify.rs`.)
+//! `tests/api/catalog.rs` and `tests/api/identify/traces.rs`.)
 
 mod catalog;
 mod shared;
