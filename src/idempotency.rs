@@ -262,9 +262,7 @@ pub async fn respond<T: Replayable, B: Serialize>(
             match lookup(&mut tx, key).await? {
                 Some(stored) => replay::<T>(&mut tx, machines, stored, &request_hash).await,
                 None => Err(match err {
-                    ApiError::Database(sqlx::Error::Database(e))
-                        if e.constraint() == Some(CONSTRAINT) =>
-                    {
+                    ApiError::Database(e) if e.constraint() == Some(CONSTRAINT) => {
                         ApiError::Conflict(
                             "A request with this Idempotency-Key is in progress".into(),
                         )

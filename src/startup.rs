@@ -101,6 +101,7 @@ impl Application {
                     .wrap(cors(&cors_origins))
                     .wrap(fallback::json_error_bodies())
                     .wrap(from_fn(security_headers))
+                    .wrap(from_fn(error::log_failures))
                     .wrap(from_fn(trace_requests))
                     // Outermost: each request's Sentry hub (its details ride along on any
                     // event). Failures are reported where they are logged, once, so the

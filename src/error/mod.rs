@@ -2,27 +2,29 @@
 //!
 //! Every error answers `{"detail": ..., "code": ..., "trace_id": ...}`. `detail` keeps
 //! FastAPI's shape: a message, or for invalid input (422) a list of
-//! `{loc, msg, type}` issues. 5xx bodies are generic; the cause goes to the log.
+//! `{loc, msg, type}` issues. 5xx bodies are generic; the cause goes to the log, once
+//! per request ([`log_failures`]), so rendering only renders.
 //!
-//! [`body`] is the envelope; [`database`] reads what a database error means.
+//! [`body`] is the envelope; [`database`] decides what a database error means, once,
+//! where it becomes an `ApiError`.
 
 mod body;
 mod database;
 
-pub use database::connection_ended_by_server;
+pub use database::{DatabaseError, connection_ended_by_server};
 
 pub use body::{
     Detail, ErrorBody, LocItem, ValidationIssue, code_for_status, envelope, nul_issue,
     status_envelope,
 };
 
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::middleware::Next;
 use actix_web::{HttpResponse, ResponseError};
 
-use database::{
-    account_deleted, check_violation, database_unreachable, per_user_limit, statement_timed_out,
-    unreachable_kind, unstorable_text,
-};
+use database::{Meaning, account_deleted};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -67,8 +69,9 @@ pub enum ApiError {
         detail: String,
         retry_after_secs: u64,
     },
+    /// Classified once, where it entered (`From<sqlx::Error>`).
     #[error("database error")]
-    Database(#[source] sqlx::Error),
+    Database(#[source] DatabaseError),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -78,11 +81,13 @@ pub const ACCOUNT_DELETED: &str = "Account deleted";
 
 impl From<sqlx::Error> for ApiError {
     /// A database error, unless it says the caller's account is deleted: then a 401.
+    /// Where the conversion happened (the `?`) is kept for the log.
+    #[track_caller]
     fn from(e: sqlx::Error) -> Self {
         if account_deleted(&e) {
             ApiError::Unauthorized(ACCOUNT_DELETED.into())
         } else {
-            ApiError::Database(e)
+            ApiError::Database(DatabaseError::new(e, std::panic::Location::caller()))
         }
     }
 }
@@ -106,10 +111,8 @@ impl ApiError {
             ApiError::Unavailable(_) => "service_unavailable",
             ApiError::FeatureOff(_) => "feature_off",
             ApiError::RateLimited { code, .. } | ApiError::UnavailableUntil { code, .. } => code,
-            ApiError::Database(e) if database_unreachable(e) => "database_unavailable",
-            ApiError::Database(e) if statement_timed_out(e) => "database_timeout",
-            ApiError::Database(e) if unstorable_text(e) || check_violation(e) => "validation_error",
-            ApiError::Database(_) | ApiError::Internal(_) => "internal_error",
+            ApiError::Database(e) => e.code(),
+            ApiError::Internal(_) => "internal_error",
         }
     }
 }
@@ -131,13 +134,8 @@ impl ResponseError for ApiError {
             }
             ApiError::FeatureOff(_) => StatusCode::NOT_IMPLEMENTED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::Database(e) if database_unreachable(e) || statement_timed_out(e) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            ApiError::Database(e) if unstorable_text(e) || check_violation(e) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            ApiError::Database(_) | ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Database(e) => e.status(),
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -145,43 +143,8 @@ impl ResponseError for ApiError {
         let status = self.status_code();
         let detail = match self {
             ApiError::Validation(issues) => Detail::Issues(issues.clone()),
-            ApiError::Database(e) if database_unreachable(e) => {
-                tracing::error!(error = %e, error_kind = unreachable_kind(e), "database unavailable");
-                Detail::Message("Database unavailable".into())
-            }
-            ApiError::Database(e) if statement_timed_out(e) => {
-                tracing::error!(error = %e, "statement cancelled at the request's deadline");
-                Detail::Message("The database took too long to answer; try again".into())
-            }
-            ApiError::Database(e) if unstorable_text(e) => {
-                tracing::warn!(error = %e, "input text refused by the database");
-                Detail::Issues(vec![nul_issue(vec!["request".into()])])
-            }
-            ApiError::Database(e) if per_user_limit(e).is_some() => {
-                Detail::Issues(vec![ValidationIssue::new(
-                    vec!["body".into()],
-                    "too_many",
-                    per_user_limit(e).unwrap_or_default(),
-                )])
-            }
-            ApiError::Database(e) if check_violation(e) => {
-                // The validation in front of the query missed a rule the schema holds:
-                // still the client's input, so a 422, but worth a look (and a test).
-                tracing::warn!(error = %e, "input refused by a check constraint");
-                Detail::Issues(vec![ValidationIssue::new(
-                    vec!["body".into()],
-                    "value_error",
-                    "A value is outside what is accepted",
-                )])
-            }
-            ApiError::Database(e) => {
-                tracing::error!(error = %e, error_debug = ?e, "database error");
-                Detail::Message("Internal server error".into())
-            }
-            ApiError::Internal(e) => {
-                tracing::error!(error = format!("{e:#}"), "internal error");
-                Detail::Message("Internal server error".into())
-            }
+            ApiError::Database(e) => e.detail(),
+            ApiError::Internal(_) => Detail::Message("Internal server error".into()),
             other => Detail::Message(other.to_string()),
         };
         let mut response = envelope(status, self.code(), detail);
@@ -213,6 +176,64 @@ impl ResponseError for ApiError {
     }
 }
 
+/// Logs the failure of a request answered with an [`ApiError`] (actix keeps the error on
+/// the response it rendered): the one place failures are logged, not while an answer is
+/// rendered, nor where an error is converted (a handler may still turn it into an answer
+/// of its own, as `on_constraint` does). Runs inside the request's span, so the line
+/// carries the request's ids.
+pub async fn log_failures<B: MessageBody + 'static>(
+    req: ServiceRequest,
+    next: Next<B>,
+) -> Result<ServiceResponse<B>, actix_web::Error> {
+    let outcome = next.call(req).await;
+    let error = match &outcome {
+        Ok(response) => response.response().error(),
+        Err(error) => Some(error),
+    };
+    if let Some(error) = error.and_then(|e| e.as_error::<ApiError>()) {
+        error.log();
+    }
+    outcome
+}
+
+impl ApiError {
+    /// Logs the failure this error stands for, if it is one: a 5xx's cause (with where a
+    /// database error entered), or input the database refused that validation should
+    /// have caught. Other client errors are not logged: the request's line says how it
+    /// ended.
+    pub fn log(&self) {
+        let e = match self {
+            ApiError::Database(e) => e,
+            ApiError::Internal(e) => {
+                tracing::error!(error = format!("{e:#}"), "internal error");
+                return;
+            }
+            _ => return,
+        };
+        let (location, error) = (e.location(), e.sqlx_error());
+        match e.meaning() {
+            Meaning::Unreachable(kind) => {
+                tracing::error!(error = %error, error_kind = kind, %location, "database unavailable")
+            }
+            Meaning::TimedOut => tracing::error!(
+                error = %error, %location, "statement cancelled at the request's deadline"
+            ),
+            Meaning::UnstorableText => {
+                tracing::warn!(error = %error, %location, "input text refused by the database")
+            }
+            Meaning::PerUserLimit(_) => {}
+            // The validation in front of the query missed a rule the schema holds: still
+            // the client's input, so a 422, but worth a look (and a test).
+            Meaning::CheckViolation => {
+                tracing::warn!(error = %error, %location, "input refused by a check constraint")
+            }
+            Meaning::Internal => tracing::error!(
+                error = %error, error_debug = ?error, %location, "database error"
+            ),
+        }
+    }
+}
+
 pub type ApiResult<T> = Result<T, ApiError>;
 
 /// Maps a named constraint violation to an API error, in one place rather than by
@@ -221,11 +242,18 @@ pub trait ResultExt<T> {
     fn on_constraint(self, name: &str, f: impl FnOnce() -> ApiError) -> Result<T, ApiError>;
 }
 
-impl<T, E: Into<ApiError>> ResultExt<T> for Result<T, E> {
+impl<T, E> ResultExt<T> for Result<T, E>
+where
+    ApiError: From<E>,
+{
+    #[track_caller]
     fn on_constraint(self, name: &str, f: impl FnOnce() -> ApiError) -> Result<T, ApiError> {
-        self.map_err(|e| match e.into() {
-            ApiError::Database(sqlx::Error::Database(db)) if db.constraint() == Some(name) => f(),
-            other => other,
-        })
+        match self {
+            Ok(value) => Ok(value),
+            Err(e) => Err(match ApiError::from(e) {
+                ApiError::Database(db) if db.constraint() == Some(name) => f(),
+                other => other,
+            }),
+        }
     }
 }

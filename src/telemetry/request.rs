@@ -137,7 +137,7 @@ pub async fn trace_requests<B: MessageBody + 'static>(
         latency_ms / 1000.0,
     );
     // `request_log` marks the line that carries Cloud Logging's `httpRequest`. Failures
-    // were logged where they happened (once); this line only says how the request ended.
+    // are logged once, by `error::log_failures`; this line only says how the request ended.
     span.in_scope(|| {
         if is_probe {
             tracing::debug!(request_log = true, "request completed");

@@ -87,7 +87,7 @@ async fn add_entry(
         .await
         .on_constraint("history_machine_id_fkey", || ApiError::not_found("Machine"))
         .map_err(|e| match e {
-            ApiError::Database(sqlx::Error::RowNotFound) => {
+            ApiError::Database(e) if matches!(e.sqlx_error(), sqlx::Error::RowNotFound) => {
                 ApiError::Conflict("This history id is already taken".into())
             }
             other => other,
