@@ -7,10 +7,10 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 use utoipa_swagger_ui::{Config, SwaggerUi};
 
-use crate::routes::{
-    curation, favorites, health, history, identify, machines, media, metrics, sync, traces, users,
-};
+use crate::routes;
 
+/// The document's own parts: its description and tags. Its paths are the routing
+/// table's ([`routes::Documented`]), merged in by [`document`].
 #[derive(OpenApi)]
 #[openapi(
     info(
@@ -25,52 +25,6 @@ use crate::routes::{
                        token>`: choose **Authorize** and paste one. Against a local service \
                        (`scripts/dev`), `scripts/dev-token` prints one."
     ),
-    paths(
-        health::health,
-        health::ready,
-        health::live,
-        machines::list_machines,
-        machines::list_categories,
-        machines::list_difficulties,
-        machines::get_machine,
-        curation::create_machine,
-        curation::update_machine,
-        curation::retire_machine,
-        curation::machine_audit,
-        users::get_me,
-        users::update_me,
-        users::delete_me,
-        users::export_me,
-        favorites::list_favorites,
-        favorites::add_favorite,
-        favorites::get_favorite,
-        favorites::update_favorite,
-        favorites::delete_favorite,
-        favorites::clear_favorites,
-        history::list_history,
-        history::write::add_history,
-        history::write::add_history_batch,
-        history::get_history,
-        history::delete_history,
-        history::clear_history,
-        identify::identify,
-        identify::identify_full,
-        traces::get_trace,
-        traces::correct,
-        media::presigned::upload_url,
-        media::presigned::complete_upload,
-        media::read::media_url,
-        media::read::list_media,
-        media::read::machine_media,
-        media::direct::upload_file,
-        media::direct::delete_file,
-        sync::sync,
-        metrics::prometheus,
-        metrics::stats,
-        metrics::categories,
-        metrics::identification,
-    ),
-    modifiers(&BearerAuth, &CommonErrors),
     tags(
         (name = "health", description = "Probes for Cloud Run and operators"),
         (name = "machines", description = "The public machine catalog"),
@@ -247,9 +201,15 @@ impl Modify for CommonErrors {
     }
 }
 
-/// The document as served at `/openapi.json`.
+/// The document as served at `/openapi.json`: the routing table's paths (and the
+/// schemas they name), then the bearer scheme and the errors every route may give,
+/// which [`CommonErrors`] adds by reading the paths.
 pub fn document() -> utoipa::openapi::OpenApi {
-    ApiDoc::openapi()
+    let mut document = ApiDoc::openapi();
+    document.merge(routes::Documented::openapi());
+    BearerAuth.modify(&mut document);
+    CommonErrors.modify(&mut document);
+    document
 }
 
 /// Where the document is served.

@@ -1,4 +1,9 @@
-//! HTTP routes, one module per resource.
+//! HTTP routes, one module per resource, and the routing table ([`configure`]).
+//!
+//! A route is declared once: its handler's `#[utoipa::path]` says its method and path.
+//! The table lists the handlers, one resource per line, and what bounds each one's time
+//! ([`Deadline`]); actix's routing ([`resources`]) and the OpenAPI document's paths
+//! ([`Documented`]) both come from it.
 
 pub mod curation;
 pub mod fallback;
@@ -10,141 +15,121 @@ pub mod identify;
 pub mod machines;
 pub mod media;
 pub mod metrics;
+mod served;
 pub mod shared;
 pub mod sync;
 pub mod traces;
 pub mod users;
 
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use std::sync::LazyLock;
+
 use actix_web::middleware::from_fn;
-use actix_web::{HttpResponse, Resource, Route, http::header, web};
+use actix_web::{HttpResponse, http::header, web};
 
 use crate::deadline::request_deadline;
-use crate::error::ApiError;
+pub use served::{Deadline, Resource};
+use served::{Operations, Served};
 
-/// A resource whose only upstream is Postgres: its requests are bound by the request
-/// deadline (`crate::deadline`). It is applied per resource, after routing, so a
-/// timed-out request can still be answered with its own `HttpRequest`.
-fn resource(
-    path: &str,
-) -> Resource<
-    impl ServiceFactory<
-        ServiceRequest,
-        Config = (),
-        Response = ServiceResponse<impl MessageBody>,
-        Error = actix_web::Error,
-        InitError = (),
-    >,
-> {
-    web::resource(path).wrap(from_fn(request_deadline))
+/// The routing table. Each line is one resource: what bounds its time ([`Deadline`]),
+/// then its handlers, each served at the method and path its `#[utoipa::path]` gives
+/// (one path per line); a handler marked `(RequestDeadline)` in an `OwnDeadlines`
+/// resource only reaches Postgres. Then what the resource needs besides
+/// ([`Resource::machine_path`], [`Resource::rest_of_path`]). Lines are in the order
+/// actix tries them: literal paths before `{machine_id}`.
+macro_rules! routing_table {
+    (@route [$($handler:ident)::+]) => {
+        Served::new(&OPERATIONS, stringify!($($handler)::+), web::route().to($($handler)::+))
+    };
+    (@route [$($handler:ident)::+] RequestDeadline) => {
+        routing_table!(@route [$($handler)::+]).within_request_deadline()
+    };
+    ($(
+        $deadline:ident [$( $($handler:ident)::+ $(($route_deadline:ident))? ),+ $(,)?]
+        $(.$option:ident($($argument:expr),*))*;
+    )*) => {
+        /// The `#[utoipa::path]` of every handler in the routing table.
+        #[derive(utoipa::OpenApi)]
+        #[openapi(paths($($($($handler)::+),+),*))]
+        pub struct Documented;
+
+        /// Where each handler of the table is documented (and so served).
+        static OPERATIONS: LazyLock<Operations> =
+            LazyLock::new(|| Operations::of(&<Documented as utoipa::OpenApi>::openapi()));
+
+        /// The routing table's resources, in the order actix tries them.
+        pub fn resources() -> Vec<Resource> {
+            vec![$(
+                Resource::new(
+                    Deadline::$deadline,
+                    vec![$(routing_table!(@route [$($handler)::+] $($route_deadline)?)),+],
+                )
+                $(.$option($($argument),*))*
+            ),*]
+        }
+    };
 }
 
-/// A resource that calls storage, Fireworks or Supabase Auth as well, or scans up to 90
-/// days of events under a statement timeout of its own (`db::quality`): those calls
-/// carry their own deadlines, and the request deadline does not apply.
-fn with_own_deadlines(path: &str) -> Resource {
-    web::resource(path)
+routing_table! {
+    RequestDeadline [health::health];
+    RequestDeadline [health::ready];
+    RequestDeadline [health::live];
+    RequestDeadline [machines::list_machines, curation::create_machine];
+    RequestDeadline [machines::list_categories];
+    RequestDeadline [machines::list_difficulties];
+    RequestDeadline [machines::get_machine, curation::update_machine, curation::retire_machine]
+        .machine_path("Machine");
+    RequestDeadline [curation::machine_audit].machine_path("Machine");
+    RequestDeadline [media::read::machine_media].machine_path("Machine");
+    RequestDeadline [media::read::list_media];
+    RequestDeadline [media::presigned::upload_url];
+    OwnDeadlines [media::direct::upload_file];
+    OwnDeadlines [media::direct::delete_file].rest_of_path();
+    OwnDeadlines [media::presigned::complete_upload];
+    RequestDeadline [media::read::media_url];
+    OwnDeadlines [
+        users::get_me (RequestDeadline),
+        users::update_me (RequestDeadline),
+        users::delete_me,
+    ];
+    RequestDeadline [users::export_me];
+    RequestDeadline [
+        favorites::list_favorites,
+        favorites::add_favorite,
+        favorites::clear_favorites,
+    ];
+    RequestDeadline [
+        favorites::get_favorite,
+        favorites::update_favorite,
+        favorites::delete_favorite,
+    ]
+        .machine_path("Favorite");
+    RequestDeadline [history::list_history, history::write::add_history, history::clear_history];
+    RequestDeadline [history::write::add_history_batch];
+    RequestDeadline [history::get_history, history::delete_history];
+    OwnDeadlines [identify::identify];
+    OwnDeadlines [identify::identify_full];
+    RequestDeadline [traces::get_trace];
+    RequestDeadline [traces::correct];
+    RequestDeadline [sync::sync];
+    RequestDeadline [metrics::prometheus];
+    RequestDeadline [metrics::stats];
+    RequestDeadline [metrics::categories];
+    OwnDeadlines [metrics::identification];
 }
 
-/// One route of a [`with_own_deadlines`] resource that only reaches Postgres.
-fn bounded(route: Route) -> Route {
-    route.wrap(from_fn(request_deadline))
-}
-
-/// For resources whose path holds a `{machine_id}`: an id that cannot be a machine's
-/// ([`MachineId`](crate::domain::machine_id::MachineId)) names nothing, so it is answered 404 `"{what} not found"`, as an id
-/// that names no machine is.
-fn machine_path(what: &'static str) -> web::PathConfig {
-    web::PathConfig::default().error_handler(move |_, _| ApiError::not_found(what).into())
-}
-
-/// Registers every route. Each path is one resource with a route per method, so a
-/// wrong method answers 405 (not 404). Literal paths come before `{machine_id}`.
+/// Registers the routing table, and `/docs` (the explorer's address without its
+/// trailing slash, which is not an operation of the API).
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/health").get(health::health))
-        .service(resource("/health/ready").get(health::ready))
-        .service(resource("/health/live").get(health::live))
-        .service(
-            resource("/api/v1/machines")
-                .get(machines::list_machines)
-                .post(curation::create_machine),
-        )
-        .service(resource("/api/v1/machines/categories/list").get(machines::list_categories))
-        .service(resource("/api/v1/machines/difficulties/list").get(machines::list_difficulties))
-        .service(
-            resource("/api/v1/machines/{machine_id}")
-                .app_data(machine_path("Machine"))
-                .get(machines::get_machine)
-                .patch(curation::update_machine)
-                .delete(curation::retire_machine),
-        )
-        .service(
-            resource("/api/v1/machines/{machine_id}/audit")
-                .app_data(machine_path("Machine"))
-                .get(curation::machine_audit),
-        )
-        .service(
-            resource("/api/v1/machines/{machine_id}/media")
-                .app_data(machine_path("Machine"))
-                .get(media::read::machine_media),
-        )
-        .service(resource("/api/v1/media").get(media::read::list_media))
-        .service(resource("/api/v1/media/upload-url").post(media::presigned::upload_url))
-        .service(with_own_deadlines("/api/v1/media/upload").post(media::direct::upload_file))
-        .service(
-            with_own_deadlines("/api/v1/media/delete/{file_path:.*}")
-                .delete(media::direct::delete_file),
-        )
-        .service(
-            with_own_deadlines("/api/v1/media/{asset_id}/complete")
-                .post(media::presigned::complete_upload),
-        )
-        .service(resource("/api/v1/media/{asset_id}/url").get(media::read::media_url))
-        .service(
-            with_own_deadlines("/api/v1/users/me")
-                .route(bounded(web::get().to(users::get_me)))
-                .route(bounded(web::patch().to(users::update_me)))
-                .delete(users::delete_me),
-        )
-        .service(resource("/api/v1/users/me/export").get(users::export_me))
-        .service(
-            resource("/api/v1/favorites")
-                .get(favorites::list_favorites)
-                .post(favorites::add_favorite)
-                .delete(favorites::clear_favorites),
-        )
-        .service(
-            resource("/api/v1/favorites/{machine_id}")
-                .app_data(machine_path("Favorite"))
-                .get(favorites::get_favorite)
-                .patch(favorites::update_favorite)
-                .delete(favorites::delete_favorite),
-        )
-        .service(
-            resource("/api/v1/history")
-                .get(history::list_history)
-                .post(history::write::add_history)
-                .delete(history::clear_history),
-        )
-        .service(resource("/api/v1/history/batch").post(history::write::add_history_batch))
-        .service(
-            resource("/api/v1/history/{history_id}")
-                .get(history::get_history)
-                .delete(history::delete_history),
-        )
-        .service(with_own_deadlines("/identify").post(identify::identify))
-        .service(with_own_deadlines("/api/v1/identify").post(identify::identify_full))
-        .service(resource("/traces/{trace_id}").get(traces::get_trace))
-        .service(resource("/api/v1/identifications/{trace_id}/correction").post(traces::correct))
-        .service(resource("/api/v1/sync").get(sync::sync))
-        .service(resource("/metrics").get(metrics::prometheus))
-        .service(resource("/api/v1/metrics/stats").get(metrics::stats))
-        .service(resource("/api/v1/metrics/categories").get(metrics::categories))
-        .service(with_own_deadlines("/api/v1/metrics/identification").get(metrics::identification))
-        .service(resource("/docs").get(|| async {
-            HttpResponse::PermanentRedirect()
-                .insert_header((header::LOCATION, "/docs/"))
-                .finish()
-        }));
+    for resource in resources() {
+        resource.register(cfg);
+    }
+    cfg.service(
+        web::resource("/docs")
+            .wrap(from_fn(request_deadline))
+            .get(|| async {
+                HttpResponse::PermanentRedirect()
+                    .insert_header((header::LOCATION, "/docs/"))
+                    .finish()
+            }),
+    );
 }

@@ -39,6 +39,115 @@ async fn the_document_describes_every_contract_route() {
     }
 }
 
+/// What the routing table serves and what the document says are the same: every
+/// documented operation is routed to the resource of its documented path (not shadowed
+/// by another, not the fallback's 404) and has a route for its method there, and every
+/// method the document leaves out of a served path answers 405. Handlers answer without
+/// the app's state here (a 500 or so): only where a request is routed counts.
+#[actix_web::test]
+async fn every_served_route_is_documented_and_every_documented_route_is_served() {
+    use actix_web::dev::Service;
+    use actix_web::http::{Method, header::HeaderValue};
+    use actix_web::test::{TestRequest, call_service, init_service};
+    use machinemate_api::routes;
+
+    let document = machinemate_api::openapi::document();
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in &document.paths.paths {
+        for (method, operation) in [
+            (Method::GET, &item.get),
+            (Method::POST, &item.post),
+            (Method::PUT, &item.put),
+            (Method::PATCH, &item.patch),
+            (Method::DELETE, &item.delete),
+        ] {
+            if operation.is_some() {
+                documented.insert((path.clone(), method.to_string()));
+            }
+        }
+    }
+    // `{name:regex}` as the document writes it: `{name}`.
+    let parameter_regex = regex_lite::Regex::new(r"\{(\w+):[^}]*\}").unwrap();
+    let as_documented = |pattern: &str| parameter_regex.replace_all(pattern, "{$1}").into_owned();
+    let served: std::collections::BTreeSet<(String, String)> = routes::resources()
+        .iter()
+        .flat_map(|r| {
+            let path = as_documented(r.pattern());
+            r.methods().map(move |m| (path.clone(), m.to_string()))
+        })
+        .collect();
+    assert_eq!(
+        served, documented,
+        "the routing table serves what is documented"
+    );
+    assert!(documented.len() > 40, "{} operations", documented.len());
+
+    let app = init_service(actix_web::App::new().configure(routes::configure).wrap_fn(
+        |req, service| {
+            let answer = service.call(req);
+            async move {
+                let mut answer = answer.await?;
+                let matched = answer.request().match_pattern().unwrap_or_default();
+                answer.headers_mut().insert(
+                    "x-matched".parse().unwrap(),
+                    HeaderValue::from_str(&matched).unwrap(),
+                );
+                Ok(answer)
+            }
+        },
+    ))
+    .await;
+    let paths: std::collections::BTreeSet<&String> = documented.iter().map(|(p, _)| p).collect();
+    for path in paths {
+        // A value for each parameter; a storage path has a slash in it.
+        let uri = path
+            .replace("{machine_id}", "leg_press")
+            .replace(
+                "{file_path}",
+                "0b3e3cbb-6f1a-4a55-8f4b-3a1c2a8d9e10/photo.png",
+            )
+            .replace("{history_id}", "0b3e3cbb-6f1a-4a55-8f4b-3a1c2a8d9e10")
+            .replace("{asset_id}", "0b3e3cbb-6f1a-4a55-8f4b-3a1c2a8d9e10")
+            .replace("{trace_id}", "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert!(
+            !uri.contains('{'),
+            "no example value for a parameter of {path}"
+        );
+        for method in [
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ] {
+            let request = TestRequest::default()
+                .method(method.clone())
+                .uri(&uri)
+                .to_request();
+            let answer = call_service(&app, request).await;
+            let matched = answer.headers().get("x-matched").unwrap().to_str().unwrap();
+            assert_eq!(
+                as_documented(matched),
+                *path,
+                "{method} {uri} is routed elsewhere"
+            );
+            if documented.contains(&(path.clone(), method.to_string())) {
+                assert_ne!(
+                    answer.status(),
+                    405,
+                    "{method} {path} is documented, not served"
+                );
+            } else {
+                assert_eq!(
+                    answer.status(),
+                    405,
+                    "{method} {path} is served, not documented"
+                );
+            }
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_docs_explorer_is_served_from_the_binary() {
     let app = TestApp::builder().spawn().await;
