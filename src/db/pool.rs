@@ -238,26 +238,22 @@ impl Db {
         &self,
         f: impl AsyncFnOnce(&mut PgConnection) -> Result<T, sqlx::Error>,
     ) -> Result<T, sqlx::Error> {
-        let started = Instant::now();
-        let result = if self.persistent {
-            let conn = self.acquire().await;
-            waited(started, conn.is_ok());
-            match conn {
-                Ok(mut conn) => f(&mut conn).await,
-                Err(e) => Err(e),
+        let result = postgres_call(async {
+            let started = Instant::now();
+            if self.persistent {
+                let conn = self.acquire().await;
+                waited(started, conn.is_ok());
+                let mut conn = conn?;
+                f(&mut conn).await
+            } else {
+                let tx = self.begin().await;
+                waited(started, tx.is_ok());
+                let mut tx = tx?;
+                let value = f(&mut tx).await?;
+                tx.commit().await.map(|()| value)
             }
-        } else {
-            let tx = self.begin().await;
-            waited(started, tx.is_ok());
-            match tx {
-                Ok(mut tx) => match f(&mut tx).await {
-                    Ok(value) => tx.commit().await.map(|()| value),
-                    Err(e) => Err(e),
-                },
-                Err(e) => Err(e),
-            }
-        };
-        upstream_call(Upstream::Postgres, started, result.is_ok());
+        })
+        .await;
         note(&result);
         result
     }
@@ -276,6 +272,16 @@ impl Db {
         }
         answered
     }
+}
+
+/// Runs `call`, one call to Postgres (a checkout and what is done with it), counted and
+/// timed in `upstream_calls_total` and `upstream_call_duration_seconds`. Every call a
+/// request makes goes through here: [`Db::with_conn`], `UserTx::read` and `UserTx::run`.
+pub(super) async fn postgres_call<T, E>(call: impl Future<Output = Result<T, E>>) -> Result<T, E> {
+    let started = Instant::now();
+    let result = call.await;
+    upstream_call(Upstream::Postgres, started, result.is_ok());
+    result
 }
 
 impl Statements for Db {

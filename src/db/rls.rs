@@ -5,7 +5,6 @@
 //! Security guards each row even if a handler forgets a `where user_id = ...` (defence
 //! in depth).
 
-use crate::telemetry::metrics::{self, Upstream};
 use futures_util::TryStreamExt;
 use serde_json::Value;
 use sqlx::Either;
@@ -14,6 +13,7 @@ use sqlx::postgres::PgRow;
 use sqlx::{FromRow, Postgres, Transaction};
 
 use super::Db;
+use super::pool::postgres_call;
 use super::query::Statements;
 
 impl Statements for UserTx {
@@ -71,8 +71,8 @@ impl UserTx {
             scope(claims, db.statement_budget()),
             query.sql
         );
-        let started = std::time::Instant::now();
-        let result = async {
+        let result = postgres_call(async {
+            let started = std::time::Instant::now();
             let conn = db.acquire().await;
             super::health::waited(started, conn.is_ok());
             let mut conn = ClosedUnlessFinished(Some(conn?));
@@ -98,9 +98,8 @@ impl UserTx {
             }
             conn.finished();
             Ok(rows)
-        }
+        })
         .await;
-        metrics::upstream_call(Upstream::Postgres, started, result.is_ok());
         super::health::note(&result);
         result
     }
@@ -112,16 +111,13 @@ impl UserTx {
         claims: &Value,
         f: impl AsyncFnOnce(&mut UserTx) -> Result<T, E>,
     ) -> Result<T, E> {
-        let started = std::time::Instant::now();
-        let result = async {
+        postgres_call(async {
             let mut tx = UserTx::begin(db, claims).await?;
             let value = f(&mut tx).await?;
             tx.commit().await?;
             Ok(value)
-        }
-        .await;
-        metrics::upstream_call(Upstream::Postgres, started, result.is_ok());
-        result
+        })
+        .await
     }
 
     /// The connection, for queries inside the transaction.
