@@ -189,25 +189,63 @@ impl ReadQuery {
         self
     }
 
+    /// `sql` with each `$1`, `$2`, ... replaced by `values[0]`, `values[1]`, ... as a
+    /// literal, so a query reads whole, as one with bind parameters would. A `$n`
+    /// without a value is a mistake in the program: it panics.
+    pub fn with(sql: &'static str, values: &[Literal<'_>]) -> Self {
+        let mut query = ReadQuery {
+            sql: String::with_capacity(sql.len() + 64),
+        };
+        let mut rest = sql;
+        while let Some(at) = rest.find('$') {
+            query.sql.push_str(&rest[..at]);
+            let digits = rest[at + 1..]
+                .bytes()
+                .take_while(u8::is_ascii_digit)
+                .count();
+            let value = rest[at + 1..at + 1 + digits]
+                .parse::<usize>()
+                .ok()
+                .and_then(|n| values.get(n.checked_sub(1)?));
+            match value {
+                Some(value) => query.push(value),
+                None => panic!("`{}` has no value in {sql}", &rest[at..at + 1 + digits]),
+            }
+            rest = &rest[at + 1 + digits..];
+        }
+        query.sql.push_str(rest);
+        query
+    }
+
     /// A text value (`NULL` for `None`), as a closed escape-string literal.
     pub fn text(mut self, value: Option<&str>) -> Self {
-        match value {
-            Some(v) => self.sql.push_str(&pg_literal(v)),
-            None => self.sql.push_str("NULL"),
-        }
+        self.push(&Literal::Text(value));
         self
     }
 
     /// An integer; a negative one in parentheses, so that no `-` can follow another
     /// and start a comment.
     pub fn int(mut self, value: i64) -> Self {
-        if value < 0 {
-            self.sql.push_str(&format!("({value})"));
-        } else {
-            self.sql.push_str(&value.to_string());
-        }
+        self.push(&Literal::Int(value));
         self
     }
+
+    fn push(&mut self, value: &Literal<'_>) {
+        match *value {
+            Literal::Text(Some(v)) => self.sql.push_str(&pg_literal(v)),
+            Literal::Text(None) => self.sql.push_str("NULL"),
+            Literal::Int(v) if v < 0 => self.sql.push_str(&format!("({v})")),
+            Literal::Int(v) => self.sql.push_str(&v.to_string()),
+        }
+    }
+}
+
+/// A value of a [`ReadQuery`], written into it as a literal.
+#[derive(Debug, Clone, Copy)]
+pub enum Literal<'a> {
+    /// Text, or `NULL`.
+    Text(Option<&'a str>),
+    Int(i64),
 }
 
 /// `text` as a Postgres escape-string literal (`E'...'`): backslashes and quotes are
@@ -232,7 +270,36 @@ fn pg_literal(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::pg_literal;
+    use super::{Literal, ReadQuery, pg_literal};
+
+    #[test]
+    fn placeholders_are_replaced_by_literals() {
+        let query = ReadQuery::with(
+            "select $1::text is null, $2, $1, $3 limit $10",
+            &[
+                Literal::Text(Some("it's")),
+                Literal::Text(None),
+                Literal::Int(-1),
+                Literal::Int(0),
+                Literal::Int(0),
+                Literal::Int(0),
+                Literal::Int(0),
+                Literal::Int(0),
+                Literal::Int(0),
+                Literal::Int(500),
+            ],
+        );
+        assert_eq!(
+            query.sql,
+            "select E'it''s'::text is null, NULL, E'it''s', (-1) limit 500"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "`$2` has no value")]
+    fn a_placeholder_without_a_value_is_a_mistake() {
+        ReadQuery::with("select $1, $2", &[Literal::Int(1)]);
+    }
 
     #[test]
     fn literals_escape_quotes_and_backslashes() {
