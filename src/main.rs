@@ -97,7 +97,7 @@ enum DevRole {
 /// Photos are buffers of up to 10 MB. glibc serves an allocation that large from a
 /// mapping of its own, but once one is freed it raises that threshold (up to 32 MB) and
 /// serves the next ones from its heaps, which keep the pages after they are freed: a
-/// burst of uploads left the process 100 MB larger than the photos it held at once
+/// burst of uploads leaves the process 100 MB larger than the photos it holds at once
 /// (tests/api/uploads.rs). A fixed 1 MiB threshold hands large buffers back when freed.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 fn return_large_buffers_to_the_system() {

@@ -44,7 +44,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         let shutdown_timeout = settings.shutdown_timeout.as_secs();
         let cors_origins = settings.cors_origins.clone();
-        // One pooled HTTP client for every upstream call (JWKS now; more later).
+        // One pooled HTTP client for every upstream call over HTTP: Supabase Auth's JWKS
+        // and admin API, and Fireworks (storage has the S3 SDK's own).
         let http = reqwest::Client::builder()
             .user_agent(concat!("machinemate-api/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(Duration::from_secs(3))

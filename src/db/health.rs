@@ -35,7 +35,7 @@ fn now_ms() -> u64 {
 
 /// Records that a database connection stopped answering (a request ran past its
 /// deadline, or the readiness probe past its bound): for a while, the pool checks each
-/// connection, with a bound, as it hands it out and takes it back (`db::connect_lazy`),
+/// connection, with a bound, as it hands it out and takes it back (`super::pool`),
 /// so connections left dead by the incident are closed instead of failing requests.
 pub fn mark_connections_suspect() {
     SUSPECT_UNTIL_MS.fetch_max(now_ms() + SUSPECT_FOR.as_millis() as u64, Ordering::Relaxed);

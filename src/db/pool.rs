@@ -22,7 +22,7 @@ use crate::telemetry::metrics::{Upstream, upstream_call};
 /// A tokio socket belongs to the runtime it was opened on and stops working when that
 /// runtime stops. Actix serves each worker on a runtime of its own, and after SIGTERM
 /// a worker with nothing in flight stops at once while the others finish their
-/// requests. A connection a stopped worker had opened then failed on first use ("A
+/// requests. A connection a stopped worker had opened would fail on first use ("A
 /// Tokio 1.x context was found, but it is being shutdown") in whichever request took
 /// it next. This runtime is never stopped (a static is never dropped), so connections
 /// opened here serve any worker for the life of the process. Its one thread waits in

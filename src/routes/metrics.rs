@@ -1,5 +1,5 @@
-//! The contract's usage summaries. `stats` is admin-only (the original leaked totals
-//! to anyone); `categories` describes the public catalog and stays public.
+//! The contract's usage summaries. `stats` is admin-only (its totals describe every
+//! user's activity); `categories` describes the public catalog and stays public.
 
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
