@@ -35,7 +35,8 @@ use served::{Operations, Served};
 /// (one path per line); a handler marked `(RequestDeadline)` in an `OwnDeadlines`
 /// resource only reaches Postgres. Then what the resource needs besides
 /// ([`Resource::machine_path`], [`Resource::rest_of_path`]). Lines are in the order
-/// actix tries them: literal paths before `{machine_id}`.
+/// actix tries them: a literal path before a parameter in its place
+/// (`/api/v1/history/batch` before `/api/v1/history/{history_id}`).
 macro_rules! routing_table {
     (@route [$($handler:ident)::+]) => {
         Served::new(&OPERATIONS, stringify!($($handler)::+), web::route().to($($handler)::+))
