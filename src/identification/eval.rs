@@ -120,12 +120,12 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> anyhow::Result<Report> 
     let variants = args
         .variants
         .unwrap_or_else(|| settings.fireworks.variants.clone());
-    let identification = Identifier::new(
+    let identifier = Identifier::new(
         &settings.fireworks,
         IdentificationMode::Fireworks,
         reqwest::Client::new(),
     );
-    let vision = identification
+    let vision = identifier
         .vision()
         .context("FIREWORKS_API_KEY is required to evaluate")?;
     let db = Db::connect_lazy(&settings.database)?;
