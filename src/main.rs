@@ -204,7 +204,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<()> {
             use machinemate_api::identification::eval;
             let variants = variants
                 .as_deref()
-                .map(machinemate_api::vision::variants::parse_unweighted)
+                .map(machinemate_api::config::variants::parse_unweighted)
                 .transpose()
                 .map_err(|e| anyhow::anyhow!("--variants: {e}"))?;
             let report = eval::run(

@@ -12,7 +12,7 @@ use crate::db::Db;
 use crate::db::sync::CursorKeys;
 use crate::error::{ApiError, ApiResult};
 use crate::extract::multipart::UploadSlots;
-use crate::identification::Identification;
+use crate::identification::Identifier;
 use crate::storage::Storage;
 
 pub struct AppState {
@@ -25,7 +25,7 @@ pub struct AppState {
     /// stack (`LOCAL_AUTH_KEY_FILE`), its own sign-ins.
     pub auth_admin: Option<AuthAdmin>,
     pub catalog: Catalog,
-    pub identification: Identification,
+    pub identification: Identifier,
     /// Turns to hold a photo in memory (`UPLOADS_IN_MEMORY`).
     pub uploads: UploadSlots,
     /// Signs sync cursors.
@@ -45,7 +45,7 @@ impl AppState {
                 let local = settings.supabase.local_auth_key_file.is_some();
                 local.then(|| AuthAdmin::Local(db.clone()))
             }),
-            identification: Identification::new(
+            identification: Identifier::new(
                 &settings.fireworks,
                 settings.identification_mode(),
                 http,

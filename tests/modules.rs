@@ -1,18 +1,40 @@
-//! No import cycle among the crate's modules: a file never uses, directly or through
-//! others, a file that uses it. (The review of issue 21 found `db -> deadline -> state
-//! -> db` and `db <-> telemetry::metrics` tying 11 files into one loop.)
+//! The layer rule: every module of the crate sits in a layer, and a module uses only its
+//! own submodules and modules of the layers below its own. A use that points up (or
+//! sideways, into another module of the same layer) fails the test, which names it.
 //!
-//! Each file of `src/` is a node. An edge is a path the file names outside its unit
-//! tests: `crate::a::b`, `super::x`, `self::x`, or `child::x` through a child module
-//! it declares, resolved to the longest module prefix (`crate::db::rls::UserTx` is an
-//! edge to `db/rls.rs`). Declaring a child (`mod rls;`) is not an edge: the parent
-//! only owns it. Comments and string literals are skipped.
+//! A use is a path a file names outside its unit tests: `crate::a::b`, `super::x`,
+//! `self::x`, or `child::x` through a child module it declares, resolved to the longest
+//! module prefix (`crate::db::rls::UserTx` is a use of `db`). Comments and string literals
+//! are skipped. `docs/architecture.md` draws the same layers.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+/// The crate's top-level modules, the top layer first.
+const LAYERS: &[(&str, &[&str])] = &[
+    ("the composition root", &["startup"]),
+    ("the OpenAPI document", &["openapi"]),
+    ("handlers", &["routes"]),
+    ("what handlers share", &["state"]),
+    (
+        "the HTTP edge: extractors and middleware",
+        &["extract", "security", "deadline"],
+    ),
+    ("services", &["identification", "idempotency", "maintain"]),
+    ("services the others use", &["auth", "catalog"]),
+    (
+        "persistence and outside services",
+        &["db", "storage", "vision"],
+    ),
+    ("types parsed once", &["domain"]),
+    ("errors", &["error"]),
+    ("telemetry", &["telemetry"]),
+    ("configuration", &["config"]),
+];
+
 type Module = Vec<String>;
 
+/// Every file of `src/` (but `src/main.rs`, the binary) by its module path.
 fn modules(dir: &Path, prefix: &[String], out: &mut BTreeMap<Module, String>) {
     for entry in std::fs::read_dir(dir).expect("src is readable") {
         let path = entry.expect("a directory entry").path();
@@ -170,18 +192,25 @@ fn declared_children(code: &str) -> BTreeSet<String> {
         .collect()
 }
 
-fn edges(all: &BTreeMap<Module, String>) -> BTreeMap<Module, BTreeSet<Module>> {
+/// A use of one module by another: the file, the path it names, the module it reaches.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+struct Use {
+    file: Module,
+    path: String,
+    target: Module,
+}
+
+fn uses(all: &BTreeMap<Module, String>) -> Vec<Use> {
     let resolve = |path: &[String]| -> Option<Module> {
         (1..=path.len())
             .rev()
             .map(|n| path[..n].to_vec())
             .find(|m| all.contains_key(m))
     };
-    let mut graph = BTreeMap::new();
+    let mut found = BTreeSet::new();
     for (module, source) in all {
         let code = code(source);
         let children = declared_children(&code);
-        let mut to = BTreeSet::new();
         for path in paths(&code) {
             let (base, rest): (Module, &[String]) = match path[0].as_str() {
                 "crate" => (Vec::new(), &path[1..]),
@@ -199,85 +228,132 @@ fn edges(all: &BTreeMap<Module, String>) -> BTreeMap<Module, BTreeSet<Module>> {
             if let Some(target) = resolve(&[base, rest.to_vec()].concat())
                 && target != *module
             {
-                to.insert(target);
+                found.insert(Use {
+                    file: module.clone(),
+                    path: path.join("::"),
+                    target,
+                });
             }
         }
-        graph.insert(module.clone(), to);
     }
-    graph
+    found.into_iter().collect()
 }
 
-/// A cycle through `graph`, if there is one.
-fn cycle(graph: &BTreeMap<Module, BTreeSet<Module>>) -> Option<Vec<Module>> {
-    fn visit<'g>(
-        node: &'g Module,
-        graph: &'g BTreeMap<Module, BTreeSet<Module>>,
-        done: &mut BTreeSet<&'g Module>,
-        stack: &mut Vec<&'g Module>,
-    ) -> Option<Vec<Module>> {
-        if let Some(at) = stack.iter().position(|n| *n == node) {
-            let mut found: Vec<Module> = stack[at..].iter().map(|m| (*m).clone()).collect();
-            found.push(node.clone());
-            return Some(found);
+/// The layer of top-level module `name` (0 is the top), if it has one.
+fn layer(name: &str) -> Option<usize> {
+    LAYERS
+        .iter()
+        .position(|(_, modules)| modules.contains(&name))
+}
+
+/// Every use that breaks the rule, as a sentence naming it.
+fn upward(uses: &[Use]) -> Vec<String> {
+    let mut broken = Vec::new();
+    for u in uses {
+        let (Some(from), Some(to)) = (u.file.first(), u.target.first()) else {
+            continue;
+        };
+        if from == to {
+            continue;
         }
-        if !done.insert(node) {
-            return None;
+        let (Some(a), Some(b)) = (layer(from), layer(to)) else {
+            continue;
+        };
+        if b <= a {
+            broken.push(format!(
+                "{} uses {} ({from}: {}; {to}: {})",
+                u.file.join("::"),
+                u.path,
+                LAYERS[a].0,
+                LAYERS[b].0
+            ));
         }
-        stack.push(node);
-        for next in graph.get(node).into_iter().flatten() {
-            if let Some(found) = visit(next, graph, done, stack) {
-                return Some(found);
-            }
-        }
-        stack.pop();
-        None
     }
-    let mut done = BTreeSet::new();
-    graph
-        .keys()
-        .find_map(|node| visit(node, graph, &mut done, &mut Vec::new()))
+    broken
+}
+
+fn crate_modules() -> BTreeMap<Module, String> {
+    let root = std::env::var_os("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR");
+    let mut all = BTreeMap::new();
+    modules(&Path::new(&root).join("src"), &[], &mut all);
+    all
 }
 
 #[test]
-fn no_module_uses_a_module_that_uses_it() {
-    let mut all = BTreeMap::new();
-    modules(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
-        &[],
-        &mut all,
-    );
-    let graph = edges(&all);
-    assert!(graph.len() > 50, "the walk found the crate's files");
-    let name = |m: &Module| {
-        if m.is_empty() {
-            "lib".to_owned()
-        } else {
-            m.join("::")
-        }
-    };
+fn every_module_sits_in_one_layer() {
+    let all = crate_modules();
+    let top: BTreeSet<&str> = all
+        .keys()
+        .filter_map(|m| m.first())
+        .map(String::as_str)
+        .collect();
+    let placed: Vec<&str> = LAYERS.iter().flat_map(|(_, m)| m.iter().copied()).collect();
+    let unplaced: Vec<&str> = top.iter().copied().filter(|m| layer(m).is_none()).collect();
     assert!(
-        graph[&vec!["routes".to_owned(), "favorites".to_owned()]]
-            .contains(&vec!["db".to_owned(), "favorites".to_owned()]),
+        unplaced.is_empty(),
+        "modules in no layer (add them to LAYERS): {unplaced:?}"
+    );
+    let gone: Vec<&str> = placed
+        .iter()
+        .copied()
+        .filter(|m| !top.contains(m))
+        .collect();
+    assert!(gone.is_empty(), "LAYERS names modules src/ lacks: {gone:?}");
+    let once: BTreeSet<&str> = placed.iter().copied().collect();
+    assert_eq!(once.len(), placed.len(), "a module is in two layers");
+}
+
+#[test]
+fn no_module_uses_a_module_of_its_own_layer_or_above() {
+    let all = crate_modules();
+    assert!(all.len() > 50, "the walk found the crate's files");
+    let uses = uses(&all);
+    let names = |file: &[&str]| file.iter().map(|s| (*s).to_owned()).collect::<Module>();
+    assert!(
+        uses.iter()
+            .any(|u| u.file == names(&["routes", "favorites"])
+                && u.target == names(&["db", "favorites"])),
         "paths are resolved (routes::favorites uses db::favorites)"
     );
-    if let Some(found) = cycle(&graph) {
-        let names: Vec<String> = found.iter().map(name).collect();
-        panic!("import cycle: {}", names.join(" -> "));
-    }
+    let broken = upward(&uses);
+    assert!(
+        broken.is_empty(),
+        "{} uses point up (or sideways) the layers:\n{}",
+        broken.len(),
+        broken.join("\n")
+    );
 }
 
 #[test]
-fn a_cycle_is_found_when_there_is_one() {
+fn a_use_that_points_up_is_named() {
     let mut all = BTreeMap::new();
-    all.insert(vec!["a".to_owned()], "use crate::b::{B, c::C};".to_owned());
-    all.insert(vec!["b".to_owned()], "mod c;\nfn f() { c::g() }".to_owned());
+    all.insert(vec!["db".to_owned()], "mod favorites;".to_owned());
     all.insert(
-        vec!["b".to_owned(), "c".to_owned()],
-        "// crate::x is a comment\nfn g() { let _ = \"crate::b\"; super::super::a::A }".to_owned(),
+        vec!["db".to_owned(), "favorites".to_owned()],
+        "use crate::catalog::{Catalog, pages::Pages};\n\
+         // crate::routes is a comment\n\
+         fn f() { let _ = \"crate::routes\"; super::super::domain::X }"
+            .to_owned(),
     );
-    let graph = edges(&all);
-    let found = cycle(&graph).expect("a -> b::c -> a");
-    assert!(found.contains(&vec!["a".to_owned()]), "{found:?}");
-    all.insert(vec!["b".to_owned(), "c".to_owned()], "fn g() {}".to_owned());
-    assert_eq!(cycle(&edges(&all)), None);
+    all.insert(vec!["catalog".to_owned()], "mod pages;".to_owned());
+    all.insert(
+        vec!["catalog".to_owned(), "pages".to_owned()],
+        String::new(),
+    );
+    all.insert(vec!["domain".to_owned()], String::new());
+    let broken = upward(&uses(&all));
+    assert_eq!(
+        broken,
+        [
+            "db::favorites uses crate::catalog::Catalog (db: persistence and outside services; \
+             catalog: services the others use)",
+            "db::favorites uses crate::catalog::pages::Pages (db: persistence and outside \
+             services; catalog: services the others use)",
+        ]
+    );
+    all.insert(
+        vec!["db".to_owned(), "favorites".to_owned()],
+        "use crate::domain::X;".to_owned(),
+    );
+    assert!(upward(&uses(&all)).is_empty());
 }

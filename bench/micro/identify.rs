@@ -7,8 +7,9 @@
 use base64::Engine;
 use criterion::{Criterion, criterion_group, criterion_main};
 use image::ImageFormat;
+use machinemate_api::domain::identify::CatalogEntry;
 use machinemate_api::vision::image::{prepare, sniff};
-use machinemate_api::vision::matching::{CatalogEntry, match_answer};
+use machinemate_api::vision::matching::match_answer;
 use sha2::{Digest, Sha256};
 
 /// A photo-like JPEG of about 1 MB (noise compresses like a real photo).

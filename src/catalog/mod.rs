@@ -4,8 +4,8 @@
 //! history embed, and identification's prompts.
 //!
 //! Reading the catalog may take a pooled connection of its own, so it is read before a
-//! user's transaction opens, never inside one: the functions that embed machines take
-//! the [`Catalog`] and read it first (`db::favorites::list`, `db::history::list`).
+//! user's transaction opens, never inside one: handlers read the machine index first and
+//! pass it to the functions that embed machines (`db::favorites`, `db::history`).
 
 pub mod pages;
 mod per_version;

@@ -116,7 +116,7 @@ impl Settings {
             anonymous_daily_limit: allowances.address,
             anonymous_user_daily_limit: allowances.anonymous_user,
             model_budget,
-            variants: crate::vision::variants::parse(
+            variants: super::variants::parse(
                 &vars
                     .get("IDENTIFY_PROMPT_VARIANTS")
                     .unwrap_or_else(|| "catalog-v1:100".into()),

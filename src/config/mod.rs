@@ -14,6 +14,7 @@ mod kinds;
 mod load;
 mod problem;
 mod settings;
+pub mod variants;
 mod vars;
 
 pub use features::IdentificationMode;

@@ -137,8 +137,8 @@ pub struct FireworksSettings {
     pub model_budget: ModelBudget,
     /// `IDENTIFY_PROMPT_VARIANTS`: the prompt variants in play and their weights,
     /// `name[@model]:weight,...` adding up to 100 (default `catalog-v1:100`); see
-    /// `vision::variants`.
-    pub variants: Vec<crate::vision::variants::Variant>,
+    /// `config::variants`.
+    pub variants: Vec<super::variants::Variant>,
     /// `IDENTIFY_EXPERIMENT`: names the experiment callers are dealt into variants for
     /// (default `prompts-1`); a new name deals again.
     pub experiment: String,

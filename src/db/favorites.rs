@@ -13,7 +13,6 @@ use super::Db;
 use super::embed::{EmbeddedMachine, MachineIndex, attach, attach_in};
 use super::query::Statements;
 use super::rls::{ReadQuery, UserTx};
-use crate::catalog::Catalog;
 use crate::domain::machine::Machine;
 use crate::error::ApiResult;
 
@@ -66,11 +65,9 @@ async fn with_machine(
     Ok(paired.into_iter().next().map(Favorite::new))
 }
 
-/// The caller's favorites, newest first. The catalog is read first, before the
-/// caller's transaction: it may take a pooled connection of its own.
+/// The caller's favorites, newest first, with their machines from `machines`.
 #[tracing::instrument(skip_all)]
-pub async fn list(db: &Db, claims: &Value, catalog: &Catalog) -> ApiResult<Vec<Favorite>> {
-    let machines = catalog.machines().await?;
+pub async fn list(db: &Db, claims: &Value, machines: &MachineIndex) -> ApiResult<Vec<Favorite>> {
     let rows: Vec<FavoriteRow> = UserTx::read(
         db,
         claims,
@@ -82,7 +79,7 @@ pub async fn list(db: &Db, claims: &Value, catalog: &Catalog) -> ApiResult<Vec<F
         ),
     )
     .await?;
-    let paired = attach(db, &machines, rows, |row| &row.machine_id).await?;
+    let paired = attach(db, machines, rows, |row| &row.machine_id).await?;
     Ok(paired.into_iter().map(Favorite::new).collect())
 }
 

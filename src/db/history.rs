@@ -12,7 +12,6 @@ use uuid::Uuid;
 use super::Db;
 use super::embed::{EmbeddedMachine, MachineIndex, attach, attach_in};
 use super::rls::{ReadQuery, UserTx};
-use crate::catalog::Catalog;
 use crate::domain::machine::Machine;
 use crate::domain::pagination::PageRequest;
 use crate::error::ApiResult;
@@ -100,18 +99,16 @@ fn machine_filter(query: ReadQuery, machine_id: Option<&str>) -> ReadQuery {
     }
 }
 
-/// A page of entries, newest `taken_at` first, and how many there are in all. The
-/// catalog is read first, before the caller's transaction: it may take a pooled
-/// connection of its own.
-#[tracing::instrument(skip(db, claims, catalog))]
+/// A page of entries, newest `taken_at` first, with their machines from `machines`, and
+/// how many there are in all.
+#[tracing::instrument(skip(db, claims, machines))]
 pub async fn list(
     db: &Db,
     claims: &Value,
-    catalog: &Catalog,
+    machines: &MachineIndex,
     page: PageRequest,
     machine_id: Option<&str>,
 ) -> ApiResult<(Vec<HistoryEntry>, i64)> {
-    let machines = catalog.machines().await?;
     let rows: Vec<EntryRow> = UserTx::read(
         db,
         claims,
@@ -149,7 +146,7 @@ pub async fn list(
         }
         None => 0,
     };
-    let entries = attach(db, &machines, rows, |row| &row.machine_id)
+    let entries = attach(db, machines, rows, |row| &row.machine_id)
         .await?
         .into_iter()
         .map(HistoryEntry::new)

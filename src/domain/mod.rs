@@ -2,6 +2,7 @@
 
 pub mod curation;
 pub mod cursor;
+pub mod identify;
 pub mod image_kind;
 pub mod machine;
 pub mod machine_id;

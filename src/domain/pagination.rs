@@ -1,6 +1,5 @@
-//! `page` / `page_size` as the contract defines them (page ≥ 1, page_size 1..=max).
-
-use crate::extract::QueryParams;
+//! `page` / `page_size` as the contract defines them (page ≥ 1, page_size 1..=max); read
+//! from a query string by `extract::QueryParams::page`.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageRequest {
@@ -14,18 +13,12 @@ impl PageRequest {
     pub const DEFAULT_PAGE_SIZE: u32 = 20;
     pub const MAX_PAGE_SIZE: u32 = 100;
 
-    /// Reads `page` and `page_size`, recording any issue in `query`.
-    pub fn from_query(query: &mut QueryParams) -> Self {
-        let page = query.int("page", 1, 1, Self::MAX_PAGE);
-        let page_size = query.int(
-            "page_size",
-            Self::DEFAULT_PAGE_SIZE.into(),
-            1,
-            Self::MAX_PAGE_SIZE.into(),
-        );
+    /// Page `page` of `page_size` entries, each brought into its range (1..=`MAX_PAGE`,
+    /// 1..=`MAX_PAGE_SIZE`).
+    pub fn new(page: i64, page_size: i64) -> Self {
         PageRequest {
-            page: page as u32,
-            page_size: page_size as u32,
+            page: page.clamp(1, Self::MAX_PAGE) as u32,
+            page_size: page_size.clamp(1, Self::MAX_PAGE_SIZE.into()) as u32,
         }
     }
 
@@ -51,28 +44,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn offsets_follow_pages() {
-        let mut q = QueryParams::parse("page=3&page_size=25");
-        let p = PageRequest::from_query(&mut q);
+    fn pages_are_brought_into_range() {
+        let p = PageRequest::new(0, 1_000);
+        assert_eq!((p.page(), p.page_size()), (1, PageRequest::MAX_PAGE_SIZE));
+        let p = PageRequest::new(3, 25);
         assert_eq!((p.limit(), p.offset()), (25, 50));
-        let mut q = QueryParams::parse("");
-        let p = PageRequest::from_query(&mut q);
-        assert_eq!((p.page(), p.page_size(), p.offset()), (1, 20, 0));
-    }
-
-    #[test]
-    fn out_of_range_values_are_rejected() {
-        for qs in [
-            "page=0",
-            "page_size=0",
-            "page_size=101",
-            "page=100001",
-            "page=-1",
-            "page=x",
-        ] {
-            let mut q = QueryParams::parse(qs);
-            PageRequest::from_query(&mut q);
-            assert!(q.finish(()).is_err(), "{qs}");
-        }
     }
 }

@@ -4,6 +4,7 @@
 //! `web::Query` (serde_urlencoded) can neither repeat keys nor say which field failed,
 //! so typed query structs are built from [`QueryParams`] instead.
 
+use crate::domain::pagination::PageRequest;
 use crate::error::{ApiError, ValidationIssue, nul_issue};
 
 /// The raw pairs of a query string, and the issues found while reading them.
@@ -77,6 +78,18 @@ impl QueryParams {
                 None
             }
         }
+    }
+
+    /// `page` and `page_size` as the contract defines them.
+    pub fn page(&mut self) -> PageRequest {
+        let page = self.int("page", 1, 1, PageRequest::MAX_PAGE);
+        let page_size = self.int(
+            "page_size",
+            PageRequest::DEFAULT_PAGE_SIZE.into(),
+            1,
+            PageRequest::MAX_PAGE_SIZE.into(),
+        );
+        PageRequest::new(page, page_size)
     }
 
     /// Records an issue about parameter `name` found after reading it.
@@ -251,5 +264,31 @@ mod tests {
         let mut q = QueryParams::parse("search=%ZZ%&tags=%ff");
         assert_eq!(q.text("search", 100).as_deref(), Some("%ZZ%"));
         assert_eq!(q.list("tags", 10, 10).len(), 1);
+    }
+
+    #[test]
+    fn offsets_follow_pages() {
+        let mut q = QueryParams::parse("page=3&page_size=25");
+        let p = q.page();
+        assert_eq!((p.limit(), p.offset()), (25, 50));
+        let mut q = QueryParams::parse("");
+        let p = q.page();
+        assert_eq!((p.page(), p.page_size(), p.offset()), (1, 20, 0));
+    }
+
+    #[test]
+    fn out_of_range_values_are_rejected() {
+        for qs in [
+            "page=0",
+            "page_size=0",
+            "page_size=101",
+            "page=100001",
+            "page=-1",
+            "page=x",
+        ] {
+            let mut q = QueryParams::parse(qs);
+            q.page();
+            assert!(q.finish(()).is_err(), "{qs}");
+        }
     }
 }

@@ -3,32 +3,34 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::config::variants::Prompt;
+use crate::domain::identify::CatalogEntry;
 use crate::vision::fireworks::Usage;
-use crate::vision::matching::{Candidate, CatalogEntry};
-use crate::vision::variants::BUILDERS;
+use crate::vision::matching::Candidate;
+use crate::vision::variants;
 
 /// The catalog as identification needs it, for one catalog version: its entries, and
 /// every variant's system prompt built from them.
 pub struct VisionCatalog {
     pub entries: Vec<CatalogEntry>,
-    prompts: Vec<(&'static str, String)>,
+    prompts: Vec<(Prompt, String)>,
 }
 
 impl VisionCatalog {
     pub fn new(entries: Vec<CatalogEntry>) -> Self {
-        let prompts = BUILDERS
-            .iter()
-            .map(|b| (b.name, b.system_prompt(&entries)))
+        let prompts = Prompt::ALL
+            .into_iter()
+            .map(|p| (p, variants::builder(p).system_prompt(&entries)))
             .collect();
         VisionCatalog { entries, prompts }
     }
 
-    /// `variant`'s system prompt (empty for a name this build does not know).
-    pub fn prompt(&self, variant: &str) -> &str {
+    /// `prompt`'s system prompt.
+    pub fn prompt(&self, prompt: Prompt) -> &str {
         self.prompts
             .iter()
-            .find(|(name, _)| *name == variant)
-            .map_or("", |(_, prompt)| prompt.as_str())
+            .find(|(p, _)| *p == prompt)
+            .map_or("", |(_, text)| text.as_str())
     }
 }
 

@@ -5,10 +5,11 @@
 use std::time::{Duration, Instant};
 
 use super::answer::{Answer, VisionCatalog};
+use crate::config::variants::Variant;
 use crate::vision::fireworks::{Ask, Fireworks, VisionError};
 use crate::vision::image::Prepared;
 use crate::vision::matching;
-use crate::vision::variants::{self, Variant};
+use crate::vision::variants;
 
 /// What the model made of the photo, and how long it took to say so.
 pub struct Asked {
@@ -25,15 +26,15 @@ pub struct Unavailable {
 }
 
 /// Asks `vision` which machine `photo` shows, with `variant`'s prompt and model.
-pub async fn ask(
+pub async fn which_machine(
     vision: &Fireworks,
     catalog: &VisionCatalog,
     variant: &Variant,
     photo: &Prepared,
 ) -> Result<Asked, Unavailable> {
-    let builder = variants::builder(variant.name).expect("configuration holds known variants");
+    let builder = variants::builder(variant.prompt);
     let question = Ask {
-        system: catalog.prompt(variant.name),
+        system: catalog.prompt(variant.prompt),
         question: builder.question,
         max_tokens: builder.max_tokens,
         model: variant.model.as_deref(),

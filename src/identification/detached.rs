@@ -16,13 +16,13 @@ use super::budget;
 use super::record::Recorded;
 use super::request::Caller;
 use crate::config::ModelBudget;
+use crate::config::variants::Variant;
 use crate::db::Db;
 use crate::db::identify::QuotaTicket;
 use crate::db::identify::budget::ModelCall;
 use crate::error::{ApiError, ApiResult};
 use crate::vision::fireworks::Fireworks;
 use crate::vision::image;
-use crate::vision::variants::Variant;
 
 /// A photo ready for the model, with what its answer is matched against and kept under.
 pub(super) struct Prepared {
@@ -80,8 +80,8 @@ impl Question {
             started,
             photo,
         } = self;
-        let name = variant.name;
-        match ask::ask(&vision, &photo.catalog, &variant, &photo.photo).await {
+        let name = variant.name();
+        match ask::which_machine(&vision, &photo.catalog, &variant, &photo.photo).await {
             Ok(asked) => {
                 ticket.commit();
                 budget::spend(&db, budget, call, &asked.answer.usage).await;

@@ -14,11 +14,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, bail};
 use serde::Serialize;
 
-use super::{Identification, VisionCatalog, ask};
+use super::{Identifier, VisionCatalog, ask};
+use crate::config::variants::Variant;
 use crate::config::{IdentificationMode, Settings};
 use crate::db::{Db, identify as records};
 use crate::vision::image;
-use crate::vision::variants::Variant;
 
 pub struct EvalArgs {
     pub photos: PathBuf,
@@ -120,12 +120,12 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> anyhow::Result<Report> 
     let variants = args
         .variants
         .unwrap_or_else(|| settings.fireworks.variants.clone());
-    let identification = Identification::new(
+    let identifier = Identifier::new(
         &settings.fireworks,
         IdentificationMode::Fireworks,
         reqwest::Client::new(),
     );
-    let vision = identification
+    let vision = identifier
         .vision()
         .context("FIREWORKS_API_KEY is required to evaluate")?;
     let db = Db::connect_lazy(&settings.database)?;
@@ -138,13 +138,13 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> anyhow::Result<Report> 
     let mut reports = Vec::new();
     for variant in &variants {
         let mut report = VariantReport {
-            variant: variant.name.to_owned(),
+            variant: variant.name().to_owned(),
             model: vision.model_for_variant(variant).to_owned(),
             photos: photos.len(),
             ..Default::default()
         };
         let (mut confusions, mut latency_ms) = (BTreeMap::<(String, String), usize>::new(), 0.0);
-        progress.set_message(variant.name);
+        progress.set_message(variant.name());
         for (path, truth) in &photos {
             let bytes =
                 std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
@@ -153,7 +153,7 @@ pub async fn run(settings: &Settings, args: EvalArgs) -> anyhow::Result<Report> 
             let prepared = image::prepare_off_thread(bytes.into(), format)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-            match ask::ask(vision, &catalog, variant, &prepared).await {
+            match ask::which_machine(vision, &catalog, variant, &prepared).await {
                 Ok(asked) => {
                     latency_ms += asked.upstream.as_secs_f64() * 1e3;
                     let answer = asked.answer;

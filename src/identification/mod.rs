@@ -1,9 +1,10 @@
 //! Identification: a photo in, a catalog machine out. The handlers (`routes::identify`)
-//! speak HTTP; this module owns the steps, in order: the caller's variant, their daily
-//! allowance (a ticket given back unless the model was asked), the photo (a bounded
-//! number in memory at once), the caller's own recent answers, the model
-//! ([`ask::ask`], on a task of its own once it is asked: [`detached`]; or in development
-//! without a key the [`stand_in`]), and the record every identification leaves.
+//! speak HTTP and read the photo; this module owns the steps, in order: the caller's
+//! variant, their daily allowance (a ticket given back unless the model was asked), the
+//! photo's bytes (awaited only once the allowance is taken), the caller's own recent
+//! answers, the model ([`ask::which_machine`], on a task of its own once it is asked:
+//! [`detached`]; or in development without a key the [`stand_in`]), and the record every
+//! identification leaves.
 
 mod answer;
 pub mod ask;
@@ -24,21 +25,22 @@ use moka::future::Cache;
 use sha2::{Digest, Sha256};
 
 use crate::catalog::{Catalog, PerVersion};
+use crate::config::variants::Variant;
 use crate::config::{FireworksSettings, IdentificationMode, ModelBudget};
 use crate::db::Db;
-use crate::db::identify::{self as records, QuotaHolder, QuotaTicket};
+use crate::db::identify::{self as records, QuotaTicket};
+use crate::domain::identify::QuotaHolder;
 use crate::error::{ApiError, ApiResult};
-use crate::extract::multipart::{HeldPhoto, UploadSlots, read_photo};
 use crate::telemetry::metrics;
 use crate::vision::fireworks::{BreakerSettings, Fireworks};
-use crate::vision::image::{self, MAX_IMAGE_BYTES};
-use crate::vision::variants::{self, Variant};
+use crate::vision::image;
+use crate::vision::variants;
 use record::Recorded;
 
-/// Identification's handle (in `AppState`): what answers (the Fireworks client), the
+/// What identifies photos (in `AppState`): what answers (the Fireworks client), the
 /// experiment's variants, callers' recent answers, the catalog's prompts per catalog
 /// version, and the global daily model budget.
-pub struct Identification {
+pub struct Identifier {
     model: Model,
     experiment: String,
     variants: Vec<Variant>,
@@ -55,16 +57,15 @@ enum Model {
     Off,
 }
 
-/// What identification reads and writes besides its own: the database, the catalog,
-/// and the turns to hold a photo in memory.
+/// The stores identification reads and writes besides its own: the database, and the
+/// catalog its prompts are built from.
 #[derive(Clone, Copy)]
-pub struct Around<'a> {
+pub struct Stores<'a> {
     pub db: &'a Db,
     pub catalog: &'a Catalog,
-    pub uploads: &'a UploadSlots,
 }
 
-impl Identification {
+impl Identifier {
     pub fn new(
         settings: &FireworksSettings,
         mode: IdentificationMode,
@@ -87,7 +88,7 @@ impl Identification {
             (IdentificationMode::StandIn, _) => Model::StandIn,
             _ => Model::Off,
         };
-        Identification {
+        Identifier {
             model,
             experiment: settings.experiment.clone(),
             variants: settings.variants.clone(),
@@ -122,12 +123,13 @@ impl Identification {
             .await
     }
 
-    /// Identifies the machine in `photo` for `caller`.
-    pub async fn identify(
+    /// Identifies the machine in `photo` for `caller`. `photo` is awaited only once the
+    /// caller's allowance is taken: a caller who has spent it costs no body read.
+    pub async fn identify<Hold>(
         &self,
-        around: Around<'_>,
+        stores: Stores<'_>,
         caller: Caller,
-        photo: Photo,
+        photo: impl Future<Output = ApiResult<Photo<Hold>>>,
     ) -> ApiResult<Outcome> {
         let started = Instant::now();
         let variant = self.variant_for(&caller.holder);
@@ -145,7 +147,7 @@ impl Identification {
         let model = vision.map_or(stand_in::MODEL, |v| v.model_for_variant(variant));
 
         // The allowance first: a caller who has spent it costs no body read and no decode.
-        let Some(ticket) = records::take(around.db, &caller.holder, caller.limit).await? else {
+        let Some(ticket) = records::take(stores.db, &caller.holder, caller.limit).await? else {
             metrics::quota_refusal(caller.holder_kind);
             tracing::info!(
                 refused_by = "daily_quota",
@@ -156,7 +158,7 @@ impl Identification {
             return Ok(Outcome::AllowanceSpent);
         };
         let prepared = match self
-            .prepare_photo(around, &caller, variant, model, photo, started)
+            .prepare_photo(stores, &caller, variant, model, photo, started)
             .await
         {
             Ok(Ready::Cached(identified)) => {
@@ -172,14 +174,21 @@ impl Identification {
         };
         let Some(vision) = vision else {
             return self
-                .stand_in(around.db, caller, variant, ticket, prepared, started)
+                .stand_in(stores.db, caller, variant, ticket, prepared, started)
                 .await
                 .map(Outcome::Identified);
         };
         // A call from today's model budget; once it is spent the caller's allowance is
         // given back with the 503.
-        let call = match budget::take(around.db, self.budget, vision, &caller, variant.name, model)
-            .await
+        let call = match budget::take(
+            stores.db,
+            self.budget,
+            vision,
+            &caller,
+            variant.name(),
+            model,
+        )
+        .await
         {
             Ok(call) => call,
             Err(e) => {
@@ -191,7 +200,7 @@ impl Identification {
         // away does not stop, so the identification counts and is recorded either way.
         detached::ask(detached::Question {
             vision: vision.clone(),
-            db: around.db.clone(),
+            db: stores.db.clone(),
             recent: self.recent.clone(),
             variant: variant.clone(),
             model: model.to_owned(),
@@ -206,20 +215,19 @@ impl Identification {
         .map(Outcome::Identified)
     }
 
-    /// Reads the photo (holding a turn to keep it in memory), answers it from the
-    /// caller's own recent photos when it is one, else scales it for the model.
-    async fn prepare_photo(
+    /// Awaits the photo, answers it from the caller's own recent photos when it is one,
+    /// else scales it for the model.
+    async fn prepare_photo<Hold>(
         &self,
-        around: Around<'_>,
+        stores: Stores<'_>,
         caller: &Caller,
         variant: &Variant,
         model: &str,
-        photo: Photo,
+        photo: impl Future<Output = ApiResult<Photo<Hold>>>,
         started: Instant,
     ) -> ApiResult<Ready> {
-        // Large photos hold one of `UPLOADS_IN_MEMORY` turns until they are scaled.
-        let held = read(around, caller, photo).await?;
-        let (bytes, turn) = (held.bytes, held.turn);
+        // A large photo's place in memory is held until it is scaled.
+        let Photo { bytes, hold } = photo.await?;
         let format = image::sniff(&bytes)?;
         let size = bytes.len();
         // Keyed by the caller and the variant too: a repeat answered from memory is one's
@@ -227,7 +235,7 @@ impl Identification {
         let key: [u8; 32] = Sha256::new()
             .chain_update(caller.holder.key().as_bytes())
             .chain_update([0])
-            .chain_update(variant.name.as_bytes())
+            .chain_update(variant.name().as_bytes())
             .chain_update(model.as_bytes())
             .chain_update([0])
             .chain_update(&bytes)
@@ -237,9 +245,9 @@ impl Identification {
         metrics::cache_lookup(metrics::Cache::Identify, recent.is_some());
         if let Some(answer) = recent {
             let mocked = self.vision().is_none();
-            let event = Recorded::new(caller, variant.name, model, &answer, size, started);
+            let event = Recorded::new(caller, variant.name(), model, &answer, size, started);
             let event = if mocked { event.mocked() } else { event };
-            let trace_id = event.cached().save(around.db).await?;
+            let trace_id = event.cached().save(stores.db).await?;
             return Ok(Ready::Cached(Identified {
                 trace_id,
                 answer,
@@ -249,12 +257,12 @@ impl Identification {
         }
 
         let (catalog, prepared) = tokio::join!(
-            self.catalog(around.db, around.catalog),
+            self.catalog(stores.db, stores.catalog),
             image::prepare_off_thread(bytes, format)
         );
-        drop(turn);
+        drop(hold);
         let prepared =
-            prepared.inspect_err(|_| metrics::identification("rejected", variant.name, model))?;
+            prepared.inspect_err(|_| metrics::identification("rejected", variant.name(), model))?;
         Ok(Ready::ToAsk(detached::Prepared {
             catalog: catalog?,
             photo: prepared,
@@ -278,7 +286,7 @@ impl Identification {
         self.recent.insert(prepared.cache_key, answer.clone()).await;
         let event = Recorded::new(
             &caller,
-            variant.name,
+            variant.name(),
             stand_in::MODEL,
             &answer,
             prepared.size,
@@ -293,19 +301,6 @@ impl Identification {
             upstream: None,
         })
     }
-}
-
-/// Reads `caller`'s photo into memory (a large one holds a turn: `UPLOADS_IN_MEMORY`).
-async fn read(around: Around<'_>, caller: &Caller, photo: Photo) -> ApiResult<HeldPhoto> {
-    read_photo(
-        photo.form,
-        "image",
-        MAX_IMAGE_BYTES,
-        photo.size_hint,
-        around.uploads,
-        &caller.holder.key(),
-    )
-    .await
 }
 
 /// A photo read and made ready: answered from the cache, or for the model to see.

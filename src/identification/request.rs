@@ -1,9 +1,9 @@
 //! What a caller brings to an identification: who they are, and the photo.
 
-use actix_multipart::Multipart;
+use actix_web::web::Bytes;
 use uuid::Uuid;
 
-use crate::db::identify::QuotaHolder;
+use crate::domain::identify::QuotaHolder;
 
 /// Who asks: whose allowance it spends (and how much it holds), their user id when
 /// signed in, and the trace id the answer will carry.
@@ -18,8 +18,9 @@ pub struct Caller {
     pub trace_id: String,
 }
 
-/// The photo, still unread: the multipart form and the body length it declared.
-pub struct Photo {
-    pub form: Multipart,
-    pub size_hint: usize,
+/// The photo in memory, and `hold`: what keeps its place among the photos held in memory
+/// at once (`UPLOADS_IN_MEMORY`), let go once the photo is scaled for the model.
+pub struct Photo<Hold> {
+    pub bytes: Bytes,
+    pub hold: Hold,
 }

@@ -89,7 +89,10 @@ pub async fn list_favorites(
     state: web::Data<AppState>,
     user: Writer,
 ) -> ApiResult<web::Json<FavoriteList>> {
-    let favorites = favorites::list(&state.db, &user.claims_json, &state.catalog).await?;
+    // The catalog first: it may take a pooled connection of its own, so never inside the
+    // caller's transaction.
+    let machines = state.catalog.machines().await?;
+    let favorites = favorites::list(&state.db, &user.claims_json, &machines).await?;
     Ok(web::Json(FavoriteList {
         total: favorites.len(),
         favorites,

@@ -1,5 +1,6 @@
 //! `POST /identify` and `POST /api/v1/identify`: the HTTP side of identification (who
-//! asks, the photo, the two answer shapes); `crate::identification` does the work.
+//! asks, reading the photo from the form, the two answer shapes); `crate::identification`
+//! does the work.
 
 use actix_multipart::Multipart;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
@@ -8,14 +9,15 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use crate::auth::MaybeAuthUser;
-use crate::db::identify::QuotaHolder;
+use crate::domain::identify::QuotaHolder;
 use crate::error::{ApiError, ApiResult, ErrorBody};
-use crate::extract::multipart::declared_length;
+use crate::extract::multipart::{declared_length, read_photo};
 use crate::identification::budget::seconds_until_next_utc_day;
-use crate::identification::{self, Caller, Identified, Outcome, Photo};
+use crate::identification::{Caller, Identified, Outcome, Photo, Stores};
 use crate::state::AppState;
-use crate::telemetry::request::client_ip;
+use crate::telemetry::request::ClientAddress;
 use crate::telemetry::trace_context::TraceContext;
+use crate::vision::image::MAX_IMAGE_BYTES;
 use crate::vision::matching::Candidate;
 
 /// What `POST /identify` answers: exactly the four keys the shipped app's strict schema
@@ -101,7 +103,7 @@ fn retry_tomorrow() -> ApiError {
 /// callers without a token. Otherwise a 401.
 fn quota_holder(
     state: &AppState,
-    req: &HttpRequest,
+    address: &ClientAddress,
     user: &MaybeAuthUser,
 ) -> ApiResult<(QuotaHolder, &'static str, i32)> {
     let fw = &state.settings.fireworks;
@@ -113,7 +115,7 @@ fn quota_holder(
         )),
         Some(identity) => Ok((QuotaHolder::User(identity.id), "user", fw.daily_limit)),
         None if fw.anonymous_daily_limit > 0 => {
-            let address = address_key(&client_ip(req).unwrap_or_default());
+            let address = address_key(address.0.as_deref().unwrap_or_default());
             let digest = Sha256::digest(format!("machinemate-ip:{address}").as_bytes());
             Ok((
                 QuotaHolder::Address(format!("{digest:x}")),
@@ -163,9 +165,10 @@ pub async fn identify(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: MaybeAuthUser,
+    address: ClientAddress,
     form: Multipart,
 ) -> ApiResult<HttpResponse> {
-    run(&state, req, user, form, Shape::App).await
+    run(&state, req, user, address, form, Shape::App).await
 }
 
 /// Identify the gym machine in a photo, with the matched machine's id and the closest
@@ -188,20 +191,22 @@ pub async fn identify_full(
     state: web::Data<AppState>,
     req: HttpRequest,
     user: MaybeAuthUser,
+    address: ClientAddress,
     form: Multipart,
 ) -> ApiResult<HttpResponse> {
-    run(&state, req, user, form, Shape::Full).await
+    run(&state, req, user, address, form, Shape::Full).await
 }
 
 async fn run(
     state: &AppState,
     req: HttpRequest,
     user: MaybeAuthUser,
+    address: ClientAddress,
     form: Multipart,
     shape: Shape,
 ) -> ApiResult<HttpResponse> {
     let started = std::time::Instant::now();
-    let (holder, holder_kind, limit) = quota_holder(state, &req, &user)?;
+    let (holder, holder_kind, limit) = quota_holder(state, &address, &user)?;
     let caller = Caller {
         holder,
         holder_kind,
@@ -213,23 +218,29 @@ async fn run(
             .map(|t| t.trace_id.clone())
             .unwrap_or_else(|| TraceContext::generate().trace_id),
     };
-    let photo = Photo {
-        form,
-        size_hint: declared_length(&req),
-    };
-    let identified = match state
-        .identification
-        .identify(
-            identification::Around {
-                db: &state.db,
-                catalog: &state.catalog,
-                uploads: &state.uploads,
-            },
-            caller,
-            photo,
+    // Read only when identification awaits it (once the allowance is taken); a large
+    // photo holds one of `UPLOADS_IN_MEMORY` turns, keyed by who pays, until it is scaled.
+    let holder_key = caller.holder.key();
+    let photo = async {
+        let held = read_photo(
+            form,
+            "image",
+            MAX_IMAGE_BYTES,
+            declared_length(&req),
+            &state.uploads,
+            &holder_key,
         )
-        .await?
-    {
+        .await?;
+        Ok(Photo {
+            bytes: held.bytes,
+            hold: held.turn,
+        })
+    };
+    let stores = Stores {
+        db: &state.db,
+        catalog: &state.catalog,
+    };
+    let identified = match state.identification.identify(stores, caller, photo).await? {
         Outcome::Identified(identified) => identified,
         Outcome::AllowanceSpent => return Err(retry_tomorrow()),
     };

@@ -1,14 +1,16 @@
 //! The root span of every request: ids, route template, status and latency, one
 //! "request completed" line at the end, and the `X-Trace-Id` response header.
 
+use std::convert::Infallible;
+use std::future::{Ready, ready};
 use std::time::Instant;
 
 use actix_web::body::{BodySize, MessageBody};
-use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{CONTENT_LENGTH, USER_AGENT};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{Error, HttpMessage};
+use actix_web::{Error, FromRequest, HttpMessage, HttpRequest};
 use tracing::Instrument;
 use tracing::field::Empty;
 use uuid::Uuid;
@@ -35,18 +37,36 @@ impl Drop for InFlight {
 
 /// The caller's address as Cloud Run's front end saw it: the last entry of the last
 /// `X-Forwarded-For` line, which the front end appends (every earlier entry or line is
-/// whatever the client sent), else the peer address. This assumes the service is reached
-/// only through Cloud Run's front end, as Terraform deploys it (no load balancer in front
-/// that appends an address of its own); a client reaching it directly names its own.
-pub fn client_ip(req: &actix_web::HttpRequest) -> Option<String> {
-    req.headers()
-        .get_all("x-forwarded-for")
-        .last()
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.rsplit(',').next())
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
-        .or_else(|| req.peer_addr().map(|a| a.ip().to_string()))
+/// whatever the client sent), else the peer address; `None` when there is neither. This
+/// assumes the service is reached only through Cloud Run's front end, as Terraform
+/// deploys it (no load balancer in front that appends an address of its own); a client
+/// reaching it directly names its own. The request span logs it (`remote_ip`); handlers
+/// take it as an extractor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClientAddress(pub Option<String>);
+
+impl ClientAddress {
+    pub fn of(req: &HttpRequest) -> Self {
+        ClientAddress(
+            req.headers()
+                .get_all("x-forwarded-for")
+                .last()
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.rsplit(',').next())
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+                .or_else(|| req.peer_addr().map(|a| a.ip().to_string())),
+        )
+    }
+}
+
+impl FromRequest for ClientAddress {
+    type Error = Infallible;
+    type Future = Ready<Result<Self, Infallible>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(Ok(ClientAddress::of(req)))
+    }
 }
 
 pub const X_TRACE_ID: HeaderName = HeaderName::from_static("x-trace-id");
@@ -86,7 +106,7 @@ pub async fn trace_requests<B: MessageBody + 'static>(
     if let Some(agent) = req.headers().get(USER_AGENT).and_then(|v| v.to_str().ok()) {
         span.record("user_agent", agent);
     }
-    if let Some(ip) = client_ip(req.request()) {
+    if let ClientAddress(Some(ip)) = ClientAddress::of(req.request()) {
         span.record("remote_ip", ip.as_str());
     }
     if let Some(size) = req

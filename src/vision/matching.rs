@@ -4,14 +4,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-/// A catalog entry as identification sees it.
-#[derive(Debug, Clone)]
-pub struct CatalogEntry {
-    pub id: String,
-    pub name: String,
-    pub synonyms: Vec<String>,
-    pub visual_cues: Vec<String>,
-}
+use crate::domain::identify::CatalogEntry;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct Candidate {

@@ -8,7 +8,7 @@ mod corrections;
 mod quota;
 
 pub use corrections::{CorrectionSource, correct};
-pub use quota::{QuotaHolder, QuotaTicket, take};
+pub use quota::{QuotaTicket, take};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -19,7 +19,7 @@ use uuid::Uuid;
 
 use crate::db::Db;
 use crate::db::query::Statements;
-use crate::vision::matching::CatalogEntry;
+use crate::domain::identify::CatalogEntry;
 
 /// The active machines with what identification matches an answer against.
 pub async fn catalog_entries(db: &Db) -> Result<Vec<CatalogEntry>, sqlx::Error> {

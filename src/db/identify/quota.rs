@@ -1,18 +1,9 @@
 //! Daily allowances: one identification taken atomically before the photo is read,
 //! given back when the model was never asked.
 
-use uuid::Uuid;
-
 use crate::db::Db;
 use crate::db::query::Statements;
-
-/// Who an identification counts against: a signed-in user, or (when anonymous callers
-/// are allowed) a hashed client address.
-#[derive(Debug, Clone)]
-pub enum QuotaHolder {
-    User(Uuid),
-    Address(String),
-}
+use crate::domain::identify::QuotaHolder;
 
 // One statement each: the row lock makes concurrent requests queue, so the limit holds.
 const TAKE_USER: &str = "insert into public.identification_quota (user_id, day, used) \
@@ -27,16 +18,6 @@ const REFUND_USER: &str = "update public.identification_quota set used = greates
      where user_id = $1::uuid and day = (now() at time zone 'utc')::date";
 const REFUND_ADDRESS: &str = "update public.identification_ip_quota set used = greatest(used - 1, 0) \
      where ip_hash = $1 and day = (now() at time zone 'utc')::date";
-
-impl QuotaHolder {
-    /// The holder's key in its quota table (a user id, or an address hash).
-    pub fn key(&self) -> String {
-        match self {
-            QuotaHolder::User(id) => id.to_string(),
-            QuotaHolder::Address(hash) => hash.clone(),
-        }
-    }
-}
 
 /// One identification taken from a holder's daily allowance. It is given back unless
 /// [`commit`](QuotaTicket::commit)ted: by [`refund`](QuotaTicket::refund) on an error the

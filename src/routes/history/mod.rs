@@ -57,7 +57,7 @@ impl FromRequest for HistoryFilter {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let mut q = QueryParams::parse(req.query_string());
-        let page = PageRequest::from_query(&mut q);
+        let page = q.page();
         // An id no machine could have is refused, as in a favorite's body.
         let machine_id = q
             .text("machine_id", 64)
@@ -98,10 +98,11 @@ pub async fn list_history(
     user: AuthUser,
     filter: HistoryFilter,
 ) -> ApiResult<web::Json<HistoryPage>> {
+    let machines = state.catalog.machines().await?;
     let (history, total) = history::list(
         &state.db,
         &user.claims_json,
-        &state.catalog,
+        &machines,
         filter.page,
         filter.machine_id.as_deref(),
     )

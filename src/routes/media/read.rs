@@ -63,7 +63,7 @@ impl FromRequest for MediaPageRequest {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let mut q = QueryParams::parse(req.query_string());
-        let page = PageRequest::from_query(&mut q);
+        let page = q.page();
         ready(q.finish(MediaPageRequest(page)))
     }
 }

@@ -75,7 +75,10 @@ impl Fireworks {
     }
 
     /// The model `variant` runs on: its own, or the deployment's.
-    pub fn model_for_variant<'a>(&'a self, variant: &'a super::variants::Variant) -> &'a str {
+    pub fn model_for_variant<'a>(
+        &'a self,
+        variant: &'a crate::config::variants::Variant,
+    ) -> &'a str {
         variant.model.as_deref().unwrap_or(&self.model)
     }
 

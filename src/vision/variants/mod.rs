@@ -1,5 +1,5 @@
-//! Prompt variants under test: named, versioned prompt builders (each optionally with a
-//! model of its own), the weights configuration gives them, and which one a caller gets.
+//! Prompt variants under test: the prompt each named variant (`config::variants`) asks
+//! with, and which variant a caller gets.
 //!
 //! `IDENTIFY_PROMPT_VARIANTS=catalog-v2:80,cues-v1@accounts/fireworks/models/other:20`
 //! puts two variants in play, 80/20, the second on another Fireworks model. Assignment is
@@ -9,12 +9,12 @@
 
 use sha2::{Digest, Sha256};
 
-use super::matching::CatalogEntry;
+use crate::config::variants::{Prompt, Variant};
+use crate::domain::identify::CatalogEntry;
 
 /// One builder: the system prompt from the catalog, the user's question, and how long
 /// an answer may be.
 pub struct Builder {
-    pub name: &'static str,
     /// What it tries (the table of variants in `docs/operations.md`).
     pub summary: &'static str,
     system: fn(&[CatalogEntry]) -> String,
@@ -32,40 +32,42 @@ const ANSWER: &str = "Answer with JSON only: {\"machine\": \"<name from the list
                       \"confidence\": <0 to 1>}. Use exactly one name from the list; answer \
                       \"Unknown\" when the photo shows none of them or no gym machine.";
 
-/// Every variant this build knows, by name.
-pub const BUILDERS: [Builder; 4] = [
-    Builder {
-        name: "catalog-v1",
-        summary: "names, other names and visual cues of every machine (the first prompt)",
-        system: catalog_v1,
-        question: "Which gym machine is in this photo?",
-        max_tokens: 200,
-    },
-    Builder {
-        name: "catalog-v2",
-        summary: "names and other names only: the shortest prompt, the fewest tokens",
-        system: catalog_v2,
-        question: "Which gym machine is in this photo?",
-        max_tokens: 100,
-    },
-    Builder {
-        name: "cues-v1",
-        summary: "names, other names and visual cues, with a worked example of telling two look-alikes apart",
-        system: cues_v1,
-        question: "Which gym machine is in this photo? Compare what you see with the cues first.",
-        max_tokens: 200,
-    },
-    Builder {
-        name: "describe-v1",
-        summary: "describe-then-answer: the model lists what it sees before it names the machine",
-        system: describe_v1,
-        question: "Describe the equipment in this photo, then say which machine it is.",
-        max_tokens: 400,
-    },
-];
+static CATALOG_V1: Builder = Builder {
+    summary: "names, other names and visual cues of every machine (the first prompt)",
+    system: catalog_v1,
+    question: "Which gym machine is in this photo?",
+    max_tokens: 200,
+};
 
-pub fn builder(name: &str) -> Option<&'static Builder> {
-    BUILDERS.iter().find(|b| b.name == name)
+static CATALOG_V2: Builder = Builder {
+    summary: "names and other names only: the shortest prompt, the fewest tokens",
+    system: catalog_v2,
+    question: "Which gym machine is in this photo?",
+    max_tokens: 100,
+};
+
+static CUES_V1: Builder = Builder {
+    summary: "names, other names and visual cues, with a worked example of telling two look-alikes apart",
+    system: cues_v1,
+    question: "Which gym machine is in this photo? Compare what you see with the cues first.",
+    max_tokens: 200,
+};
+
+static DESCRIBE_V1: Builder = Builder {
+    summary: "describe-then-answer: the model lists what it sees before it names the machine",
+    system: describe_v1,
+    question: "Describe the equipment in this photo, then say which machine it is.",
+    max_tokens: 400,
+};
+
+/// `prompt`'s builder.
+pub fn builder(prompt: Prompt) -> &'static Builder {
+    match prompt {
+        Prompt::CatalogV1 => &CATALOG_V1,
+        Prompt::CatalogV2 => &CATALOG_V2,
+        Prompt::CuesV1 => &CUES_V1,
+        Prompt::DescribeV1 => &DESCRIBE_V1,
+    }
 }
 
 fn machine_lines(catalog: &[CatalogEntry], cues: bool) -> String {
@@ -126,82 +128,8 @@ fn describe_v1(catalog: &[CatalogEntry]) -> String {
     )
 }
 
-/// A variant in play: its builder, the model it runs on, and its share of callers.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Variant {
-    pub name: &'static str,
-    /// `None`: the deployment's `FIREWORKS_MODEL`.
-    pub model: Option<String>,
-    pub weight: u32,
-}
-
-/// Parses `name[@model]:weight,...`: known names, each once, weights adding up to 100.
-pub fn parse(spec: &str) -> Result<Vec<Variant>, String> {
-    let mut variants = Vec::new();
-    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let (head, weight) = match part.rsplit_once(':') {
-            Some((head, weight)) => (head, weight),
-            None => (part, "100"),
-        };
-        let weight: u32 = weight
-            .trim()
-            .parse()
-            .map_err(|_| format!("`{part}`: the weight must be a whole number"))?;
-        let (name, model) = match head.split_once('@') {
-            Some((name, model)) if !model.trim().is_empty() => {
-                (name.trim(), Some(model.trim().to_owned()))
-            }
-            Some(_) => return Err(format!("`{part}`: a model must follow `@`")),
-            None => (head.trim(), None),
-        };
-        let builder = builder(name).ok_or_else(|| {
-            let known: Vec<&str> = BUILDERS.iter().map(|b| b.name).collect();
-            format!("`{name}` is not a variant (known: {})", known.join(", "))
-        })?;
-        if variants
-            .iter()
-            .any(|v: &Variant| v.name == builder.name && v.model == model)
-        {
-            return Err(format!("`{part}` is listed twice"));
-        }
-        variants.push(Variant {
-            name: builder.name,
-            model,
-            weight,
-        });
-    }
-    let total: u32 = variants.iter().map(|v| v.weight).sum();
-    if variants.is_empty() {
-        return Err("names no variant".into());
-    }
-    if total != 100 {
-        return Err(format!("weights add up to {total}, not 100"));
-    }
-    Ok(variants)
-}
-
 /// The variant `key` (a user id or an address key) gets in `experiment`: the same one
 /// every time, whatever instance answers.
-/// Parses `name[@model],...` for a run that tries every listed variant on every photo
-/// (`eval --variants`): weights, if given, are ignored and each gets an equal share.
-pub fn parse_unweighted(spec: &str) -> Result<Vec<Variant>, String> {
-    let heads: Vec<&str> = spec
-        .split(',')
-        .map(|part| part.trim().split(':').next().unwrap_or_default())
-        .filter(|head| !head.is_empty())
-        .collect();
-    let share = 100 / heads.len().max(1);
-    let weighted: Vec<String> = heads
-        .iter()
-        .enumerate()
-        .map(|(i, head)| {
-            let rest = 100 - share * (heads.len() - 1);
-            format!("{head}:{}", if i == 0 { rest } else { share })
-        })
-        .collect();
-    parse(&weighted.join(","))
-}
-
 pub fn assign<'a>(experiment: &str, key: &str, variants: &'a [Variant]) -> &'a Variant {
     let digest = Sha256::new()
         .chain_update(experiment.as_bytes())

@@ -23,12 +23,12 @@ struct Expected {
 /// Twelve users, four of each variant, picked with the service's own dealing (which the
 /// traces must agree with).
 fn dealt_users() -> Vec<(Uuid, &'static str)> {
-    let variants = machinemate_api::vision::variants::parse(VARIANTS).unwrap();
+    let variants = machinemate_api::config::variants::parse(VARIANTS).unwrap();
     let mut dealt: BTreeMap<&str, Vec<Uuid>> = BTreeMap::new();
     for i in 1u128.. {
         let id = Uuid::from_u128(0x5eed_0000_0000_4000_8000_0000_0000_0000 + i);
         let v = machinemate_api::vision::variants::assign(EXPERIMENT, &id.to_string(), &variants);
-        let users = dealt.entry(v.name).or_default();
+        let users = dealt.entry(v.name()).or_default();
         if users.len() < 4 {
             users.push(id);
         }
