@@ -69,7 +69,6 @@ pub struct UserUpdate {
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = avatar_url_schema)]
     pub avatar_url: Option<Option<AvatarUrl>>,
-    /// `null` resets them to `{}`.
     #[serde(default, deserialize_with = "present")]
     #[schema(schema_with = preferences_schema)]
     pub preferences: Option<Option<Preferences>>,
