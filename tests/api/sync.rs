@@ -54,7 +54,7 @@ async fn changes_and_deletions_on_one_device_reach_the_other_exactly_once() {
         second.machines.upserted.is_empty(),
         "the catalog did not change"
     );
-    assert_eq!(second.has_more, false);
+    assert!(!second.has_more);
     let cursor = second.cursor.clone();
 
     // Nothing new: nothing again (exactly once).
@@ -220,15 +220,15 @@ async fn tombstones_no_cursor_needs_are_purged_and_older_cursors_sync_from_the_s
     // The device whose cursor is older than the purge may have missed deletions: it gets
     // everything from the start, flagged so it drops what it held.
     let reset = app.sync(&token, Some(&old_cursor)).await;
-    assert_eq!(reset.reset, true);
+    assert!(reset.reset);
     assert_eq!(history_ids(&reset), [kept.id.to_string()]);
     assert!(reset.history.deleted.is_empty());
     // The device that synced after the deletions goes on from its cursor.
     let incremental = app.sync(&token, Some(&recent_cursor)).await;
-    assert_eq!(incremental.reset, false);
+    assert!(!incremental.reset);
     assert!(history_ids(&incremental).is_empty());
     // And from the reset answer's cursor, on as usual (also page after page of one).
     let next = app.sync(&token, Some(&reset.cursor)).await;
-    assert_eq!(next.reset, false);
+    assert!(!next.reset);
     assert!(history_ids(&next).is_empty());
 }
