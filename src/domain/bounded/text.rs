@@ -38,7 +38,7 @@ text!(Notes);
 impl Notes {
     pub const MAX_CHARS: usize = 1000;
 
-    /// "At most 1000 characters."
+    /// The limit in words, for the OpenAPI description.
     pub fn limit() -> String {
         format!("At most {} characters.", Self::MAX_CHARS)
     }
@@ -64,7 +64,7 @@ pub struct PhotoUri(String);
 text!(PhotoUri);
 
 impl PhotoUri {
-    /// "At most 2048 characters."
+    /// The limit in words, for the OpenAPI description.
     pub fn limit() -> String {
         format!("At most {MAX_URL_CHARS} characters.")
     }
@@ -94,7 +94,7 @@ impl Source {
     pub const MIN_CHARS: usize = 1;
     pub const MAX_CHARS: usize = 50;
 
-    /// "1 to 50 characters, not blank"
+    /// The limit in words, for the OpenAPI description.
     pub fn limit() -> String {
         format!(
             "{} to {} characters, not blank",
@@ -150,7 +150,7 @@ impl DisplayName {
     pub const MIN_CHARS: usize = 1;
     pub const MAX_CHARS: usize = 100;
 
-    /// "1 to 100 characters"
+    /// The limit in words, for the OpenAPI description.
     pub fn limit() -> String {
         format!("{} to {} characters", Self::MIN_CHARS, Self::MAX_CHARS)
     }
@@ -188,7 +188,7 @@ pub struct AvatarUrl(String);
 text!(AvatarUrl);
 
 impl AvatarUrl {
-    /// "An http(s) URL of at most 2048 characters"
+    /// The limit in words, for the OpenAPI description.
     pub fn limit() -> String {
         format!("An http(s) URL of at most {MAX_URL_CHARS} characters")
     }

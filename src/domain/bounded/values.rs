@@ -11,7 +11,7 @@ use utoipa::openapi::{Ref, RefOr};
 use super::refusal::Refusal;
 use super::schema::{Null, typed};
 
-/// How sure an identification was: 0 to 1.
+/// How sure an identification was: [`Confidence::MIN`] to [`Confidence::MAX`].
 #[derive(Debug, Clone, Copy, PartialEq, PartialOrd, Serialize, Deserialize)]
 #[serde(try_from = "f64", into = "f64")]
 pub struct Confidence(f64);
@@ -20,7 +20,7 @@ impl Confidence {
     pub const MIN: f64 = 0.0;
     pub const MAX: f64 = 1.0;
 
-    /// "0 to 1."
+    /// The limit in words, for the OpenAPI description.
     pub fn limit() -> String {
         format!("{} to {}.", Self::MIN, Self::MAX)
     }
@@ -73,7 +73,7 @@ impl TakenAt {
     /// 2000-01-01T00:00:00Z.
     const EARLIEST_UNIX: i64 = 946_684_800;
 
-    /// "a day": how far ahead a time may be, in words.
+    /// How far ahead a time may be, in words.
     pub fn ahead() -> String {
         match Self::MAX_AHEAD_DAYS {
             1 => "a day".into(),
@@ -130,7 +130,7 @@ pub struct Preferences(Value);
 impl Preferences {
     pub const MAX_BYTES: usize = 16 * 1024;
 
-    /// "A JSON object of at most 16 KiB"
+    /// The limit in words, for the OpenAPI description.
     pub fn limit() -> String {
         format!("A JSON object of at most {} KiB", Self::MAX_BYTES / 1024)
     }
@@ -171,7 +171,8 @@ impl From<Preferences> for Value {
     }
 }
 
-/// Items sent together (history entries made offline): 1 to [`Batch::MAX_ITEMS`].
+/// Items sent together (history entries made offline): [`Batch::MIN_ITEMS`] to
+/// [`Batch::MAX_ITEMS`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(transparent)]
 pub struct Batch<T>(Vec<T>);
@@ -180,7 +181,7 @@ impl<T> Batch<T> {
     pub const MIN_ITEMS: usize = 1;
     pub const MAX_ITEMS: usize = 100;
 
-    /// "1 to 100"
+    /// The limit in words, for the OpenAPI description.
     pub fn limit() -> String {
         format!("{} to {}", Self::MIN_ITEMS, Self::MAX_ITEMS)
     }
