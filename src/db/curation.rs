@@ -3,14 +3,13 @@
 
 use super::query::Statements;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::Value;
 use sqlx::{FromRow, PgConnection};
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Db;
 use crate::domain::curation::MachineRecord;
+use crate::domain::machine_id::MachineId;
 
 /// Who made a change, for the audit record.
 pub struct Actor {
@@ -18,17 +17,16 @@ pub struct Actor {
     pub role: &'static str,
 }
 
-#[derive(Debug, Serialize, ToSchema, FromRow)]
-pub struct AuditEntry {
+/// One audited change (`crate::routes::curation::AuditEntry` answers it): `action` is
+/// create, update, retire or restore.
+#[derive(Debug, FromRow)]
+pub struct AuditRow {
     pub id: i64,
-    pub machine_id: String,
-    /// create, update, retire or restore.
+    pub machine_id: MachineId,
     pub action: String,
     pub actor_id: Option<Uuid>,
     pub actor_role: String,
-    #[schema(value_type = Option<Object>)]
     pub before: Option<Value>,
-    #[schema(value_type = Option<Object>)]
     pub after: Option<Value>,
     pub changed_at: DateTime<Utc>,
 }
@@ -124,7 +122,7 @@ pub async fn audit(
 }
 
 /// The machine's changes, newest first.
-pub async fn history(db: &Db, machine_id: &str) -> Result<Vec<AuditEntry>, sqlx::Error> {
+pub async fn history(db: &Db, machine_id: &str) -> Result<Vec<AuditRow>, sqlx::Error> {
     db.with_conn(async |c| db.query_as(
         "select id, machine_id, action, actor_id, actor_role, before, after, changed_at \
          from public.machine_audit where machine_id = $1 order by changed_at desc, id desc limit 200",

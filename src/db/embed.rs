@@ -10,7 +10,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::value::RawValue;
 
 use sqlx::postgres::PgArguments;
@@ -34,6 +34,11 @@ impl EmbeddedMachine {
             .map(|json| EmbeddedMachine(Arc::from(json)))
             .map_err(|e| sqlx::Error::Decode(Box::new(e)))
     }
+
+    /// The machine this JSON renders.
+    pub fn machine(&self) -> serde_json::Result<Machine> {
+        serde_json::from_str(self.0.get())
+    }
 }
 
 impl Serialize for EmbeddedMachine {
@@ -41,6 +46,17 @@ impl Serialize for EmbeddedMachine {
         self.0.serialize(serializer)
     }
 }
+
+/// Keeps the JSON as it came (from a serde_json reader: others cannot hand out raw
+/// JSON), so that an answer read back renders the same.
+impl<'de> Deserialize<'de> for EmbeddedMachine {
+    fn deserialize<D: Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        Box::<RawValue>::deserialize(de).map(|json| EmbeddedMachine(Arc::from(json)))
+    }
+}
+
+/// A row with its machine.
+pub type WithMachine<R> = (R, EmbeddedMachine);
 
 /// Every machine, active or not, by id.
 pub type MachineIndex = HashMap<String, EmbeddedMachine>;
@@ -90,7 +106,7 @@ fn pair<R>(
     fetched: MachineIndex,
     rows: Vec<R>,
     id: impl Fn(&R) -> &str,
-) -> Vec<(R, EmbeddedMachine)> {
+) -> Vec<WithMachine<R>> {
     rows.into_iter()
         .filter_map(|row| {
             let machine = index
@@ -109,7 +125,7 @@ pub async fn attach<R>(
     index: &MachineIndex,
     rows: Vec<R>,
     id: impl Fn(&R) -> &str,
-) -> Result<Vec<(R, EmbeddedMachine)>, sqlx::Error> {
+) -> Result<Vec<WithMachine<R>>, sqlx::Error> {
     let missing = missing(index, &rows, &id);
     let fetched = if missing.is_empty() {
         MachineIndex::new()
@@ -129,7 +145,7 @@ pub async fn attach_in<R>(
     index: &MachineIndex,
     rows: Vec<R>,
     id: impl Fn(&R) -> &str,
-) -> Result<Vec<(R, EmbeddedMachine)>, sqlx::Error> {
+) -> Result<Vec<WithMachine<R>>, sqlx::Error> {
     let missing = missing(index, &rows, &id);
     let fetched = if missing.is_empty() {
         MachineIndex::new()

@@ -1,39 +1,26 @@
 //! Favorites, always inside the caller's RLS transaction (and scoped by `auth.uid()`
 //! explicitly as well: the policies are the second wall, not the only one). Every
-//! favorite is built the same way: its own columns, then its machine from the catalog's
-//! index ([`super::embed`]).
+//! favorite is read the same way: its own columns, then its machine from the catalog's
+//! index ([`super::embed`]). What the API answers is `crate::routes::favorites::Favorite`.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::Value;
 use sqlx::FromRow;
-use utoipa::ToSchema;
 
 use super::Db;
-use super::embed::{EmbeddedMachine, MachineIndex, attach, attach_in};
+use super::embed::{MachineIndex, WithMachine, attach, attach_in};
 use super::query::Statements;
 use super::rls::{ReadQuery, UserTx};
-use crate::domain::machine::Machine;
+use crate::domain::machine_id::MachineId;
 use crate::error::ApiResult;
 
-/// A favorite with its machine embedded, as the app shows it.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct Favorite {
-    pub machine_id: String,
+/// A favorite's own columns.
+#[derive(Debug, FromRow)]
+pub struct FavoriteRow {
+    pub machine_id: MachineId,
     pub created_at: DateTime<Utc>,
     pub notes: Option<String>,
     pub updated_at: DateTime<Utc>,
-    #[schema(value_type = Machine)]
-    pub machine: EmbeddedMachine,
-}
-
-/// A favorite's own columns, before its machine is attached.
-#[derive(FromRow)]
-struct FavoriteRow {
-    machine_id: String,
-    created_at: DateTime<Utc>,
-    notes: Option<String>,
-    updated_at: DateTime<Utc>,
 }
 
 /// The columns of [`FavoriteRow`].
@@ -43,31 +30,23 @@ macro_rules! columns {
     };
 }
 
-impl Favorite {
-    fn new((row, machine): (FavoriteRow, EmbeddedMachine)) -> Self {
-        Favorite {
-            machine_id: row.machine_id,
-            created_at: row.created_at,
-            notes: row.notes,
-            updated_at: row.updated_at,
-            machine,
-        }
-    }
-}
-
 /// The one favorite `row` (if any) with its machine, inside the transaction.
 async fn with_machine(
     tx: &mut UserTx,
     machines: &MachineIndex,
     row: Option<FavoriteRow>,
-) -> Result<Option<Favorite>, sqlx::Error> {
-    let paired = attach_in(tx, machines, row.into_iter().collect(), |r| &r.machine_id).await?;
-    Ok(paired.into_iter().next().map(Favorite::new))
+) -> Result<Option<WithMachine<FavoriteRow>>, sqlx::Error> {
+    let paired = attach_in(tx, machines, row.into_iter().collect(), |r| &*r.machine_id).await?;
+    Ok(paired.into_iter().next())
 }
 
 /// The caller's favorites, newest first, with their machines from `machines`.
 #[tracing::instrument(skip_all)]
-pub async fn list(db: &Db, claims: &Value, machines: &MachineIndex) -> ApiResult<Vec<Favorite>> {
+pub async fn list(
+    db: &Db,
+    claims: &Value,
+    machines: &MachineIndex,
+) -> ApiResult<Vec<WithMachine<FavoriteRow>>> {
     let rows: Vec<FavoriteRow> = UserTx::read(
         db,
         claims,
@@ -79,8 +58,7 @@ pub async fn list(db: &Db, claims: &Value, machines: &MachineIndex) -> ApiResult
         ),
     )
     .await?;
-    let paired = attach(db, machines, rows, |row| &row.machine_id).await?;
-    Ok(paired.into_iter().map(Favorite::new).collect())
+    Ok(attach(db, machines, rows, |row| &*row.machine_id).await?)
 }
 
 #[tracing::instrument(skip(tx, machines))]
@@ -88,7 +66,7 @@ pub async fn get(
     tx: &mut UserTx,
     machines: &MachineIndex,
     machine_id: &str,
-) -> Result<Option<Favorite>, sqlx::Error> {
+) -> Result<Option<WithMachine<FavoriteRow>>, sqlx::Error> {
     let row = tx
         .query_as(concat!(
             "select ",
@@ -109,7 +87,7 @@ pub async fn add(
     machines: &MachineIndex,
     machine_id: &str,
     notes: Option<&str>,
-) -> Result<Favorite, sqlx::Error> {
+) -> Result<WithMachine<FavoriteRow>, sqlx::Error> {
     let row = tx
         .query_as(concat!(
             "insert into public.favorites (user_id, machine_id, notes) \
@@ -133,7 +111,7 @@ pub async fn set_notes(
     machines: &MachineIndex,
     machine_id: &str,
     notes: Option<&str>,
-) -> Result<Option<Favorite>, sqlx::Error> {
+) -> Result<Option<WithMachine<FavoriteRow>>, sqlx::Error> {
     let row = tx
         .query_as(concat!(
             "update public.favorites set notes = $2 \

@@ -1,36 +1,19 @@
 //! Identification history, inside the caller's RLS transaction (and scoped by
-//! `auth.uid()` explicitly too).
+//! `auth.uid()` explicitly too). What the API answers is
+//! `crate::routes::history::HistoryEntry`.
 
 use super::query::Statements;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::Value;
 use sqlx::FromRow;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Db;
-use super::embed::{EmbeddedMachine, MachineIndex, attach, attach_in};
+use super::embed::{MachineIndex, WithMachine, attach, attach_in};
 use super::rls::{ReadQuery, UserTx};
-use crate::domain::machine::Machine;
+use crate::domain::machine_id::MachineId;
 use crate::domain::pagination::PageRequest;
 use crate::error::ApiResult;
-
-/// One identification in the caller's history, with its machine.
-#[derive(Debug, Clone, Serialize, ToSchema)]
-pub struct HistoryEntry {
-    pub id: Uuid,
-    pub machine_id: String,
-    /// 0 to 1, when the entry came from an identification.
-    pub confidence: Option<f32>,
-    #[schema(example = "backend_api")]
-    pub source: String,
-    pub taken_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-    pub photo_uri: Option<String>,
-    #[schema(value_type = Machine)]
-    pub machine: EmbeddedMachine,
-}
 
 /// A validated new entry.
 #[derive(Debug, Clone)]
@@ -50,34 +33,19 @@ macro_rules! columns {
     };
 }
 
-/// An entry's own columns, before its machine is attached, and how many entries match.
-#[derive(FromRow)]
-struct EntryRow {
-    id: Uuid,
-    machine_id: String,
-    confidence: Option<f32>,
-    source: String,
-    taken_at: DateTime<Utc>,
-    created_at: DateTime<Utc>,
-    photo_uri: Option<String>,
+/// An entry's own columns, and how many entries match.
+#[derive(Debug, FromRow)]
+pub struct EntryRow {
+    pub id: Uuid,
+    pub machine_id: MachineId,
+    pub confidence: Option<f32>,
+    pub source: String,
+    pub taken_at: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub photo_uri: Option<String>,
     /// How many entries match in all (on list pages; 0 elsewhere).
     #[sqlx(default)]
     total: i64,
-}
-
-impl HistoryEntry {
-    fn new((row, machine): (EntryRow, EmbeddedMachine)) -> Self {
-        HistoryEntry {
-            id: row.id,
-            machine_id: row.machine_id,
-            confidence: row.confidence,
-            source: row.source,
-            taken_at: row.taken_at,
-            created_at: row.created_at,
-            photo_uri: row.photo_uri,
-            machine,
-        }
-    }
 }
 
 /// The one entry `row` (if any) with its machine, inside the transaction.
@@ -85,9 +53,9 @@ async fn with_machine(
     tx: &mut UserTx,
     machines: &MachineIndex,
     row: Option<EntryRow>,
-) -> Result<Option<HistoryEntry>, sqlx::Error> {
-    let paired = attach_in(tx, machines, row.into_iter().collect(), |r| &r.machine_id).await?;
-    Ok(paired.into_iter().next().map(HistoryEntry::new))
+) -> Result<Option<WithMachine<EntryRow>>, sqlx::Error> {
+    let paired = attach_in(tx, machines, row.into_iter().collect(), |r| &*r.machine_id).await?;
+    Ok(paired.into_iter().next())
 }
 
 /// `query` followed by `h.machine_id = <id>` when the page is filtered by machine, else
@@ -108,7 +76,7 @@ pub async fn list(
     machines: &MachineIndex,
     page: PageRequest,
     machine_id: Option<&str>,
-) -> ApiResult<(Vec<HistoryEntry>, i64)> {
+) -> ApiResult<(Vec<WithMachine<EntryRow>>, i64)> {
     let rows: Vec<EntryRow> = UserTx::read(
         db,
         claims,
@@ -146,11 +114,7 @@ pub async fn list(
         }
         None => 0,
     };
-    let entries = attach(db, machines, rows, |row| &row.machine_id)
-        .await?
-        .into_iter()
-        .map(HistoryEntry::new)
-        .collect();
+    let entries = attach(db, machines, rows, |row| &*row.machine_id).await?;
     Ok((entries, total))
 }
 
@@ -159,7 +123,7 @@ pub async fn get(
     tx: &mut UserTx,
     machines: &MachineIndex,
     id: Uuid,
-) -> Result<Option<HistoryEntry>, sqlx::Error> {
+) -> Result<Option<WithMachine<EntryRow>>, sqlx::Error> {
     let row = tx
         .query_as(concat!(
             "select ",
@@ -184,7 +148,7 @@ pub async fn add(
     machines: &MachineIndex,
     entry: &NewEntry,
     resend_window: std::time::Duration,
-) -> Result<HistoryEntry, sqlx::Error> {
+) -> Result<WithMachine<EntryRow>, sqlx::Error> {
     if entry.id.is_none()
         && !resend_window.is_zero()
         && let Some(row) = resent(tx, entry, resend_window).await?

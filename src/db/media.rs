@@ -1,36 +1,35 @@
 //! Media records (`media_assets`). User calls run in the caller's RLS transaction, which
-//! shows their own assets and system assets (no owner).
+//! shows their own assets and system assets (no owner). What the API answers is
+//! `crate::routes::media::AssetRow`.
 
 use super::query::Statements;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::FromRow;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::Db;
 use super::rls::UserTx;
+use crate::domain::machine_id::MachineId;
 use crate::domain::pagination::PageRequest;
 
-#[derive(Debug, Clone, Serialize, ToSchema, FromRow)]
-pub struct MediaAsset {
+/// A media record: `owner_id` is empty for system assets (catalog images, tutorials),
+/// `status` is `pending` until the upload is confirmed, then `ready`.
+#[derive(Debug, Clone, FromRow)]
+pub struct AssetRow {
     pub id: Uuid,
-    /// Empty for system assets (catalog images, tutorials).
     pub owner_id: Option<Uuid>,
-    pub machine_id: Option<String>,
+    pub machine_id: Option<MachineId>,
     pub bucket: String,
     pub path: String,
-    /// image, thumbnail, video, diagram or user_photo.
     pub asset_type: String,
     pub content_type: String,
     pub size_bytes: Option<i64>,
-    /// `pending` until the upload is confirmed, then `ready`.
     pub status: String,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
-/// The columns of [`MediaAsset`], in one place for every query that returns one.
+/// The columns of [`AssetRow`], in one place for every query that returns one.
 macro_rules! media_columns {
     () => {
         "id, owner_id, machine_id, bucket, path, asset_type, content_type, size_bytes, status, created_at, updated_at"
@@ -47,7 +46,7 @@ pub struct NewAsset<'a> {
     pub ready: bool,
 }
 
-pub async fn insert(tx: &mut UserTx, asset: &NewAsset<'_>) -> Result<MediaAsset, sqlx::Error> {
+pub async fn insert(tx: &mut UserTx, asset: &NewAsset<'_>) -> Result<AssetRow, sqlx::Error> {
     tx.query_as(
         concat!("insert into public.media_assets (id, owner_id, bucket, path, asset_type, content_type, size_bytes, status) \
          values ($1, (select auth.uid()), $2, $3, $4, $5, $6, case when $7 then 'ready' else 'pending' end) \
@@ -65,7 +64,7 @@ pub async fn insert(tx: &mut UserTx, asset: &NewAsset<'_>) -> Result<MediaAsset,
 }
 
 /// An asset the caller may see: their own, or a system asset.
-pub async fn get(tx: &mut UserTx, id: Uuid) -> Result<Option<MediaAsset>, sqlx::Error> {
+pub async fn get(tx: &mut UserTx, id: Uuid) -> Result<Option<AssetRow>, sqlx::Error> {
     tx.query_as(
         concat!("select ", media_columns!(), " \
          from public.media_assets where id = $1 and (owner_id is null or owner_id = (select auth.uid()))"),
@@ -91,7 +90,7 @@ pub async fn by_path(
     tx: &mut UserTx,
     bucket: &str,
     path: &str,
-) -> Result<Option<MediaAsset>, sqlx::Error> {
+) -> Result<Option<AssetRow>, sqlx::Error> {
     tx.query_as(
         concat!("select ", media_columns!(), " \
          from public.media_assets where bucket = $1 and path = $2 and owner_id = (select auth.uid())"),
@@ -107,7 +106,7 @@ pub async fn mark_ready(
     tx: &mut UserTx,
     id: Uuid,
     size: i64,
-) -> Result<Option<MediaAsset>, sqlx::Error> {
+) -> Result<Option<AssetRow>, sqlx::Error> {
     tx.query_as(concat!(
         "update public.media_assets set status = 'ready', size_bytes = $2 \
          where id = $1 and owner_id = (select auth.uid()) \
@@ -133,7 +132,7 @@ pub async fn delete(tx: &mut UserTx, id: Uuid) -> Result<bool, sqlx::Error> {
 pub async fn list_own(
     tx: &mut UserTx,
     page: PageRequest,
-) -> Result<(Vec<MediaAsset>, i64), sqlx::Error> {
+) -> Result<(Vec<AssetRow>, i64), sqlx::Error> {
     let assets = tx
         .query_as(concat!(
             "select ",
@@ -156,7 +155,7 @@ pub async fn list_own(
 }
 
 /// A machine's ready system assets.
-pub async fn for_machine(db: &Db, machine_id: &str) -> Result<Vec<MediaAsset>, sqlx::Error> {
+pub async fn for_machine(db: &Db, machine_id: &str) -> Result<Vec<AssetRow>, sqlx::Error> {
     db.with_conn(async |c| {
         db.query_as(
             concat!("select ", media_columns!(), " \

@@ -1,6 +1,9 @@
 //! Postgres access: the pool ([`Db`]), how statements are sent ([`query`]), the
 //! RLS-scoped user transaction ([`rls`]), migrations and the cutover, and the SQL for
-//! each resource in small functions.
+//! each resource in small functions. They return rows (`FavoriteRow`, `EntryRow`, ...),
+//! which derive no serde: what the API answers is declared by the handlers
+//! (`crate::routes`), which map rows to it, so a column rename never changes the
+//! contract by itself.
 
 pub mod curation;
 pub mod embed;

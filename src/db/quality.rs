@@ -10,25 +10,22 @@
 
 use super::query::Statements;
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use sqlx::FromRow;
-use utoipa::ToSchema;
 
 use super::Db;
 
 /// One bucket of confidence (0.1 wide) against the share of answers nobody corrected:
 /// a well-calibrated variant's share is about its confidence.
-#[derive(Debug, Clone, Serialize, serde::Deserialize, ToSchema)]
-pub struct CalibrationBucket {
+#[derive(Debug, Clone, serde::Deserialize)]
+pub struct CalibrationRow {
     pub lower: f64,
     pub upper: f64,
     pub identifications: i64,
     pub uncorrected_share: f64,
 }
 
-#[derive(Debug, Serialize, ToSchema, FromRow)]
-pub struct VariantMetrics {
-    #[schema(example = "catalog-v1")]
+#[derive(Debug, FromRow)]
+pub struct VariantRow {
     pub prompt_variant: String,
     pub model: String,
     pub identifications: i64,
@@ -58,12 +55,13 @@ pub struct VariantMetrics {
     pub prompt_tokens: Option<i64>,
     pub completion_tokens: Option<i64>,
     #[sqlx(json)]
-    pub calibration: Vec<CalibrationBucket>,
+    pub calibration: Vec<CalibrationRow>,
 }
 
-/// What was answered, and what the user said it was.
-#[derive(Debug, Serialize, ToSchema, FromRow)]
-pub struct Confusion {
+/// What was answered, and what the user said it was (`crate::routes::metrics::quality`
+/// answers these rows).
+#[derive(Debug, FromRow)]
+pub struct ConfusionRow {
     /// The machine id answered, or `unknown`.
     pub predicted: String,
     pub corrected: String,
@@ -80,7 +78,7 @@ pub async fn by_variant(
     db: &Db,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<VariantMetrics>, sqlx::Error> {
+) -> Result<Vec<VariantRow>, sqlx::Error> {
     let mut tx = db.begin().await?;
     sqlx::raw_sql(
         "SET LOCAL jit = off; SET LOCAL work_mem = '64MB'; SET LOCAL statement_timeout = '15s'",
@@ -162,7 +160,7 @@ pub async fn confusions(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
     limit: i64,
-) -> Result<Vec<Confusion>, sqlx::Error> {
+) -> Result<Vec<ConfusionRow>, sqlx::Error> {
     db.with_conn(async |c| {
         db.query_as(
             "select coalesce(e.machine_id, 'unknown') as predicted, \

@@ -3,6 +3,7 @@
 
 use super::query::Statements;
 use crate::domain::cursor::CursorKey;
+use crate::domain::machine_id::MachineId;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
@@ -19,7 +20,8 @@ pub struct UserChange {
     pub deleted: bool,
     /// The machine id of a favorite, or the id of a history entry.
     pub entity_id: String,
-    pub machine_id: Option<String>,
+    /// The machine of a favorite or history entry (not of a deletion).
+    pub machine_id: Option<MachineId>,
     pub notes: Option<String>,
     pub confidence: Option<f32>,
     pub source: Option<String>,

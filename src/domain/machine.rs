@@ -2,7 +2,7 @@
 //! string by `routes::machines`).
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::pagination::PageRequest;
@@ -32,7 +32,7 @@ pub fn canonical(value: String, allowed: &[&str]) -> String {
 }
 
 /// A gym machine with its guidance, as the app shows it.
-#[derive(Debug, Clone, Serialize, ToSchema, sqlx::FromRow)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, sqlx::FromRow)]
 pub struct Machine {
     /// Text slug, e.g. `leg_press`.
     #[schema(example = "leg_press")]

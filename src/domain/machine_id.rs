@@ -58,6 +58,27 @@ impl From<MachineId> for String {
     }
 }
 
+impl std::error::Error for NotAMachineId {}
+
+/// Read from a `text` column: the catalog's ids are checked by the same pattern
+/// (`machines.id`), and every other machine id references one.
+impl sqlx::Type<sqlx::Postgres> for MachineId {
+    fn type_info() -> sqlx::postgres::PgTypeInfo {
+        <String as sqlx::Type<sqlx::Postgres>>::type_info()
+    }
+
+    fn compatible(ty: &sqlx::postgres::PgTypeInfo) -> bool {
+        <String as sqlx::Type<sqlx::Postgres>>::compatible(ty)
+    }
+}
+
+impl<'r> sqlx::Decode<'r, sqlx::Postgres> for MachineId {
+    fn decode(value: sqlx::postgres::PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let id = <String as sqlx::Decode<sqlx::Postgres>>::decode(value)?;
+        Ok(MachineId::try_from(id)?)
+    }
+}
+
 impl Deref for MachineId {
     type Target = str;
 

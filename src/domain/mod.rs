@@ -1,5 +1,7 @@
 //! Types parsed once at the boundary and trusted inside.
 
+pub mod bounded;
+pub mod correction;
 pub mod curation;
 pub mod cursor;
 pub mod identify;

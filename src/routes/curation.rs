@@ -1,16 +1,52 @@
 //! Admin curation of the catalog: create, update, retire; every change audited.
 
 use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+use uuid::Uuid;
 
 use crate::auth::{AdminUser, Role};
 use crate::db;
-use crate::db::curation::{Actor, AuditEntry};
+use crate::db::curation::{Actor, AuditRow};
 use crate::domain::curation::{MachineFields, MachineRecord};
 use crate::domain::machine::Machine;
 use crate::domain::machine_id::MachineId;
 use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt};
 use crate::extract::ApiJson;
 use crate::state::AppState;
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    #[schema(value_type = String)]
+    pub machine_id: MachineId,
+    /// create, update, retire or restore.
+    pub action: String,
+    pub actor_id: Option<Uuid>,
+    pub actor_role: String,
+    #[schema(value_type = Option<Object>)]
+    pub before: Option<Value>,
+    #[schema(value_type = Option<Object>)]
+    pub after: Option<Value>,
+    pub changed_at: DateTime<Utc>,
+}
+
+impl From<AuditRow> for AuditEntry {
+    fn from(row: AuditRow) -> Self {
+        AuditEntry {
+            id: row.id,
+            machine_id: row.machine_id,
+            action: row.action,
+            actor_id: row.actor_id,
+            actor_role: row.actor_role,
+            before: row.before,
+            after: row.after,
+            changed_at: row.changed_at,
+        }
+    }
+}
 
 fn actor(admin: &AdminUser) -> Actor {
     Actor {
@@ -152,7 +188,8 @@ pub async fn machine_audit(
     _admin: AdminUser,
     machine_id: web::Path<MachineId>,
 ) -> ApiResult<web::Json<Vec<AuditEntry>>> {
+    let history = db::curation::history(&state.db, &machine_id).await?;
     Ok(web::Json(
-        db::curation::history(&state.db, &machine_id).await?,
+        history.into_iter().map(AuditEntry::from).collect(),
     ))
 }

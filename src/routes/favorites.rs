@@ -1,24 +1,53 @@
-//! The caller's favorite machines (bearer required; RLS path).
+//! The caller's favorite machines (bearer required; RLS path). Like every handler
+//! module, it holds the types the API reads and answers (they derive `Deserialize` as
+//! well, so tests read answers into them); `crate::db` returns rows, mapped here.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
+use utoipa::openapi::schema::Object;
 
 use super::shared::Deleted;
 use crate::auth::AuthUser;
-use crate::db::embed::MachineIndex;
-use crate::db::favorites::{self, Favorite};
+use crate::db::embed::{EmbeddedMachine, MachineIndex, WithMachine};
+use crate::db::favorites::{self, FavoriteRow};
 use crate::db::rls::UserTx;
+use crate::domain::bounded::Notes;
+use crate::domain::bounded::schema::Null;
+use crate::domain::machine::Machine;
 use crate::domain::machine_id::MachineId;
-use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt, ValidationIssue};
+use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt};
 use crate::extract::{ApiJson, Writer};
 use crate::idempotency::{self, Guarded, IdempotencyKey, Replayable};
 use crate::state::AppState;
 
-const MAX_NOTES_CHARS: usize = 1000;
+/// A favorite with its machine embedded, as the app shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Favorite {
+    #[schema(value_type = String)]
+    pub machine_id: MachineId,
+    pub created_at: DateTime<Utc>,
+    pub notes: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    #[schema(value_type = Machine)]
+    pub machine: EmbeddedMachine,
+}
 
-#[derive(Serialize, ToSchema)]
+impl From<WithMachine<FavoriteRow>> for Favorite {
+    fn from((row, machine): WithMachine<FavoriteRow>) -> Self {
+        Favorite {
+            machine_id: row.machine_id,
+            created_at: row.created_at,
+            notes: row.notes,
+            updated_at: row.updated_at,
+            machine,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FavoriteList {
     /// Newest first.
     pub favorites: Vec<Favorite>,
@@ -30,32 +59,33 @@ pub struct FavoriteList {
 pub struct NewFavorite {
     #[schema(value_type = String, example = "leg_press", pattern = "^[a-z0-9][a-z0-9_]{1,62}$")]
     pub machine_id: MachineId,
-    /// At most 1000 characters.
     #[serde(default)]
-    #[schema(max_length = 1000)]
-    pub notes: Option<String>,
+    #[schema(schema_with = notes_schema)]
+    pub notes: Option<Notes>,
+}
+
+fn notes_schema() -> Object {
+    Notes::schema(Null::Allowed)
+        .description(Some(Notes::limit()))
+        .build()
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FavoriteUpdate {
-    /// New notes; `null` or absent clears them. At most 1000 characters.
+    /// New notes; `null` or absent clears them.
     #[serde(default)]
-    #[schema(max_length = 1000)]
-    pub notes: Option<String>,
+    #[schema(schema_with = new_notes_schema)]
+    pub notes: Option<Notes>,
 }
 
-fn checked_notes(notes: Option<&str>) -> ApiResult<Option<&str>> {
-    match notes {
-        Some(n) if n.chars().count() > MAX_NOTES_CHARS => {
-            Err(ApiError::Validation(vec![ValidationIssue::new(
-                vec!["body".into(), "notes".into()],
-                "string_too_long",
-                format!("String should have at most {MAX_NOTES_CHARS} characters"),
-            )]))
-        }
-        other => Ok(other),
-    }
+fn new_notes_schema() -> Object {
+    Notes::schema(Null::Allowed)
+        .description(Some(format!(
+            "New notes; `null` or absent clears them. {}",
+            Notes::limit()
+        )))
+        .build()
 }
 
 /// A replay reads the favorite back by its machine id, with its notes as they are now.
@@ -70,7 +100,7 @@ impl Replayable for Favorite {
         kept: serde_json::Value,
     ) -> Result<Option<Self>, sqlx::Error> {
         match kept.as_str() {
-            Some(id) => favorites::get(tx, machines, id).await,
+            Some(id) => Ok(favorites::get(tx, machines, id).await?.map(Favorite::from)),
             None => Ok(None),
         }
     }
@@ -92,7 +122,11 @@ pub async fn list_favorites(
     // The catalog first: it may take a pooled connection of its own, so never inside the
     // caller's transaction.
     let machines = state.catalog.machines().await?;
-    let favorites = favorites::list(&state.db, &user.claims_json, &machines).await?;
+    let favorites: Vec<Favorite> = favorites::list(&state.db, &user.claims_json, &machines)
+        .await?
+        .into_iter()
+        .map(Favorite::from)
+        .collect();
     Ok(web::Json(FavoriteList {
         total: favorites.len(),
         favorites,
@@ -120,7 +154,7 @@ pub async fn add_favorite(
     body: ApiJson<NewFavorite>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    let notes = checked_notes(body.notes.as_deref())?;
+    let notes = body.notes.as_deref();
     let machines = state.catalog.machines().await?;
     idempotency::respond(
         &state.db,
@@ -135,6 +169,7 @@ pub async fn add_favorite(
         async |tx| {
             favorites::add(tx, &machines, &body.machine_id, notes)
                 .await
+                .map(Favorite::from)
                 .on_constraint("favorites_pkey", || {
                     ApiError::Conflict("Machine already in favorites".into())
                 })
@@ -162,7 +197,9 @@ pub async fn get_favorite(
         favorites::get(tx, &machines, &machine_id).await
     })
     .await?;
-    favorite.map(web::Json).ok_or_else(favorite_not_found)
+    favorite
+        .map(|f| web::Json(Favorite::from(f)))
+        .ok_or_else(favorite_not_found)
 }
 
 /// Change a favorite's notes.
@@ -178,13 +215,14 @@ pub async fn update_favorite(
     machine_id: web::Path<MachineId>,
     body: ApiJson<FavoriteUpdate>,
 ) -> ApiResult<web::Json<Favorite>> {
-    let notes = checked_notes(body.notes.as_deref())?;
     let machines = state.catalog.machines().await?;
     let favorite = UserTx::run(&state.db, &user.claims_json, async |tx| {
-        favorites::set_notes(tx, &machines, &machine_id, notes).await
+        favorites::set_notes(tx, &machines, &machine_id, body.notes.as_deref()).await
     })
     .await?;
-    favorite.map(web::Json).ok_or_else(favorite_not_found)
+    favorite
+        .map(|f| web::Json(Favorite::from(f)))
+        .ok_or_else(favorite_not_found)
 }
 
 /// Remove one favorite.

@@ -4,7 +4,7 @@
 
 use actix_multipart::Multipart;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
@@ -23,7 +23,7 @@ use crate::vision::matching::Candidate;
 /// What `POST /identify` answers: exactly the four keys the shipped app's strict schema
 /// accepts (any other key makes the app discard the answer and show "Unknown machine").
 /// Richer clients use `POST /api/v1/identify` ([`Identification`]).
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppIdentification {
     /// The catalog machine's name (the app matches it case-insensitively against its
@@ -40,7 +40,7 @@ pub struct AppIdentification {
 
 /// What `POST /api/v1/identify` answers: the app's four keys, the machine's id and the
 /// closest catalog machines.
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Identification {
     /// The catalog machine's name, or "Unknown".
     #[schema(example = "Seated Leg Press", min_length = 1, max_length = 200)]

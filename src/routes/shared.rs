@@ -2,7 +2,7 @@
 //! limits of the expensive routes.
 
 use actix_web::HttpResponse;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::Db;
@@ -12,7 +12,7 @@ use crate::error::{ApiError, ApiResult};
 /// What every DELETE answers: 200 with how many records it removed. Never a 204: the
 /// shipped app parses every 2xx body as JSON, so an empty body makes it report a deletion
 /// that happened as failed and roll its screen back.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Deleted {
     /// Records removed (0 when a repeated call found nothing left to remove).
     #[schema(example = 1)]

@@ -4,7 +4,7 @@ use std::future::{Ready, ready};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::shared::within_rate;
@@ -14,6 +14,7 @@ use crate::db::rls::UserTx;
 use crate::db::sync::UserChange;
 use crate::domain::cursor::SyncPosition;
 use crate::domain::machine::Machine;
+use crate::domain::machine_id::MachineId;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
 use crate::extract::QueryParams;
 use crate::state::AppState;
@@ -22,18 +23,20 @@ use crate::state::AppState;
 const USER_CHANGES_PER_PAGE: usize = 500;
 const MACHINES_PER_PAGE: usize = 200;
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct FavoriteRecord {
-    pub machine_id: String,
+    #[schema(value_type = String)]
+    pub machine_id: MachineId,
     pub notes: Option<String>,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct HistoryRecord {
     pub id: String,
-    pub machine_id: Option<String>,
+    #[schema(value_type = Option<String>)]
+    pub machine_id: Option<MachineId>,
     pub confidence: Option<f32>,
     pub source: Option<String>,
     pub photo_uri: Option<String>,
@@ -41,27 +44,27 @@ pub struct HistoryRecord {
     pub created_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize, ToSchema, Default)]
+#[derive(Debug, Serialize, Deserialize, ToSchema, Default)]
 pub struct FavoriteChanges {
     pub upserted: Vec<FavoriteRecord>,
     /// Machine ids no longer favorited.
     pub deleted: Vec<String>,
 }
 
-#[derive(Serialize, ToSchema, Default)]
+#[derive(Debug, Serialize, Deserialize, ToSchema, Default)]
 pub struct HistoryChanges {
     pub upserted: Vec<HistoryRecord>,
     /// Ids of deleted history entries.
     pub deleted: Vec<String>,
 }
 
-#[derive(Serialize, ToSchema, Default)]
+#[derive(Debug, Serialize, Deserialize, ToSchema, Default)]
 pub struct MachineChanges {
     /// Created or changed machines (retired ones have `is_active: false`).
     pub upserted: Vec<Machine>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct SyncResponse {
     /// Opaque; send it as `since` next time.
     pub cursor: String,
@@ -111,12 +114,15 @@ fn split(changes: Vec<UserChange>) -> (FavoriteChanges, HistoryChanges) {
     for c in changes {
         match (c.kind.as_str(), c.deleted) {
             ("favorite", true) => favorites.deleted.push(c.entity_id),
-            ("favorite", false) => favorites.upserted.push(FavoriteRecord {
-                machine_id: c.entity_id,
-                notes: c.notes,
-                created_at: c.created_at,
-                updated_at: c.updated_at,
-            }),
+            ("favorite", false) => favorites.upserted.extend(c.machine_id.map(|machine_id| {
+                // Always there: a favorite's machine id is its key.
+                FavoriteRecord {
+                    machine_id,
+                    notes: c.notes,
+                    created_at: c.created_at,
+                    updated_at: c.updated_at,
+                }
+            })),
             (_, true) => history.deleted.push(c.entity_id),
             (_, false) => history.upserted.push(HistoryRecord {
                 id: c.entity_id,

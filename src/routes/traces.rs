@@ -2,18 +2,83 @@
 //! it should have said (corrections), which the identification metrics are made of.
 
 use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::Object;
 
 use crate::auth::AuthUser;
 use crate::db;
-use crate::db::identify::{CorrectionSource, Trace};
+use crate::db::identify::TraceRow;
 use crate::db::rls::UserTx;
+use crate::domain::bounded::Notes;
+use crate::domain::bounded::schema::Null;
+use crate::domain::correction::CorrectionSource;
 use crate::domain::machine_id::MachineId;
-use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt, ValidationIssue};
+use crate::error::{ApiError, ApiResult, ErrorBody, ResultExt};
 use crate::extract::ApiJson;
 use crate::state::AppState;
 use crate::telemetry::metrics;
+
+/// The contract's trace, with additive fields.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct Trace {
+    pub trace_id: String,
+    pub machine: String,
+    #[schema(value_type = Option<String>)]
+    pub machine_id: Option<MachineId>,
+    pub confidence: f32,
+    pub mocked: bool,
+    pub cached: bool,
+    pub raw_text: Option<String>,
+    pub raw_machine: Option<String>,
+    pub match_score: Option<f32>,
+    pub unmapped: bool,
+    pub model: Option<String>,
+    pub prompt: Option<String>,
+    pub prompt_variant: Option<String>,
+    pub error: Option<String>,
+    /// Why the model's answer was unusable (`unparseable`, `refused`, `truncated`,
+    /// `no_answer`), or `upstream` when the model could not be asked.
+    pub failure: Option<String>,
+    /// What the call cost, when the model reported it.
+    pub prompt_tokens: Option<i32>,
+    pub completion_tokens: Option<i32>,
+    pub latency_ms: Option<i32>,
+    pub image_bytes: Option<i32>,
+    #[schema(value_type = Vec<Object>)]
+    pub top_candidates: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<TraceRow> for Trace {
+    fn from(row: TraceRow) -> Self {
+        Trace {
+            trace_id: row.trace_id,
+            machine: row.machine,
+            machine_id: row.machine_id,
+            confidence: row.confidence,
+            mocked: row.mocked,
+            cached: row.cached,
+            raw_text: row.raw_text,
+            raw_machine: row.raw_machine,
+            match_score: row.match_score,
+            unmapped: row.unmapped,
+            model: row.model,
+            prompt: row.prompt,
+            prompt_variant: row.prompt_variant,
+            error: row.error,
+            failure: row.failure,
+            prompt_tokens: row.prompt_tokens,
+            completion_tokens: row.completion_tokens,
+            latency_ms: row.latency_ms,
+            image_bytes: row.image_bytes,
+            top_candidates: row.top_candidates,
+            created_at: row.created_at,
+        }
+    }
+}
 
 /// One identification's record, for its owner or an admin.
 #[utoipa::path(get, path = "/traces/{trace_id}", tag = "identify",
@@ -28,7 +93,9 @@ pub async fn get_trace(
 ) -> ApiResult<web::Json<Trace>> {
     let trace = db::identify::trace(&state.db, &trace_id).await?;
     match trace {
-        Some(t) if t.user_id == Some(user.id) || user.role.is_admin() => Ok(web::Json(t)),
+        Some(t) if t.user_id == Some(user.id) || user.role.is_admin() => {
+            Ok(web::Json(Trace::from(t)))
+        }
         _ => Err(ApiError::NotFound("Trace not found".into())),
     }
 }
@@ -39,20 +106,26 @@ pub struct Correction {
     /// The machine the photo really showed.
     #[schema(value_type = String, example = "hack_squat_machine", pattern = "^[a-z0-9][a-z0-9_]{1,62}$")]
     pub machine_id: MachineId,
-    /// At most 1000 characters.
     #[serde(default)]
-    #[schema(max_length = 1000)]
-    pub note: Option<String>,
+    #[schema(schema_with = note_schema)]
+    pub note: Option<Notes>,
     /// Where in the app the user corrected from (default `picker`).
     #[serde(default)]
     pub source: CorrectionSource,
 }
 
+fn note_schema() -> Object {
+    Notes::schema(Null::Allowed)
+        .description(Some(Notes::limit()))
+        .build()
+}
+
 /// A correction as recorded.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CorrectionRecorded {
     pub trace_id: String,
-    pub machine_id: String,
+    #[schema(value_type = String)]
+    pub machine_id: MachineId,
     pub note: Option<String>,
     pub source: CorrectionSource,
     /// From the identification to this correction.
@@ -74,13 +147,6 @@ pub async fn correct(
     body: ApiJson<Correction>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
-    if body.note.as_ref().is_some_and(|n| n.chars().count() > 1000) {
-        return Err(ApiError::Validation(vec![ValidationIssue::new(
-            vec!["body".into(), "note".into()],
-            "string_too_long",
-            "String should have at most 1000 characters",
-        )]));
-    }
     let trace = db::identify::trace(&state.db, &trace_id)
         .await?
         .filter(|t| t.user_id == Some(user.id))
@@ -105,8 +171,8 @@ pub async fn correct(
     );
     Ok(HttpResponse::Created().json(CorrectionRecorded {
         trace_id: trace_id.into_inner(),
-        machine_id: body.machine_id.into(),
-        note: body.note,
+        machine_id: body.machine_id,
+        note: body.note.map(String::from),
         source: body.source,
         time_to_correction_ms,
     }))

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
+use utoipa::openapi::schema::Object;
 use uuid::Uuid;
 
 use super::shared::within_rate;
@@ -12,13 +13,13 @@ use crate::auth::{AnyAccount, AuthUser, Authenticator, Role};
 use crate::db::rls::UserTx;
 use crate::db::users::{self, Profile, ProfileChanges};
 use crate::db::{export, limits};
-use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
+use crate::domain::bounded::schema::Null;
+use crate::domain::bounded::{AvatarUrl, DisplayName, Preferences};
+use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::{ApiJson, Writer};
 use crate::state::AppState;
 
-const MAX_PREFERENCES_BYTES: usize = 16 * 1024;
-
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UserProfile {
     pub id: Uuid,
     pub email: Option<String>,
@@ -62,77 +63,46 @@ where
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserUpdate {
-    /// 1 to 100 characters; `null` clears it.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 100)]
-    pub display_name: Option<Option<String>>,
-    /// An http(s) URL of at most 2048 characters; `null` clears it.
+    #[schema(schema_with = display_name_schema)]
+    pub display_name: Option<Option<DisplayName>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>, max_length = 2048)]
-    pub avatar_url: Option<Option<String>>,
-    /// A JSON object of at most 16 KiB, replacing the stored one; `null` resets it to `{}`.
+    #[schema(schema_with = avatar_url_schema)]
+    pub avatar_url: Option<Option<AvatarUrl>>,
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<Object>)]
-    pub preferences: Option<Option<Value>>,
+    #[schema(schema_with = preferences_schema)]
+    pub preferences: Option<Option<Preferences>>,
+}
+
+fn display_name_schema() -> Object {
+    DisplayName::schema(Null::Allowed)
+        .description(Some(format!("{}; `null` clears it.", DisplayName::limit())))
+        .build()
+}
+
+fn avatar_url_schema() -> Object {
+    AvatarUrl::schema(Null::Allowed)
+        .description(Some(format!("{}; `null` clears it.", AvatarUrl::limit())))
+        .build()
+}
+
+fn preferences_schema() -> Object {
+    Preferences::schema(Null::Allowed)
+        .description(Some(format!(
+            "{}, replacing the stored one; `null` resets it to `{{}}`.",
+            Preferences::limit()
+        )))
+        .build()
 }
 
 impl UserUpdate {
-    fn validate(self) -> Result<ProfileChanges, ApiError> {
-        let mut issues = Vec::new();
-        let issue = |field: &str, kind: &str, msg: &str| {
-            ValidationIssue::new(vec!["body".into(), field.into()], kind, msg)
-        };
-        let display_name = self.display_name.map(|name| {
-            name.map(|n| n.trim().to_owned()).filter(|n| {
-                let ok = (1..=100).contains(&n.chars().count()) && !n.chars().any(char::is_control);
-                if !ok {
-                    issues.push(issue(
-                        "display_name",
-                        "string_type",
-                        "Display name must be 1 to 100 characters, without control characters",
-                    ));
-                }
-                ok
-            })
-        });
-        let avatar_url = self.avatar_url.map(|url| {
-            url.filter(|u| {
-                let ok = crate::domain::is_web_url(u);
-                if !ok {
-                    issues.push(issue(
-                        "avatar_url",
-                        "url_parsing",
-                        "Input should be a valid http(s) URL",
-                    ));
-                }
-                ok
-            })
-        });
-        let preferences = self.preferences.map(|p| {
-            let p = p.unwrap_or_else(|| Value::Object(Default::default()));
-            if !p.is_object() {
-                issues.push(issue(
-                    "preferences",
-                    "dict_type",
-                    "Input should be a valid dictionary",
-                ));
-            } else if p.to_string().len() > MAX_PREFERENCES_BYTES {
-                issues.push(issue(
-                    "preferences",
-                    "too_long",
-                    "Preferences must be at most 16 KiB",
-                ));
-            }
-            p
-        });
-        if issues.is_empty() {
-            Ok(ProfileChanges {
-                display_name,
-                avatar_url,
-                preferences,
-            })
-        } else {
-            Err(ApiError::Validation(issues))
+    fn changes(self) -> ProfileChanges {
+        ProfileChanges {
+            display_name: self.display_name.map(|n| n.map(String::from)),
+            avatar_url: self.avatar_url.map(|u| u.map(String::from)),
+            preferences: self
+                .preferences
+                .map(|p| p.unwrap_or_else(Preferences::empty).into()),
         }
     }
 }
@@ -177,7 +147,7 @@ pub async fn update_me(
     user: Writer,
     body: ApiJson<UserUpdate>,
 ) -> ApiResult<web::Json<UserProfile>> {
-    let changes = body.into_inner().validate()?;
+    let changes = body.into_inner().changes();
     let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
     let profile = users::update_profile(&mut tx, &changes)
         .await?
@@ -187,7 +157,7 @@ pub async fn update_me(
 }
 
 /// What deleting the account did.
-#[derive(Debug, Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct AccountDeleted {
     /// 1 when the account's data was deleted now, 0 when a repeated call found it gone.
     #[schema(example = 1)]

@@ -1,8 +1,9 @@
 //! Favorites: the contract, isolation between users, and safe retries.
 
+use machinemate_api::routes::favorites::Favorite;
 use serde_json::{Value, json};
 
-use crate::helpers::{FAVORITES, TestApp, assert_error, deleted_count};
+use crate::helpers::{FAVORITES, TestApp, answer, assert_error, deleted_count};
 
 async fn signed_in() -> (TestApp, String) {
     let app = TestApp::builder().auth().spawn().await;
@@ -27,12 +28,11 @@ async fn an_added_favorite_answers_201_with_its_notes_and_machine() {
     let response = app
         .add_favorite_with(&token, json!({"machine_id": "leg_press", "notes": "sled"}))
         .await;
-    assert_eq!(response.status(), 201);
-    let favorite: Value = response.json().await.unwrap();
-    assert_eq!(favorite["machine_id"], "leg_press");
-    assert_eq!(favorite["notes"], "sled");
-    assert_eq!(favorite["machine"]["name"], "Seated Leg Press");
-    assert!(favorite["created_at"].is_string());
+    let favorite: Favorite = answer(response, 201).await;
+    assert_eq!(&*favorite.machine_id, "leg_press");
+    assert_eq!(favorite.notes.as_deref(), Some("sled"));
+    assert_eq!(favorite.machine.machine().unwrap().name, "Seated Leg Press");
+    assert_eq!(favorite.created_at, favorite.updated_at);
 }
 
 #[tokio::test]
@@ -43,15 +43,10 @@ async fn favorites_are_listed_newest_first_with_their_machines() {
     assert_eq!(app.add_favorite(&token, "treadmill").await.status(), 201);
 
     let list = app.favorites(&token).await;
-    assert_eq!(list["total"], 2);
-    let ids: Vec<&str> = list["favorites"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["machine_id"].as_str().unwrap())
-        .collect();
+    assert_eq!(list.total, 2);
+    let ids: Vec<&str> = list.favorites.iter().map(|f| &*f.machine_id).collect();
     assert_eq!(ids, ["treadmill", "leg_press"], "newest first");
-    assert_eq!(list["favorites"][0]["machine"]["id"], "treadmill");
+    assert_eq!(list.favorites[0].machine.machine().unwrap().id, "treadmill");
 }
 
 #[tokio::test]
@@ -86,25 +81,20 @@ async fn a_favorite_without_a_machine_id_is_a_422_naming_the_field() {
 #[tokio::test]
 async fn one_favorite_is_read_by_its_machine_id() {
     let (app, alice, _) = alice_and_bob().await;
-    let one: Value = app
-        .favorite(&alice, "leg_press")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(one["notes"], "mine");
+    let one: Favorite = answer(app.favorite(&alice, "leg_press").await, 200).await;
+    assert_eq!(one.notes.as_deref(), Some("mine"));
 }
 
 #[tokio::test]
 async fn a_favorites_notes_are_updated() {
     let (app, alice, _) = alice_and_bob().await;
-    let patched: Value = app
-        .update_favorite(&alice, "leg_press", json!({"notes": "feet high"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(patched["notes"], "feet high");
+    let patched: Favorite = answer(
+        app.update_favorite(&alice, "leg_press", json!({"notes": "feet high"}))
+            .await,
+        200,
+    )
+    .await;
+    assert_eq!(patched.notes.as_deref(), Some("feet high"));
 }
 
 #[tokio::test]
@@ -136,16 +126,15 @@ async fn clearing_favorites_deletes_the_remaining_ones_and_says_how_many() {
     );
     let cleared = app.clear_favorites(&alice).await;
     assert_eq!(deleted_count(cleared).await, 1, "treadmill was left");
-    assert_eq!(
-        app.favorites(&alice).await,
-        json!({"favorites": [], "total": 0})
-    );
+    let left = app.favorites(&alice).await;
+    assert!(left.favorites.is_empty());
+    assert_eq!(left.total, 0);
 }
 
 #[tokio::test]
 async fn favorites_are_invisible_to_other_users() {
     let (app, _, bob) = alice_and_bob().await;
-    assert_eq!(app.favorites(&bob).await["total"], 0);
+    assert_eq!(app.favorites(&bob).await.total, 0);
     assert_error(app.favorite(&bob, "leg_press").await, 404, "not_found").await;
 }
 
@@ -163,13 +152,8 @@ async fn another_user_cannot_change_delete_or_clear_my_favorites() {
         0,
         "Bob has none, and Alice's are not his to clear"
     );
-    let mine: Value = app
-        .favorite(&alice, "leg_press")
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(mine["notes"], "mine");
+    let mine: Favorite = answer(app.favorite(&alice, "leg_press").await, 200).await;
+    assert_eq!(mine.notes.as_deref(), Some("mine"));
 }
 
 #[tokio::test]

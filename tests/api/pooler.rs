@@ -7,10 +7,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use machinemate_api::routes::users::UserProfile;
 use reqwest::Method;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::helpers::{TestApp, postgres_addr};
+use crate::helpers::{TestApp, answer, postgres_addr};
 
 struct PgBouncer {
     child: Child,
@@ -158,22 +159,13 @@ async fn the_service_works_behind_a_transaction_mode_pooler() {
     }
 
     for token in &tokens {
-        let favorites = app.favorites(token).await;
-        assert_eq!(favorites["total"], machines.len());
+        assert_eq!(app.favorites(token).await.total, machines.len());
         let history = app.history_page(token, "").await;
-        assert_eq!(history["total"], machines.len());
+        assert_eq!(history.total, machines.len() as i64);
         let sync = app.sync(token, None).await;
-        assert_eq!(
-            sync["favorites"]["upserted"].as_array().unwrap().len(),
-            machines.len()
-        );
-        let me: Value = app
-            .get_as("/api/v1/users/me", token)
-            .await
-            .json()
-            .await
-            .unwrap();
-        assert!(me["id"].is_string());
+        assert_eq!(sync.favorites.upserted.len(), machines.len());
+        let me: UserProfile = answer(app.get_as("/api/v1/users/me", token).await, 200).await;
+        assert!(!me.id.is_nil());
     }
     assert_eq!(app.get("/health/ready").await.status(), 200);
 }

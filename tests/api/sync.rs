@@ -1,26 +1,24 @@
 //! Offline sync between two devices of one user.
 
 use base64::Engine;
-use serde_json::{Value, json};
+use machinemate_api::routes::history::HistoryEntry;
+use machinemate_api::routes::sync::SyncResponse;
+use serde_json::json;
 
-use crate::helpers::{TestApp, assert_error, deleted_count};
+use crate::helpers::{TestApp, answer, assert_error, deleted_count};
 
-fn ids(section: &Value, key: &str) -> Vec<String> {
-    section["upserted"]
-        .as_array()
-        .unwrap()
+/// The machine ids of the favorites a sync carries.
+fn favorite_ids(sync: &SyncResponse) -> Vec<String> {
+    sync.favorites
+        .upserted
         .iter()
-        .map(|v| v[key].as_str().unwrap().to_owned())
+        .map(|f| f.machine_id.to_string())
         .collect()
 }
 
-fn deleted(section: &Value) -> Vec<String> {
-    section["deleted"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|v| v.as_str().unwrap().to_owned())
-        .collect()
+/// The ids of the history entries a sync carries.
+fn history_ids(sync: &SyncResponse) -> Vec<String> {
+    sync.history.upserted.iter().map(|h| h.id.clone()).collect()
 }
 
 #[tokio::test]
@@ -33,45 +31,36 @@ async fn changes_and_deletions_on_one_device_reach_the_other_exactly_once() {
 
     let first = app.sync(&tablet, None).await;
     assert!(
-        first["machines"]["upserted"].as_array().unwrap().len() >= 40,
+        first.machines.upserted.len() >= 40,
         "a first sync carries the catalog"
     );
-    assert!(ids(&first["favorites"], "machine_id").is_empty());
-    let cursor = first["cursor"].as_str().unwrap().to_owned();
+    assert!(favorite_ids(&first).is_empty());
+    let cursor = first.cursor.clone();
 
     assert_eq!(app.add_favorite(&phone, "leg_press").await.status(), 201);
     assert_eq!(app.add_favorite(&phone, "treadmill").await.status(), 201);
-    let entry: Value = app
-        .add_history(&phone, json!({"machine_id": "hack_squat_machine"}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    let entry_id = entry["id"].as_str().unwrap().to_owned();
+    let entry: HistoryEntry = answer(
+        app.add_history(&phone, json!({"machine_id": "hack_squat_machine"}))
+            .await,
+        201,
+    )
+    .await;
+    let entry_id = entry.id.to_string();
 
     let second = app.sync(&tablet, Some(&cursor)).await;
-    assert_eq!(
-        ids(&second["favorites"], "machine_id"),
-        ["leg_press", "treadmill"]
-    );
-    assert_eq!(ids(&second["history"], "id"), [entry_id.as_str()]);
+    assert_eq!(favorite_ids(&second), ["leg_press", "treadmill"]);
+    assert_eq!(history_ids(&second), [entry_id.as_str()]);
     assert!(
-        second["machines"]["upserted"]
-            .as_array()
-            .unwrap()
-            .is_empty(),
+        second.machines.upserted.is_empty(),
         "the catalog did not change"
     );
-    assert_eq!(second["has_more"], false);
-    let cursor = second["cursor"].as_str().unwrap().to_owned();
+    assert!(!second.has_more);
+    let cursor = second.cursor.clone();
 
     // Nothing new: nothing again (exactly once).
     let quiet = app.sync(&tablet, Some(&cursor)).await;
-    assert!(
-        ids(&quiet["favorites"], "machine_id").is_empty()
-            && ids(&quiet["history"], "id").is_empty()
-    );
-    assert_eq!(quiet["cursor"], cursor.as_str());
+    assert!(favorite_ids(&quiet).is_empty() && history_ids(&quiet).is_empty());
+    assert_eq!(quiet.cursor, cursor);
 
     // A change, a deletion of each kind, and a re-added favorite.
     let updated = app
@@ -87,23 +76,26 @@ async fn changes_and_deletions_on_one_device_reach_the_other_exactly_once() {
         1
     );
     let third = app.sync(&tablet, Some(&cursor)).await;
-    assert_eq!(ids(&third["favorites"], "machine_id"), ["treadmill"]);
-    assert_eq!(third["favorites"]["upserted"][0]["notes"], "incline 3");
-    assert_eq!(deleted(&third["favorites"]), ["leg_press"]);
-    assert_eq!(deleted(&third["history"]), [entry_id.as_str()]);
-    let cursor = third["cursor"].as_str().unwrap().to_owned();
+    assert_eq!(favorite_ids(&third), ["treadmill"]);
+    assert_eq!(
+        third.favorites.upserted[0].notes.as_deref(),
+        Some("incline 3")
+    );
+    assert_eq!(third.favorites.deleted, ["leg_press"]);
+    assert_eq!(third.history.deleted, [entry_id.as_str()]);
+    let cursor = third.cursor.clone();
 
     assert_eq!(app.add_favorite(&phone, "leg_press").await.status(), 201);
     let fourth = app.sync(&tablet, Some(&cursor)).await;
-    assert_eq!(ids(&fourth["favorites"], "machine_id"), ["leg_press"]);
-    assert!(deleted(&fourth["favorites"]).is_empty());
+    assert_eq!(favorite_ids(&fourth), ["leg_press"]);
+    assert!(fourth.favorites.deleted.is_empty());
 
     // A full sync (no cursor) shows the current state: no stale deletions of live rows.
     let full = app.sync(&phone, None).await;
-    let mut favorites = ids(&full["favorites"], "machine_id");
+    let mut favorites = favorite_ids(&full);
     favorites.sort();
     assert_eq!(favorites, ["leg_press", "treadmill"]);
-    assert!(!deleted(&full["favorites"]).contains(&"leg_press".to_owned()));
+    assert!(!full.favorites.deleted.contains(&"leg_press".to_owned()));
 }
 
 /// A catalog change made elsewhere (another instance, or SQL) reaches sync within the
@@ -114,10 +106,7 @@ async fn changes_and_deletions_on_one_device_reach_the_other_exactly_once() {
 async fn catalog_changes_appear_in_a_sync_within_the_freshness_bound() {
     let app = TestApp::builder().auth().spawn().await;
     let token = app.sign_in().await;
-    let mut cursor = app.sync(&token, None).await["cursor"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let mut cursor = app.sync(&token, None).await.cursor;
     sqlx::query("update machines set is_active = false where id = 'smith_machine_squat'")
         .execute(&app.db)
         .await
@@ -125,9 +114,9 @@ async fn catalog_changes_appear_in_a_sync_within_the_freshness_bound() {
     let changed = std::time::Instant::now();
     let (machines, cursor) = loop {
         let next = app.sync(&token, Some(&cursor)).await;
-        let machines = next["machines"]["upserted"].as_array().unwrap().clone();
+        let machines = next.machines.upserted;
         // Each answer's cursor is the one to go on from.
-        let next_cursor = next["cursor"].as_str().unwrap().to_owned();
+        let next_cursor = next.cursor.clone();
         if !machines.is_empty() {
             break (machines, next_cursor);
         }
@@ -139,11 +128,11 @@ async fn catalog_changes_appear_in_a_sync_within_the_freshness_bound() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     };
     assert_eq!(machines.len(), 1);
-    assert_eq!(machines[0]["id"], "smith_machine_squat");
-    assert_eq!(machines[0]["is_active"], false);
+    assert_eq!(machines[0].id, "smith_machine_squat");
+    assert!(!machines[0].is_active);
     // And only once.
     let again = app.sync(&token, Some(&cursor)).await;
-    assert!(again["machines"]["upserted"].as_array().unwrap().is_empty());
+    assert!(again.machines.upserted.is_empty());
 }
 
 #[tokio::test]
@@ -151,10 +140,7 @@ async fn a_forged_or_foreign_cursor_is_a_422() {
     let app = TestApp::builder().auth().spawn().await;
     let (alice, ta) = app.sign_up_and_in().await;
     let tb = app.sign_in().await;
-    let cursor = app.sync(&ta, None).await["cursor"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let cursor = app.sync(&ta, None).await.cursor;
 
     // Rewrite the payload to "everything since 0", keeping the signature.
     let (_, tag) = cursor.split_once('.').unwrap();
@@ -182,7 +168,7 @@ async fn a_users_sync_never_carries_another_users_rows() {
     let (alice, bob) = (app.sign_in().await, app.sign_in().await);
     assert_eq!(app.add_favorite(&alice, "leg_press").await.status(), 201);
     let bobs = app.sync(&bob, None).await;
-    assert!(ids(&bobs["favorites"], "machine_id").is_empty());
+    assert!(favorite_ids(&bobs).is_empty());
 }
 
 #[tokio::test]
@@ -193,28 +179,24 @@ async fn tombstones_no_cursor_needs_are_purged_and_older_cursors_sync_from_the_s
         .spawn()
         .await;
     let (user, token) = app.sign_up_and_in().await;
-    let kept = app
-        .add_history(&token, json!({"machine_id": "treadmill"}))
-        .await
-        .json::<Value>()
-        .await
-        .unwrap()["id"]
-        .clone();
-    let old_cursor = app.sync(&token, None).await["cursor"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let kept: HistoryEntry = answer(
+        app.add_history(&token, json!({"machine_id": "treadmill"}))
+            .await,
+        201,
+    )
+    .await;
+    let old_cursor = app.sync(&token, None).await.cursor;
     // 100 add/delete cycles leave 100 tombstones.
     for _ in 0..100 {
-        let entry: Value = app
-            .add_history(&token, json!({"machine_id": "leg_press"}))
-            .await
-            .json()
-            .await
-            .unwrap();
-        let id = entry["id"].as_str().unwrap();
+        let entry: HistoryEntry = answer(
+            app.add_history(&token, json!({"machine_id": "leg_press"}))
+                .await,
+            201,
+        )
+        .await;
+        let id = entry.id.to_string();
         assert_eq!(
-            deleted_count(app.delete_history_entry(&token, id).await).await,
+            deleted_count(app.delete_history_entry(&token, &id).await).await,
             1
         );
     }
@@ -227,10 +209,7 @@ async fn tombstones_no_cursor_needs_are_purged_and_older_cursors_sync_from_the_s
     };
     assert_eq!(tombstones().await, 100);
     // A device that synced after the deletions needs none of them.
-    let recent_cursor = app.sync(&token, Some(&old_cursor)).await["cursor"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let recent_cursor = app.sync(&token, Some(&old_cursor)).await.cursor;
     sqlx::query("update sync_tombstones set deleted_at = now() - interval '31 days'")
         .execute(&app.db)
         .await
@@ -241,15 +220,15 @@ async fn tombstones_no_cursor_needs_are_purged_and_older_cursors_sync_from_the_s
     // The device whose cursor is older than the purge may have missed deletions: it gets
     // everything from the start, flagged so it drops what it held.
     let reset = app.sync(&token, Some(&old_cursor)).await;
-    assert_eq!(reset["reset"], true);
-    assert_eq!(ids(&reset["history"], "id"), [kept.as_str().unwrap()]);
-    assert!(deleted(&reset["history"]).is_empty());
+    assert!(reset.reset);
+    assert_eq!(history_ids(&reset), [kept.id.to_string()]);
+    assert!(reset.history.deleted.is_empty());
     // The device that synced after the deletions goes on from its cursor.
     let incremental = app.sync(&token, Some(&recent_cursor)).await;
-    assert_eq!(incremental["reset"], false);
-    assert!(ids(&incremental["history"], "id").is_empty());
+    assert!(!incremental.reset);
+    assert!(history_ids(&incremental).is_empty());
     // And from the reset answer's cursor, on as usual (also page after page of one).
-    let next = app.sync(&token, reset["cursor"].as_str()).await;
-    assert_eq!(next["reset"], false);
-    assert!(ids(&next["history"], "id").is_empty());
+    let next = app.sync(&token, Some(&reset.cursor)).await;
+    assert!(!next.reset);
+    assert!(history_ids(&next).is_empty());
 }

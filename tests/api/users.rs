@@ -1,10 +1,11 @@
 //! Account routes: profile, update, export, deletion.
 
+use machinemate_api::routes::users::UserProfile;
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{ME, TestApp, account_deleted, assert_error};
+use crate::helpers::{ME, TestApp, account_deleted, answer, assert_error};
 
 async fn signed_in() -> (TestApp, Uuid, String) {
     let app = TestApp::builder().auth().spawn().await;
@@ -15,10 +16,10 @@ async fn signed_in() -> (TestApp, Uuid, String) {
 #[tokio::test]
 async fn the_profile_is_read_and_updated() {
     let (app, user, token) = signed_in().await;
-    let me: Value = app.get_as(ME, &token).await.json().await.unwrap();
-    assert_eq!(me["id"], user.to_string());
-    assert!(me["email"].as_str().unwrap().ends_with("@example.com"));
-    assert_eq!(me["preferences"], json!({}));
+    let me: UserProfile = answer(app.get_as(ME, &token).await, 200).await;
+    assert_eq!(me.id, user);
+    assert!(me.email.unwrap().ends_with("@example.com"));
+    assert_eq!(me.preferences, json!({}));
 
     let response = app
         .update_me(
@@ -26,22 +27,20 @@ async fn the_profile_is_read_and_updated() {
             json!({"display_name": "  Ada  ", "avatar_url": "https://cdn.example/a.png", "preferences": {"units": "kg"}}),
         )
         .await;
-    assert_eq!(response.status(), 200);
-    let me: Value = response.json().await.unwrap();
-    assert_eq!(me["display_name"], "Ada");
-    assert_eq!(me["avatar_url"], "https://cdn.example/a.png");
-    assert_eq!(me["preferences"], json!({"units": "kg"}));
+    let me: UserProfile = answer(response, 200).await;
+    assert_eq!(me.display_name.as_deref(), Some("Ada"));
+    assert_eq!(me.avatar_url.as_deref(), Some("https://cdn.example/a.png"));
+    assert_eq!(me.preferences, json!({"units": "kg"}));
 
     // Absent fields stay; null clears.
-    let me: Value = app
-        .update_me(&token, json!({"avatar_url": null}))
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(me["display_name"], "Ada");
-    assert_eq!(me["avatar_url"], Value::Null);
-    assert_eq!(me["preferences"], json!({"units": "kg"}));
+    let me: UserProfile = answer(
+        app.update_me(&token, json!({"avatar_url": null})).await,
+        200,
+    )
+    .await;
+    assert_eq!(me.display_name.as_deref(), Some("Ada"));
+    assert_eq!(me.avatar_url, None);
+    assert_eq!(me.preferences, json!({"units": "kg"}));
 }
 
 #[tokio::test]

@@ -1,33 +1,8 @@
 //! What users say a photo really showed.
 
-use serde::Serialize;
-use utoipa::ToSchema;
-
 use crate::db::query::Statements;
 use crate::db::rls::UserTx;
-
-/// Where in the app a user corrected an identification from.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum CorrectionSource {
-    /// The machine picker after an identification.
-    #[default]
-    Picker,
-    /// A favorite.
-    Favorites,
-    /// The history.
-    History,
-}
-
-impl CorrectionSource {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CorrectionSource::Picker => "picker",
-            CorrectionSource::Favorites => "favorites",
-            CorrectionSource::History => "history",
-        }
-    }
-}
+use crate::domain::correction::CorrectionSource;
 
 /// Records what the user says the machine really was, where they said it from, and how
 /// long after the identification (once per trace; a second call replaces the first).

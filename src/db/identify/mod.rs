@@ -7,19 +7,18 @@ pub mod budget;
 mod corrections;
 mod quota;
 
-pub use corrections::{CorrectionSource, correct};
+pub use corrections::correct;
 pub use quota::{QuotaTicket, take};
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
 use serde_json::Value;
 use sqlx::FromRow;
-use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::Db;
 use crate::db::query::Statements;
 use crate::domain::identify::CatalogEntry;
+use crate::domain::machine_id::MachineId;
 
 /// The active machines with what identification matches an answer against.
 pub async fn catalog_entries(db: &Db) -> Result<Vec<CatalogEntry>, sqlx::Error> {
@@ -142,14 +141,13 @@ impl From<RecordError> for crate::error::ApiError {
     }
 }
 
-/// The contract's trace, with additive fields.
-#[derive(Debug, Serialize, ToSchema, FromRow)]
-pub struct Trace {
+/// An identification's record (`crate::routes::traces::Trace` answers it).
+#[derive(Debug, FromRow)]
+pub struct TraceRow {
     pub trace_id: String,
-    #[serde(skip)]
     pub user_id: Option<Uuid>,
     pub machine: String,
-    pub machine_id: Option<String>,
+    pub machine_id: Option<MachineId>,
     pub confidence: f32,
     pub mocked: bool,
     pub cached: bool,
@@ -169,12 +167,11 @@ pub struct Trace {
     pub completion_tokens: Option<i32>,
     pub latency_ms: Option<i32>,
     pub image_bytes: Option<i32>,
-    #[schema(value_type = Vec<Object>)]
     pub top_candidates: Value,
     pub created_at: DateTime<Utc>,
 }
 
-pub async fn trace(db: &Db, trace_id: &str) -> Result<Option<Trace>, sqlx::Error> {
+pub async fn trace(db: &Db, trace_id: &str) -> Result<Option<TraceRow>, sqlx::Error> {
     db.with_conn(async |c| {
         db.query_as(
             "select trace_id, user_id, machine_name as machine, machine_id, confidence, mocked, cached, \

@@ -16,6 +16,7 @@ use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 
+use crate::domain::bounded::Refusal;
 use crate::error::{ApiError, LocItem, ValidationIssue, nul_issue};
 
 /// How long a request body may stall (no byte arriving) before the request is answered
@@ -136,14 +137,12 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     }
     let mut de = serde_json::Deserializer::from_slice(body);
     let value = serde_path_to_error::deserialize(&mut de).map_err(|err| {
-        let mut loc: Vec<LocItem> = vec!["body".into()];
-        loc.extend(err.path().iter().filter_map(|segment| match segment {
-            serde_path_to_error::Segment::Seq { index } => Some(LocItem::Index(*index)),
-            serde_path_to_error::Segment::Map { key } => Some(LocItem::Key(key.clone())),
-            serde_path_to_error::Segment::Enum { variant } => Some(LocItem::Key(variant.clone())),
-            serde_path_to_error::Segment::Unknown => None,
-        }));
-        ApiError::Validation(vec![issue_for(loc, err.inner())])
+        let issue = issue_for(located(err.path()), err.inner());
+        if is_refusal(err.inner()) {
+            ApiError::Validation(every_refusal::<T>(body, issue))
+        } else {
+            ApiError::Validation(vec![issue])
+        }
     })?;
     // Trailing characters after the value are a decode error too.
     de.end()
@@ -153,6 +152,74 @@ pub fn parse_body<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::Validation(vec![nul_issue(vec!["body".into()])]));
     }
     Ok(value)
+}
+
+/// Where a serde error happened, as an issue's `loc`.
+fn located(path: &serde_path_to_error::Path) -> Vec<LocItem> {
+    let mut loc: Vec<LocItem> = vec!["body".into()];
+    loc.extend(path.iter().filter_map(|segment| match segment {
+        serde_path_to_error::Segment::Seq { index } => Some(LocItem::Index(*index)),
+        serde_path_to_error::Segment::Map { key } => Some(LocItem::Key(key.clone())),
+        serde_path_to_error::Segment::Enum { variant } => Some(LocItem::Key(variant.clone())),
+        serde_path_to_error::Segment::Unknown => None,
+    }));
+    loc
+}
+
+fn is_refusal(err: &serde_json::Error) -> bool {
+    Refusal::parse(&without_position(err)).is_some()
+}
+
+/// Every refused value of a body whose first refusal is `first`, as FastAPI lists every
+/// invalid field: the body is read again without each refused field until it reads
+/// (deserializing is what checks a bounded value, and serde stops at the first error).
+/// What the body would answer if no value were refused comes first: a syntax error, a
+/// NUL character, or a wrong type, a missing or an unknown field (alone, as serde
+/// reports it).
+fn every_refusal<T: DeserializeOwned>(body: &[u8], first: ValidationIssue) -> Vec<ValidationIssue> {
+    let mut json: serde_json::Value = match serde_json::from_slice(body) {
+        Ok(json) => json,
+        Err(e) => return vec![issue_for(vec!["body".into()], &e)],
+    };
+    if has_nul_escape(body) {
+        return vec![nul_issue(vec!["body".into()])];
+    }
+    let mut refused = vec![first];
+    loop {
+        let Some(removed) = remove(&mut json, &refused[refused.len() - 1].loc) else {
+            return refused;
+        };
+        let err = match serde_path_to_error::deserialize::<_, T>(&json) {
+            Ok(_) => return refused,
+            Err(err) => err,
+        };
+        let issue = issue_for(located(err.path()), err.inner());
+        if refused.iter().any(|r| r.loc == issue.loc) || issue.loc == removed {
+            // Missing only because it was removed.
+            return refused;
+        }
+        if !is_refusal(err.inner()) {
+            return vec![issue];
+        }
+        refused.push(issue);
+    }
+}
+
+/// Removes the object member at `loc` (`["body", "entries", 2, "confidence"]`) from
+/// `json`; returns `loc`, or `None` when `loc` names no object member.
+fn remove(json: &mut serde_json::Value, loc: &[LocItem]) -> Option<Vec<LocItem>> {
+    let (LocItem::Key(last), parents) = loc.get(1..)?.split_last()? else {
+        return None;
+    };
+    let mut at = json;
+    for item in parents {
+        at = match item {
+            LocItem::Key(key) => at.get_mut(key.as_str())?,
+            LocItem::Index(i) => at.get_mut(*i)?,
+        };
+    }
+    at.as_object_mut()?.remove(last.as_str())?;
+    Some(loc.to_vec())
 }
 
 /// Whether a JSON text holds the escape `\u0000` (a NUL character in a string). JSON
@@ -185,7 +252,9 @@ fn issue_for(mut loc: Vec<LocItem>, err: &serde_json::Error) -> ValidationIssue 
         }
         Category::Data => {
             let message = without_position(err);
-            if let Some(field) = between_backticks(&message, "missing field `") {
+            if let Some((kind, msg)) = Refusal::parse(&message) {
+                ValidationIssue::new(loc, kind, msg)
+            } else if let Some(field) = between_backticks(&message, "missing field `") {
                 loc.push(LocItem::Key(field));
                 ValidationIssue::new(loc, "missing", "Field required")
             } else if let Some(field) = between_backticks(&message, "unknown field `") {

@@ -1,4 +1,5 @@
 use super::*;
+use crate::domain::bounded::{Batch, Confidence, Notes};
 use actix_web::test::TestRequest;
 use serde::Deserialize;
 
@@ -73,6 +74,72 @@ fn missing_and_unknown_fields_are_named() {
     assert_eq!(issue.kind, "extra_forbidden");
     assert_eq!(issue.loc, vec!["body".into(), "colour".into()]);
     assert_eq!(issues("  ")[0].kind, "missing");
+}
+
+/// A body of bounded fields, as `HistoryCreate` is.
+#[allow(dead_code)]
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Entry {
+    machine_id: String,
+    #[serde(default)]
+    confidence: Option<Confidence>,
+    #[serde(default)]
+    entries: Option<Batch<Entry>>,
+    #[serde(default)]
+    notes: Option<Notes>,
+}
+
+fn entry_issues(body: &str) -> Vec<(Vec<LocItem>, String)> {
+    match parse_body::<Entry>(body.as_bytes()) {
+        Err(ApiError::Validation(issues)) => issues.into_iter().map(|i| (i.loc, i.kind)).collect(),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[test]
+fn every_refused_value_of_a_body_is_reported_where_it_is() {
+    let at = |path: &[&str]| -> Vec<LocItem> {
+        std::iter::once("body")
+            .chain(path.iter().copied())
+            .map(LocItem::from)
+            .collect()
+    };
+    let long = "n".repeat(Notes::MAX_CHARS + 1);
+    let body = format!(r#"{{"notes": "{long}", "machine_id": "x", "confidence": 2}}"#);
+    assert_eq!(
+        entry_issues(&body),
+        [
+            (at(&["notes"]), "string_too_long".into()),
+            (at(&["confidence"]), "less_than_equal".into()),
+        ]
+    );
+    // Inside a list, and the list's own length once its items read.
+    let body = r#"{"machine_id": "x", "entries": [{"machine_id": "y", "confidence": -1}]}"#;
+    let mut inner = at(&["entries"]);
+    inner.extend([LocItem::Index(0), "confidence".into()]);
+    assert_eq!(entry_issues(body), [(inner, "greater_than_equal".into())]);
+    assert_eq!(
+        entry_issues(r#"{"machine_id": "x", "entries": []}"#),
+        [(at(&["entries"]), "too_long".into())]
+    );
+}
+
+#[test]
+fn a_wrong_type_missing_field_or_syntax_error_is_reported_alone_as_before() {
+    let long = "n".repeat(Notes::MAX_CHARS + 1);
+    let missing = format!(r#"{{"notes": "{long}"}}"#);
+    assert_eq!(
+        entry_issues(&missing)[..],
+        [(vec!["body".into(), "machine_id".into()], "missing".into())]
+    );
+    let wrong = format!(r#"{{"notes": "{long}", "machine_id": 5}}"#);
+    assert_eq!(entry_issues(&wrong)[0].1, "type_error");
+    assert_eq!(entry_issues(&wrong).len(), 1);
+    let trailing = format!(r#"{{"notes": "{long}", "machine_id": "x"}} x"#);
+    assert_eq!(entry_issues(&trailing)[0].1, "json_invalid");
+    let nul = format!(r#"{{"notes": "{long}\u0000", "machine_id": "x"}}"#);
+    assert_eq!(entry_issues(&nul)[0].1, "string_nul");
 }
 
 #[actix_web::test]

@@ -1,19 +1,22 @@
 //! The caller's identification history (bearer required; RLS path): reading and
 //! removing entries here, recording them in [`write`] (what a new entry may hold:
-//! [`body`]).
+//! [`body`]; an entry as answered: [`entry`]).
 
 pub mod body;
+pub mod entry;
 pub mod write;
+
+pub use entry::HistoryEntry;
 
 use std::future::{Ready, ready};
 
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use crate::auth::AuthUser;
-use crate::db::history::{self, HistoryEntry};
+use crate::db::history;
 use crate::db::limits;
 use crate::db::rls::UserTx;
 use crate::domain::machine_id::MachineId;
@@ -23,7 +26,7 @@ use crate::extract::{QueryParams, Writer};
 use crate::routes::shared::{Deleted, within_rate};
 use crate::state::AppState;
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct HistoryPage {
     /// Newest `taken_at` first.
     pub history: Vec<HistoryEntry>,
@@ -48,7 +51,7 @@ pub struct HistoryQuery {
 
 pub struct HistoryFilter {
     page: PageRequest,
-    machine_id: Option<String>,
+    machine_id: Option<MachineId>,
 }
 
 impl FromRequest for HistoryFilter {
@@ -62,7 +65,7 @@ impl FromRequest for HistoryFilter {
         let machine_id = q
             .text("machine_id", 64)
             .and_then(|raw| match MachineId::try_from(raw) {
-                Ok(id) => Some(id.to_string()),
+                Ok(id) => Some(id),
                 Err(why) => {
                     q.issue("machine_id", "value_error", why.to_string());
                     None
@@ -108,7 +111,7 @@ pub async fn list_history(
     )
     .await?;
     Ok(web::Json(HistoryPage {
-        history,
+        history: history.into_iter().map(HistoryEntry::from).collect(),
         total,
         page: filter.page.page(),
         page_size: filter.page.page_size(),
@@ -132,7 +135,9 @@ pub async fn get_history(
         history::get(tx, &machines, id).await
     })
     .await?;
-    entry.map(web::Json).ok_or_else(entry_not_found)
+    entry
+        .map(|e| web::Json(HistoryEntry::from(e)))
+        .ok_or_else(entry_not_found)
 }
 
 /// Remove one history entry.

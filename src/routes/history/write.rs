@@ -2,12 +2,13 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::body::{HistoryBatch, HistoryCreate, MAX_BATCH, validated};
+use super::body::{HistoryBatch, HistoryCreate};
+use super::entry::HistoryEntry;
 use crate::db::embed::MachineIndex;
-use crate::db::history::{self, HistoryEntry, NewEntry};
+use crate::db::history::{self, NewEntry};
 use crate::db::limits;
 use crate::db::rls::UserTx;
 use crate::error::{ApiError, ApiResult, ErrorBody, LocItem, ResultExt, ValidationIssue};
@@ -16,7 +17,7 @@ use crate::idempotency::{self, Guarded, IdempotencyKey, Replayable};
 use crate::routes::shared::within_rate;
 use crate::state::AppState;
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct HistoryBatchResult {
     /// The entries, in the order sent.
     pub history: Vec<HistoryEntry>,
@@ -35,7 +36,9 @@ impl Replayable for HistoryEntry {
         kept: serde_json::Value,
     ) -> Result<Option<Self>, sqlx::Error> {
         match serde_json::from_value(kept) {
-            Ok(id) => history::get(tx, machines, id).await,
+            Ok(id) => Ok(history::get(tx, machines, id)
+                .await?
+                .map(HistoryEntry::from)),
             Err(_) => Ok(None),
         }
     }
@@ -56,7 +59,11 @@ impl Replayable for HistoryBatchResult {
         let ids: Vec<uuid::Uuid> = serde_json::from_value(kept).unwrap_or_default();
         let mut history = Vec::with_capacity(ids.len());
         for id in ids {
-            history.extend(history::get(tx, machines, id).await?);
+            history.extend(
+                history::get(tx, machines, id)
+                    .await?
+                    .map(HistoryEntry::from),
+            );
         }
         Ok(Some(HistoryBatchResult {
             total: history.len(),
@@ -85,6 +92,7 @@ async fn add_entry(
 ) -> ApiResult<HistoryEntry> {
     history::add(tx, machines, entry, resend_window)
         .await
+        .map(HistoryEntry::from)
         .on_constraint("history_machine_id_fkey", || ApiError::not_found("Machine"))
         .map_err(|e| match e {
             ApiError::Database(e) if matches!(e.sqlx_error(), sqlx::Error::RowNotFound) => {
@@ -117,9 +125,7 @@ pub async fn add_history(
 ) -> ApiResult<HttpResponse> {
     within_rate(&state.db, user.id, &limits::HISTORY_WRITE).await?;
     let body = body.into_inner();
-    let mut issues = Vec::new();
-    let entry = body.validate(&["body".into()], &mut issues);
-    validated(issues)?;
+    let entry = body.entry();
     let machines = state.catalog.machines().await?;
     idempotency::respond(
         &state.db,
@@ -157,26 +163,7 @@ pub async fn add_history_batch(
 ) -> ApiResult<HttpResponse> {
     within_rate(&state.db, user.id, &limits::HISTORY_BATCH).await?;
     let body = body.into_inner();
-    let mut issues = Vec::new();
-    if body.entries.is_empty() || body.entries.len() > MAX_BATCH {
-        issues.push(ValidationIssue::new(
-            vec!["body".into(), "entries".into()],
-            "too_long",
-            format!("A batch holds 1 to {MAX_BATCH} entries"),
-        ));
-    }
-    let entries: Vec<NewEntry> = body
-        .entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            e.validate(
-                &["body".into(), "entries".into(), LocItem::Index(i)],
-                &mut issues,
-            )
-        })
-        .collect();
-    validated(issues)?;
+    let entries: Vec<NewEntry> = body.entries.iter().map(HistoryCreate::entry).collect();
     let machines = state.catalog.machines().await?;
     idempotency::respond(
         &state.db,

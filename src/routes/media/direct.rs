@@ -3,7 +3,7 @@
 use actix_multipart::Multipart;
 use actix_web::{HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -21,7 +21,7 @@ use crate::storage::USER_UPLOADS;
 use crate::{db, storage};
 
 /// The contract's answer to a multipart upload.
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct UploadedFile {
     pub asset_id: Uuid,
     /// A signed URL to read the file (the bucket is private).

@@ -7,23 +7,61 @@ pub mod presigned;
 pub mod read;
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-use crate::db::media::MediaAsset;
+use crate::db::media::AssetRow;
+use crate::domain::machine_id::MachineId;
 use crate::error::{ApiError, ApiResult, ValidationIssue};
 use crate::state::AppState;
 use crate::storage::{self, USER_UPLOADS};
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct MediaAsset {
+    pub id: Uuid,
+    /// Empty for system assets (catalog images, tutorials).
+    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<String>)]
+    pub machine_id: Option<MachineId>,
+    pub bucket: String,
+    pub path: String,
+    /// image, thumbnail, video, diagram or user_photo.
+    pub asset_type: String,
+    pub content_type: String,
+    pub size_bytes: Option<i64>,
+    /// `pending` until the upload is confirmed, then `ready`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<AssetRow> for MediaAsset {
+    fn from(row: AssetRow) -> Self {
+        MediaAsset {
+            id: row.id,
+            owner_id: row.owner_id,
+            machine_id: row.machine_id,
+            bucket: row.bucket,
+            path: row.path,
+            asset_type: row.asset_type,
+            content_type: row.content_type,
+            size_bytes: row.size_bytes,
+            status: row.status,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MediaUrl {
     pub url: String,
     /// When a signed URL stops working; absent for public objects.
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MediaWithUrl {
     #[serde(flatten)]
     pub asset: MediaAsset,
@@ -31,7 +69,7 @@ pub struct MediaWithUrl {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct MediaPage {
     pub assets: Vec<MediaAsset>,
     pub total: i64,
@@ -57,7 +95,7 @@ pub(super) fn not_found() -> ApiError {
 pub(super) async fn url_for(
     state: &AppState,
     user: Option<Uuid>,
-    asset: &MediaAsset,
+    asset: &AssetRow,
 ) -> ApiResult<(String, Option<DateTime<Utc>>)> {
     let storage = state.storage()?;
     let (bucket, key) = match (asset.owner_id, user) {
@@ -87,7 +125,7 @@ pub(super) async fn url_for(
 pub(super) async fn legacy_url_for(
     state: &AppState,
     user: Uuid,
-    asset: &MediaAsset,
+    asset: &AssetRow,
     key: &str,
 ) -> ApiResult<(String, Option<DateTime<Utc>>)> {
     let key = (asset.owner_id == Some(user) && asset.bucket == USER_UPLOADS.name)

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::{MediaWithUrl, not_found, parse_asset_id, url_for};
-use crate::db::media::{MediaAsset, NewAsset};
+use crate::db::media::{AssetRow, NewAsset};
 use crate::db::rls::UserTx;
 use crate::domain::image_kind::ImageKind;
 use crate::error::{ApiError, ApiResult, ErrorBody, ValidationIssue};
@@ -137,7 +137,7 @@ pub async fn upload_url(
 async fn checked_upload(
     storage: &Storage,
     user: Uuid,
-    asset: &MediaAsset,
+    asset: &AssetRow,
     key: &str,
 ) -> ApiResult<i64> {
     let bucket = USER_UPLOADS.name;
@@ -207,7 +207,7 @@ pub async fn complete_upload(
     };
     let (url, expires_at) = url_for(&state, Some(user.id), &asset).await?;
     Ok(web::Json(MediaWithUrl {
-        asset,
+        asset: asset.into(),
         url,
         expires_at,
     }))

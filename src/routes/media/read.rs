@@ -7,7 +7,8 @@ use actix_web::{FromRequest, HttpRequest, web};
 use utoipa::IntoParams;
 
 use super::{
-    MediaPage, MediaUrl, MediaWithUrl, legacy_url_for, not_found, parse_asset_id, url_for,
+    MediaAsset, MediaPage, MediaUrl, MediaWithUrl, legacy_url_for, not_found, parse_asset_id,
+    url_for,
 };
 use crate::auth::{AuthUser, MaybeAuthUser};
 use crate::db::rls::UserTx;
@@ -84,7 +85,7 @@ pub async fn list_media(
     })
     .await?;
     Ok(web::Json(MediaPage {
-        assets,
+        assets: assets.into_iter().map(MediaAsset::from).collect(),
         total,
         page: page.0.page(),
         page_size: page.0.page_size(),
@@ -114,7 +115,7 @@ pub async fn machine_media(
         }
         let (url, expires_at) = url_for(&state, user.0.as_ref().map(|u| u.id), &asset).await?;
         out.push(MediaWithUrl {
-            asset,
+            asset: asset.into(),
             url,
             expires_at,
         });

@@ -102,10 +102,8 @@ async fn writes_after_the_cutover_are_served_beside_the_carried_rows(fixture: Fi
     run_ok("seed", &name);
     let app = TestApp::builder().auth().on_database(&name).spawn().await;
     let token = app.token_for(writer(fixture).parse().unwrap());
-    let before = app.favorites(&token).await["total"].as_u64().unwrap();
-    let history = app.history_page(&token, "?page_size=100").await["total"]
-        .as_u64()
-        .unwrap();
+    let before = app.favorites(&token).await.total;
+    let history = app.history_page(&token, "?page_size=100").await.total;
     let sync = app.get_json_as("/api/v1/sync", &token).await;
 
     assert_eq!(app.add_favorite(&token, "chest_press").await.status(), 201);
@@ -126,22 +124,20 @@ async fn writes_after_the_cutover_are_served_beside_the_carried_rows(fixture: Fi
     );
 
     let favorites = app.favorites(&token).await;
-    assert_eq!(favorites["total"].as_u64(), Some(before + 1));
-    let leg_press = favorites["favorites"]
-        .as_array()
-        .unwrap()
+    assert_eq!(favorites.total, before + 1);
+    let leg_press = favorites
+        .favorites
         .iter()
-        .find(|f| f["machine_id"] == "leg_press")
+        .find(|f| &*f.machine_id == "leg_press")
         .unwrap();
-    assert_eq!(leg_press["notes"], "Seat at 6");
+    assert_eq!(leg_press.notes.as_deref(), Some("Seat at 6"));
     let entries = app.history_page(&token, "?page_size=100").await;
-    assert_eq!(entries["total"].as_u64(), Some(history));
+    assert_eq!(entries.total, history);
     assert!(
-        entries["history"]
-            .as_array()
-            .unwrap()
+        entries
+            .history
             .iter()
-            .any(|h| h["machine_id"] == "treadmill" && h["confidence"] == json!(0.934))
+            .any(|h| &*h.machine_id == "treadmill" && h.confidence == Some(0.934))
     );
     let next = app
         .get_json_as(
@@ -265,11 +261,10 @@ async fn a_rollback_gives_back_exactly_what_it_took_and_a_later_migrate_cuts_ove
     run_ok("migrate", &name);
     let favorites = app.favorites(&token).await;
     assert!(
-        favorites["favorites"]
-            .as_array()
-            .unwrap()
+        favorites
+            .favorites
             .iter()
-            .any(|f| f["machine_id"] == "leg_press" && f["notes"] == "Seat at 6"),
-        "cut over again, with the rolled-back changes: {favorites}"
+            .any(|f| &*f.machine_id == "leg_press" && f.notes.as_deref() == Some("Seat at 6")),
+        "cut over again, with the rolled-back changes: {favorites:?}"
     );
 }

@@ -7,7 +7,7 @@ use sqlx::PgPool;
 use super::live_users::{ADA, BEN, CY, GONE};
 use super::{Fixture, rows, run};
 use crate::app_compat::{bundled, load_catalog};
-use crate::helpers::{TestApp, assert_error};
+use crate::helpers::{FAVORITES, HISTORY, TestApp, assert_error};
 
 /// The live fixture migrated and seeded, the app on it (with storage), and a superuser pool.
 pub async fn migrated() -> (TestApp, PgPool) {
@@ -22,7 +22,7 @@ pub fn token(app: &TestApp, user: &str) -> String {
 async fn favorites_and_history_of_machines_the_catalog_lacks_point_at_retired_placeholders() {
     let (app, pool) = migrated().await;
     let ben = token(&app, BEN);
-    let favorites = app.favorites(&ben).await;
+    let favorites = app.get_json_as(FAVORITES, &ben).await;
     let smith = favorites["favorites"]
         .as_array()
         .unwrap()
@@ -54,7 +54,7 @@ async fn favorites_and_history_of_machines_the_catalog_lacks_point_at_retired_pl
             .all(|m| m["id"] != "smith_machine")
     );
     // Offline sync carries it as the retired machine it is, with Ben's favorite of it.
-    let sync = app.sync(&ben, None).await;
+    let sync = app.get_json_as("/api/v1/sync", &ben).await;
     let synced = sync["machines"]["upserted"]
         .as_array()
         .unwrap()
@@ -93,13 +93,15 @@ async fn favorites_and_history_of_machines_the_catalog_lacks_point_at_retired_pl
     );
     // Cy's profile had been deleted by hand; Cy still signs in, so their rows are theirs.
     let cy = token(&app, CY);
-    assert_eq!(app.favorites(&cy).await["total"], 1);
+    assert_eq!(app.get_json_as(FAVORITES, &cy).await["total"], 1);
 }
 
 #[tokio::test]
 async fn percentages_are_served_as_fractions_and_other_out_of_range_confidences_as_null() {
     let (app, pool) = migrated().await;
-    let history = app.history_page(&token(&app, BEN), "?page_size=100").await;
+    let history = app
+        .get_json_as(&format!("{HISTORY}?page_size=100"), &token(&app, BEN))
+        .await;
     let served = |id: &str| {
         history["history"]
             .as_array()
@@ -169,14 +171,16 @@ async fn text_over_the_limits_is_served_whole_and_only_what_a_client_writes_must
             .unwrap()
             .to_owned()
     };
-    let whole = note(&app.favorites(&ben).await);
+    let whole = note(&app.get_json_as(FAVORITES, &ben).await);
     assert_eq!(whole.chars().count(), 1500);
     assert_eq!(app.add_favorite(&ben, "chest_press").await.status(), 201);
     let too_long = json!({"notes": "y".repeat(1001)});
     let refused = app.update_favorite(&ben, "lat_pulldown", too_long).await;
     assert_error(refused, 422, "validation_error").await;
-    assert_eq!(note(&app.favorites(&ben).await), whole);
-    let history = app.history_page(&ben, "?page_size=100").await;
+    assert_eq!(note(&app.get_json_as(FAVORITES, &ben).await), whole);
+    let history = app
+        .get_json_as(&format!("{HISTORY}?page_size=100"), &ben)
+        .await;
     let entry = history["history"]
         .as_array()
         .unwrap()
@@ -203,7 +207,9 @@ async fn timestamps_keep_their_microseconds_through_the_cutover() {
     // which must not make the cutover's moment his profile's `updated_at`.
     let ben = app.get_json_as("/api/v1/users/me", &token(&app, BEN)).await;
     assert_eq!(ben["updated_at"], "2025-11-30T23:59:59.999999Z");
-    let history = app.history_page(&token(&app, BEN), "?page_size=100").await;
+    let history = app
+        .get_json_as(&format!("{HISTORY}?page_size=100"), &token(&app, BEN))
+        .await;
     let first = history["history"]
         .as_array()
         .unwrap()

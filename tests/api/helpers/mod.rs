@@ -23,4 +23,4 @@ pub use db_proxy::DbProxy;
 pub use envelope::{
     ErrorAnswer, account_deleted, assert_error, deleted_count, error_answer, metric_value,
 };
-pub use requests::{FAVORITES, HISTORY, ME, photo_form};
+pub use requests::{FAVORITES, HISTORY, ME, answer, photo_form};

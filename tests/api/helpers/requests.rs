@@ -1,9 +1,13 @@
 //! Typed requests: the calls tests make again and again, each written once. Those that
-//! return a `Response` leave the status to the test; those that return a `Value` assert
-//! the success they name.
+//! return a `Response` leave the status to the test (`answer` reads a success into the
+//! library's own answer type); those that return an answer assert the success they name.
 
+use machinemate_api::routes::favorites::FavoriteList;
+use machinemate_api::routes::history::HistoryPage;
+use machinemate_api::routes::sync::SyncResponse;
 use reqwest::multipart::{Form, Part};
 use reqwest::{Method, Response};
+use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
 use super::TestApp;
@@ -21,6 +25,20 @@ pub fn photo_form(field: &str, bytes: Vec<u8>, file_name: &str, mime: &str) -> F
             .mime_str(mime)
             .unwrap(),
     )
+}
+
+/// Asserts `response`'s status and reads its body into `T` (an answer type of
+/// `machinemate_api::routes`).
+pub async fn answer<T: DeserializeOwned>(response: Response, status: u16) -> T {
+    let url = response.url().path().to_owned();
+    assert_eq!(response.status().as_u16(), status, "{url}");
+    let body = response.bytes().await.expect("a body");
+    serde_json::from_slice(&body).unwrap_or_else(|e| {
+        panic!(
+            "{url} answered what its type does not read ({e}): {}",
+            String::from_utf8_lossy(&body)
+        )
+    })
 }
 
 impl TestApp {
@@ -121,9 +139,9 @@ impl TestApp {
         self.post_json(FAVORITES, token, &body).await
     }
 
-    /// The caller's favorites (`{"favorites": [...], "total": n}`).
-    pub async fn favorites(&self, token: &str) -> Value {
-        self.get_json_as(FAVORITES, token).await
+    /// The caller's favorites.
+    pub async fn favorites(&self, token: &str) -> FavoriteList {
+        answer(self.get_as(FAVORITES, token).await, 200).await
     }
 
     pub async fn favorite(&self, token: &str, machine_id: &str) -> Response {
@@ -158,8 +176,8 @@ impl TestApp {
     }
 
     /// A page of the caller's history; `query` is empty or starts with `?`.
-    pub async fn history_page(&self, token: &str, query: &str) -> Value {
-        self.get_json_as(&format!("{HISTORY}{query}"), token).await
+    pub async fn history_page(&self, token: &str, query: &str) -> HistoryPage {
+        answer(self.get_as(&format!("{HISTORY}{query}"), token).await, 200).await
     }
 
     pub async fn history_entry(&self, token: &str, id: &str) -> Response {
@@ -225,12 +243,12 @@ impl TestApp {
     }
 
     /// `GET /api/v1/sync`, from the start or from `since`, which must answer 200.
-    pub async fn sync(&self, token: &str, since: Option<&str>) -> Value {
+    pub async fn sync(&self, token: &str, since: Option<&str>) -> SyncResponse {
         let path = match since {
             Some(cursor) => format!("/api/v1/sync?since={cursor}"),
             None => "/api/v1/sync".to_owned(),
         };
-        self.get_json_as(&path, token).await
+        answer(self.get_as(&path, token).await, 200).await
     }
 
     // Media.

@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{added, signed_in, three_entries};
-use crate::helpers::{assert_error, deleted_count};
+use crate::helpers::{HISTORY, assert_error, deleted_count};
 
 #[tokio::test]
 async fn an_entry_is_recorded_with_its_machine_and_the_default_source() {
@@ -23,7 +23,7 @@ async fn an_entry_is_recorded_with_its_machine_and_the_default_source() {
 async fn history_is_listed_latest_taken_first_in_pages_of_twenty() {
     let (app, token) = signed_in().await;
     three_entries(&app, &token).await;
-    let page = app.history_page(&token, "").await;
+    let page = app.get_json_as(HISTORY, &token).await;
     assert_eq!(page["total"], 3);
     assert_eq!(
         (page["page"].as_u64(), page["page_size"].as_u64()),
@@ -50,7 +50,10 @@ async fn history_is_filtered_by_machine_and_paged() {
     let (app, token) = signed_in().await;
     let first = three_entries(&app, &token).await;
     let filtered = app
-        .history_page(&token, "?machine_id=leg_press&page_size=1&page=2")
+        .get_json_as(
+            &format!("{HISTORY}?machine_id=leg_press&page_size=1&page=2"),
+            &token,
+        )
         .await;
     assert_eq!(filtered["total"], 2);
     assert_eq!(filtered["history"][0]["id"], first.as_str());
@@ -60,7 +63,7 @@ async fn history_is_filtered_by_machine_and_paged() {
 async fn a_page_past_the_end_is_empty_and_keeps_the_total() {
     let (app, token) = signed_in().await;
     three_entries(&app, &token).await;
-    let past_end = app.history_page(&token, "?page=9").await;
+    let past_end = app.get_json_as(&format!("{HISTORY}?page=9"), &token).await;
     assert_eq!(
         (
             past_end["total"].as_i64(),
@@ -167,14 +170,14 @@ async fn a_deleted_entry_is_gone() {
 async fn clearing_history_deletes_every_entry_and_says_how_many() {
     let (app, token) = signed_in().await;
     three_entries(&app, &token).await;
-    let before = app.history_page(&token, "").await;
+    let before = app.get_json_as(HISTORY, &token).await;
     assert!(before["total"].as_u64().unwrap() > 0);
     assert_eq!(
         deleted_count(app.clear_history(&token).await).await,
         before["total"].as_u64().unwrap(),
         "the count says how many entries went"
     );
-    assert_eq!(app.history_page(&token, "").await["total"], 0);
+    assert_eq!(app.get_json_as(HISTORY, &token).await["total"], 0);
 }
 
 #[tokio::test]

@@ -1,11 +1,13 @@
 //! Offline batches and retries: each entry recorded once, however often it is sent.
 
+use machinemate_api::routes::history::HistoryEntry;
+use machinemate_api::routes::history::write::HistoryBatchResult;
 use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{history_rows, signed_in};
-use crate::helpers::{HISTORY, assert_error};
+use crate::helpers::{HISTORY, answer, assert_error};
 
 #[tokio::test]
 async fn an_offline_batch_is_recorded_once_even_when_uploaded_twice() {
@@ -17,14 +19,9 @@ async fn an_offline_batch_is_recorded_once_even_when_uploaded_twice() {
         {"id": ids[2], "machine_id": "chest_press", "taken_at": "2026-05-01T12:00:00Z", "source": "offline"},
     ]});
     let first = app.add_history_batch(&token, batch.clone()).await;
-    assert_eq!(first.status(), 201);
-    let body: Value = first.json().await.unwrap();
-    assert_eq!(body["total"], 3);
-    assert_eq!(
-        body["history"][1]["id"],
-        ids[1].to_string(),
-        "in the order sent"
-    );
+    let body: HistoryBatchResult = answer(first, 201).await;
+    assert_eq!(body.total, 3);
+    assert_eq!(body.history[1].id, ids[1], "in the order sent");
     // A repeat without Idempotency-Key: the client ids keep it from duplicating.
     assert_eq!(app.add_history_batch(&token, batch).await.status(), 201);
     assert_eq!(history_rows(&app).await, 3);
@@ -98,8 +95,7 @@ async fn the_apps_resent_entry_is_answered_with_the_first_within_the_window() {
     let sends = (0..4).map(|_| app.add_history(&token, body.clone()));
     let mut ids = Vec::new();
     for response in futures_util::future::join_all(sends).await {
-        assert_eq!(response.status(), 201);
-        ids.push(response.json::<Value>().await.unwrap()["id"].clone());
+        ids.push(answer::<HistoryEntry>(response, 201).await.id);
     }
     assert!(ids.windows(2).all(|w| w[0] == w[1]), "{ids:?}");
     assert_eq!(history_rows(&app).await, 1);
@@ -114,7 +110,7 @@ async fn the_apps_resent_entry_is_answered_with_the_first_within_the_window() {
     assert_eq!(history_rows(&app).await, 4);
     // Past the window the same entry is new again.
     tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
-    let later: Value = app.add_history(&token, body).await.json().await.unwrap();
-    assert_ne!(later["id"], ids[0]);
+    let later: HistoryEntry = answer(app.add_history(&token, body).await, 201).await;
+    assert_ne!(later.id, ids[0]);
     assert_eq!(history_rows(&app).await, 5);
 }

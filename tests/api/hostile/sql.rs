@@ -175,8 +175,8 @@ async fn sql_metacharacters_in_every_string_field_are_plain_text() {
         .unwrap();
     assert_eq!(machines_after, machines_before);
     let others = app.favorites(&other_token).await;
-    assert_eq!(others["total"], 1);
-    assert_eq!(others["favorites"][0]["notes"], "mine");
+    assert_eq!(others.total, 1);
+    assert_eq!(others.favorites[0].notes.as_deref(), Some("mine"));
     let history: i64 = sqlx::query_scalar("select count(*) from history")
         .fetch_one(&app.db)
         .await

@@ -1,9 +1,10 @@
 //! Uploads through presigned URLs: the ticket, the upload, the confirmation.
 
-use serde_json::{Value, json};
+use machinemate_api::routes::media::{MediaPage, MediaUrl, MediaWithUrl};
+use serde_json::json;
 
 use super::{jpeg, media_app, put, ticket};
-use crate::helpers::assert_error;
+use crate::helpers::{answer, assert_error};
 
 #[tokio::test]
 async fn a_presigned_upload_is_completed_and_downloads_the_same_bytes() {
@@ -31,27 +32,25 @@ async fn a_presigned_upload_is_completed_and_downloads_the_same_bytes() {
             .status()
             .is_success()
     );
-    let done = app.complete_upload(&token, asset_id).await;
-    assert_eq!(done.status(), 200);
-    let done: Value = done.json().await.unwrap();
+    let done: MediaWithUrl = answer(app.complete_upload(&token, asset_id).await, 200).await;
     assert_eq!(
-        (done["status"].as_str(), done["size_bytes"].as_i64()),
-        (Some("ready"), Some(bytes.len() as i64))
+        (done.asset.status.as_str(), done.asset.size_bytes),
+        ("ready", Some(bytes.len() as i64))
     );
 
-    let url: Value = app
-        .get_as(&format!("/api/v1/media/{asset_id}/url"), &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert!(url["expires_at"].is_string());
-    let downloaded = reqwest::get(url["url"].as_str().unwrap()).await.unwrap();
+    let url: MediaUrl = answer(
+        app.get_as(&format!("/api/v1/media/{asset_id}/url"), &token)
+            .await,
+        200,
+    )
+    .await;
+    assert!(url.expires_at.is_some());
+    let downloaded = reqwest::get(&url.url).await.unwrap();
     assert_eq!(downloaded.status(), 200);
     assert_eq!(downloaded.bytes().await.unwrap().to_vec(), bytes);
 
     // A URL with one character changed does not work.
-    let mut tampered = url["url"].as_str().unwrap().to_owned();
+    let mut tampered = url.url.clone();
     let last = tampered.pop().unwrap();
     tampered.push(if last == '0' { '1' } else { '0' });
     assert!(
@@ -62,14 +61,9 @@ async fn a_presigned_upload_is_completed_and_downloads_the_same_bytes() {
             .is_client_error()
     );
 
-    let list: Value = app
-        .get_as("/api/v1/media", &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(list["total"], 1);
-    assert_eq!(list["assets"][0]["id"], asset_id);
+    let list: MediaPage = answer(app.get_as("/api/v1/media", &token).await, 200).await;
+    assert_eq!(list.total, 1);
+    assert_eq!(list.assets[0].id.to_string(), asset_id);
 }
 
 #[tokio::test]
@@ -191,13 +185,13 @@ async fn a_file_sent_again_after_completion_never_replaces_the_photo() {
     let mut replacement = b"<html>".to_vec();
     replacement.resize(5 * 1024 * 1024, b'x');
     put(&ticket, replacement, "image/jpeg").await;
-    let url: Value = app
-        .get_as(&format!("/api/v1/media/{asset_id}/url"), &token)
-        .await
-        .json()
-        .await
-        .unwrap();
-    let served = reqwest::get(url["url"].as_str().unwrap()).await.unwrap();
+    let url: MediaUrl = answer(
+        app.get_as(&format!("/api/v1/media/{asset_id}/url"), &token)
+            .await,
+        200,
+    )
+    .await;
+    let served = reqwest::get(&url.url).await.unwrap();
     assert_eq!(served.bytes().await.unwrap().to_vec(), photo);
 }
 

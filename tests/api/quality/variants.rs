@@ -3,11 +3,13 @@
 
 use std::collections::BTreeMap;
 
+use machinemate_api::routes::metrics::IdentificationMetrics;
+use machinemate_api::routes::metrics::quality::{CalibrationBucket, VariantMetrics};
 use serde_json::Value;
 use uuid::Uuid;
 
 use super::{EXPERIMENT, VARIANTS, correct, photo, quality_app, trace};
-use crate::helpers::metric_value;
+use crate::helpers::{answer, metric_value};
 use crate::stand_ins::fireworks::Reply;
 
 #[derive(Default, Debug, PartialEq)]
@@ -140,60 +142,38 @@ async fn each_variant_earns_its_own_accuracy_and_the_metrics_say_so() {
     .unwrap();
 
     let admin = app.admin_token().await;
-    let metrics: Value = app
-        .get_as("/api/v1/metrics/identification", &admin)
-        .await
-        .json()
-        .await
-        .unwrap();
-    eprintln!(
-        "quality: {}",
-        serde_json::to_string_pretty(&metrics).unwrap()
-    );
-    let variants = metrics["variants"].as_array().unwrap();
+    let metrics: IdentificationMetrics = answer(
+        app.get_as("/api/v1/metrics/identification", &admin).await,
+        200,
+    )
+    .await;
+    eprintln!("quality: {metrics:#?}");
+    let variants = &metrics.variants;
     assert_eq!(variants.len(), 3);
     for row in variants {
-        let name = row["prompt_variant"].as_str().unwrap();
+        let name = row.prompt_variant.as_str();
         assert_variant_row(row, &expected[name], name == failed_variant);
     }
-    let by_name = |name: &str| {
-        variants
-            .iter()
-            .find(|v| v["prompt_variant"] == name)
-            .unwrap()
-    };
+    let by_name = |name: &str| variants.iter().find(|v| v.prompt_variant == name).unwrap();
     // The variant that is always wrong is never right, however confident.
-    assert_eq!(by_name("catalog-v2")["confidence_median"], 0.9_f32 as f64);
-    // A confidence of 0.9 is in the 0.9-1.0 bucket (not 0.8, as 0.9's float is a hair under).
-    assert_eq!(bucket_of(by_name("catalog-v2"), 0.9)["identifications"], 16);
-    let bucket = |name: &str, lower: f64| {
-        by_name(name)["calibration"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|b| (b["lower"].as_f64().unwrap() - lower).abs() < 1e-9)
-            .cloned()
-    };
     assert_eq!(
-        bucket("cues-v1", 0.8).unwrap()["uncorrected_share"],
+        by_name("catalog-v2").confidence_median,
+        Some(0.9_f32 as f64)
+    );
+    // A confidence of 0.9 is in the 0.9-1.0 bucket (not 0.8, as 0.9's float is a hair under).
+    assert_eq!(bucket_of(by_name("catalog-v2"), 0.9).identifications, 16);
+    assert_eq!(
+        bucket_of(by_name("cues-v1"), 0.8).uncorrected_share,
         1.0,
         "right at 0.85"
     );
-    assert!(
-        bucket("cues-v1", 0.6).unwrap()["uncorrected_share"]
-            .as_f64()
-            .unwrap()
-            < 1.0
-    );
+    assert!(bucket_of(by_name("cues-v1"), 0.6).uncorrected_share < 1.0);
     // What was taken for what.
-    let confusions = metrics["confusions"].as_array().unwrap();
+    let confusions = &metrics.confusions;
     let total: i64 = expected.values().map(|e| e.corrections).sum();
-    let counted: i64 = confusions
-        .iter()
-        .map(|c| c["count"].as_i64().unwrap())
-        .sum();
+    let counted: i64 = confusions.iter().map(|c| c.count).sum();
     assert_eq!(counted, total);
-    assert_eq!(confusions[0]["corrected"], "hack_squat_machine");
+    assert_eq!(confusions[0].corrected, "hack_squat_machine");
 
     // Prometheus: identifications and corrections by variant and model.
     let text = machinemate_api::telemetry::metrics::render(app.app_db().pool());
@@ -218,48 +198,48 @@ async fn each_variant_earns_its_own_accuracy_and_the_metrics_say_so() {
 }
 
 /// A variant's row of the report against what its users did.
-fn assert_variant_row(row: &Value, e: &Expected, failed_upstream: bool) {
-    let name = row["prompt_variant"].as_str().unwrap();
-    let near = |field: &str, value: f64| {
-        let got = row[field].as_f64().unwrap_or(f64::NAN);
+fn assert_variant_row(row: &VariantMetrics, e: &Expected, failed_upstream: bool) {
+    let name = &row.prompt_variant;
+    let near = |field: &str, got: Option<f64>, value: f64| {
+        let got = got.unwrap_or(f64::NAN);
         assert!(
             (got - value).abs() < 1e-9,
             "{name} {field}: {got}, expected {value}"
         );
     };
-    assert_eq!(row["identifications"], e.identifications, "{name}");
-    assert_eq!(row["corrections"], e.corrections, "{name}");
+    assert_eq!(row.identifications, e.identifications, "{name}");
+    assert_eq!(row.corrections, e.corrections, "{name}");
     near(
         "accuracy",
+        row.accuracy,
         1.0 - e.corrections as f64 / e.identifications as f64,
     );
     if e.of_correcting > 0 {
         near(
             "accuracy_among_correcting_users",
+            row.accuracy_among_correcting_users,
             1.0 - e.corrections as f64 / e.of_correcting as f64,
         );
     }
-    near("unknown_rate", e.unknown as f64 / e.identifications as f64);
-    assert_eq!(row["unusable_answers"], e.unusable, "{name}");
-    assert_eq!(row["upstream_errors"], i64::from(failed_upstream), "{name}");
-    assert!(row["latency_p95_ms"].as_f64().unwrap() >= row["latency_p50_ms"].as_f64().unwrap());
-    let calibration = row["calibration"].as_array().unwrap();
-    let counted: i64 = calibration
-        .iter()
-        .map(|b| b["identifications"].as_i64().unwrap())
-        .sum();
+    near(
+        "unknown_rate",
+        row.unknown_rate,
+        e.unknown as f64 / e.identifications as f64,
+    );
+    assert_eq!(row.unusable_answers, e.unusable, "{name}");
+    assert_eq!(row.upstream_errors, i64::from(failed_upstream), "{name}");
+    assert!(row.latency_p95_ms.unwrap() >= row.latency_p50_ms.unwrap());
+    let counted: i64 = row.calibration.iter().map(|b| b.identifications).sum();
     assert_eq!(
         counted, e.identifications,
         "{name}: every answer in a bucket"
     );
 }
 
-fn bucket_of(variant: &Value, lower: f64) -> Value {
-    variant["calibration"]
-        .as_array()
-        .unwrap()
+fn bucket_of(variant: &VariantMetrics, lower: f64) -> &CalibrationBucket {
+    variant
+        .calibration
         .iter()
-        .find(|b| (b["lower"].as_f64().unwrap() - lower).abs() < 1e-9)
-        .cloned()
-        .unwrap_or_else(|| panic!("no bucket at {lower}: {variant}"))
+        .find(|b| (b.lower - lower).abs() < 1e-9)
+        .unwrap_or_else(|| panic!("no bucket at {lower}: {variant:?}"))
 }

@@ -1,21 +1,25 @@
 //! The contract's usage summaries. `stats` is admin-only (its totals describe every
-//! user's activity); `categories` describes the public catalog and stays public.
+//! user's activity); `categories` describes the public catalog and stays public. What
+//! each prompt variant earns is answered in the types of [`quality`].
+
+pub mod quality;
 
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
 use chrono::{DateTime, Utc};
 use secrecy::ExposeSecret;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
+use self::quality::{Confusion, VariantMetrics};
 use crate::auth::AdminUser;
 use crate::db;
 use crate::error::{ApiResult, ErrorBody};
 use crate::state::AppState;
 use crate::telemetry;
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Totals {
     pub users: i64,
     pub machines: i64,
@@ -23,25 +27,25 @@ pub struct Totals {
     pub favorites: i64,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RecentActivity {
     pub identifications_last_7_days: i64,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct Stats {
     pub totals: Totals,
     pub recent_activity: RecentActivity,
     pub timestamp: DateTime<Utc>,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CategoryCount {
     pub category: String,
     pub count: i64,
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct CategoryStats {
     /// Active machines per category, most first.
     pub categories: Vec<CategoryCount>,
@@ -169,14 +173,14 @@ impl FromRequest for Window {
     }
 }
 
-#[derive(Serialize, ToSchema)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct IdentificationMetrics {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     /// Per prompt variant and model, with its calibration.
-    pub variants: Vec<db::quality::VariantMetrics>,
+    pub variants: Vec<VariantMetrics>,
     /// The most frequent confusions (answered -> corrected), at most 20.
-    pub confusions: Vec<db::quality::Confusion>,
+    pub confusions: Vec<Confusion>,
 }
 
 /// What each prompt variant and model earns over a window (default the last 7 days, at
@@ -205,7 +209,7 @@ pub async fn identification(
     Ok(web::Json(IdentificationMetrics {
         from: window.from,
         to: window.to,
-        variants,
-        confusions,
+        variants: variants.into_iter().map(VariantMetrics::from).collect(),
+        confusions: confusions.into_iter().map(Confusion::from).collect(),
     }))
 }
