@@ -185,7 +185,9 @@ fn every_refusal<T: DeserializeOwned>(body: &[u8], first: ValidationIssue) -> Ve
         return vec![nul_issue(vec!["body".into()])];
     }
     let mut refused = vec![first];
-    loop {
+    // Each refusal found costs a read of the whole body: a hostile body of refused values
+    // (a batch of 100 entries, each with several) is listed only up to this many.
+    while refused.len() < MAX_REFUSALS_LISTED {
         let Some(removed) = remove(&mut json, &refused[refused.len() - 1].loc) else {
             return refused;
         };
@@ -203,7 +205,12 @@ fn every_refusal<T: DeserializeOwned>(body: &[u8], first: ValidationIssue) -> Ve
         }
         refused.push(issue);
     }
+    refused
 }
+
+/// The most refused values one 422 lists (FastAPI lists every one; a body with more
+/// lists its first this many).
+const MAX_REFUSALS_LISTED: usize = 32;
 
 /// Removes the object member at `loc` (`["body", "entries", 2, "confidence"]`) from
 /// `json`; returns `loc`, or `None` when `loc` names no object member.

@@ -126,6 +126,22 @@ fn every_refused_value_of_a_body_is_reported_where_it_is() {
 }
 
 #[test]
+fn a_body_of_refused_values_lists_the_first_32() {
+    // 100 entries with two refused values each: 200 refusals, each found by reading the
+    // body again; the answer lists 32 (each index's confidence first, in body order).
+    let entry = r#"{"machine_id": "y", "confidence": -1, "notes": null}"#;
+    let entries = vec![entry; 100].join(", ");
+    let body = format!(r#"{{"machine_id": "x", "confidence": 5, "entries": [{entries}]}}"#);
+    let issues = entry_issues(&body);
+    assert_eq!(issues.len(), 32);
+    assert!(
+        issues
+            .iter()
+            .all(|(_, kind)| kind.starts_with("greater_than") || kind.starts_with("less_than"))
+    );
+}
+
+#[test]
 fn a_wrong_type_missing_field_or_syntax_error_is_reported_alone_as_before() {
     let long = "n".repeat(Notes::MAX_CHARS + 1);
     let missing = format!(r#"{{"notes": "{long}"}}"#);
