@@ -5,11 +5,13 @@ For each build under test it starts the release binary on the local stack (a pri
 PostgreSQL with the catalog, 1,000 users with favorites and history; the service's own
 local JWKS; a local Fireworks stand-in answering after a fixed delay), drives load with
 wrk and prints throughput, p50/p99 latency and errors per scenario, each also as a ratio
-of the ceiling (an actix server answering the catalog page from memory, bench/ceiling.rs,
-measured in the same run), plus start-to-ready time and idle memory without and with TLS
+of its limit, measured in the same run: the catalog's of the ceiling (an actix server
+answering the catalog page from memory, bench/ceiling.rs), the reads of the caller's own
+rows of the floor (an actix server asking Postgres one prepared query per request,
+bench/floor.rs), plus start-to-ready time and idle memory without and with TLS
 to Postgres, peak resident memory and binary size. With --growth (the default) the
-favorites and history tables then grow a hundredfold and those two pages are measured
-again. Results are also written as JSON under bench/results/.
+favorites and history tables then grow a hundredfold and those two pages (and the floor)
+are measured again. Results are also written as JSON under bench/results/.
 """
 
 import argparse
@@ -328,28 +330,53 @@ class Build:
         self.service.stop()
 
 
-class Ceiling:
-    """bench/ceiling.rs answering the catalog page's bytes from memory on its own port."""
+class Limit:
+    """A reference server on its own port, measured before and after the scenarios (the
+    mean is what rows are set against; the runs show how much the machine drifted)."""
 
-    def __init__(self, binary, body):
+    name = ""
+
+    def __init__(self, argv, check):
         self.port = free_port()
-        self.body_file = WORK / "ceiling-body.json"
-        self.body_file.write_bytes(body)
-        self.process = subprocess.Popen([str(binary), str(self.port), str(self.body_file)],
+        self.process = subprocess.Popen([str(a) for a in argv(self.port)],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 10
         while True:
             try:
-                with urllib.request.urlopen(self.base + "/", timeout=1) as response:
-                    if response.read() == body:
-                        break
+                if check(self.base):
+                    break
             except OSError:
                 pass
             if self.process.poll() is not None or time.time() > deadline:
-                raise SystemExit("bench: the ceiling server did not start")
+                raise SystemExit(f"bench: the {self.name} server did not start")
             time.sleep(0.02)
         self.runs = []
+
+    def result(self):
+        rps = [r["rps"] for r in self.runs]
+        return {"rps": statistics.mean(rps), "runs": self.runs}
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait()
+
+
+class Ceiling(Limit):
+    """bench/ceiling.rs answering the catalog page's bytes from memory: no route of the
+    service can be cheaper. The catalog scenarios are set against it."""
+
+    name = "ceiling"
+
+    def __init__(self, binary, body):
+        self.body_file = WORK / "ceiling-body.json"
+        self.body_file.write_bytes(body)
+
+        def check(base):
+            with urllib.request.urlopen(base + "/", timeout=1) as response:
+                return response.read() == body
+        super().__init__(lambda port: [binary, port, self.body_file], check)
 
     def measure(self, seconds, connections):
         log("[ceiling] catalog page bytes from memory")
@@ -357,14 +384,27 @@ class Ceiling:
                              connections))
 
     def result(self):
-        rps = [r["rps"] for r in self.runs]
-        return {"rps": statistics.mean(rps), "runs": self.runs, "body_bytes":
-                self.body_file.stat().st_size}
+        return super().result() | {"body_bytes": self.body_file.stat().st_size}
 
-    def stop(self):
-        if self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait()
+
+class Floor(Limit):
+    """bench/floor.rs: one prepared query per request (a user's favorite ids) through a
+    pool of the service's default size; no auth, no RLS, no transaction. A read of the
+    caller's rows must make that round trip, so the user-data scenarios are set against
+    it. Measured again at 100x rows, against which the grown scenarios are set."""
+
+    name = "floor"
+
+    def __init__(self, binary, database_url):
+        def check(base):
+            with urllib.request.urlopen(f"{base}/?user={user_id(1)}", timeout=1) as response:
+                return response.status == 200 and len(json.load(response)) > 0
+        super().__init__(lambda port: [binary, port, database_url], check)
+
+    def measure(self, seconds, connections):
+        log("[floor] one prepared query per request: a user's favorite ids")
+        self.runs.append(wrk(self, [("", f"/?user={user_id(g)}") for g in range(1, USERS + 1)],
+                             seconds, connections))
 
 
 def interleaved(builds, scenarios, into):
@@ -376,7 +416,7 @@ def interleaved(builds, scenarios, into):
             build.result[into][name] = run(build)
 
 
-def measure(builds, database_url, args, photo, ceiling_binary):
+def measure(builds, database_url, args, photo, ceiling_binary, floor_binary):
     for build in builds:
         build.prepare()
     machines = psql_rows(database_url, "select id from public.machines where is_active")
@@ -384,9 +424,11 @@ def measure(builds, database_url, args, photo, ceiling_binary):
     page = urllib.request.urlopen(builds[0].service.base + "/api/v1/machines?page_size=20",
                                   timeout=10).read()
     ceiling = Ceiling(ceiling_binary, page)
-    # Before the scenarios and after them: the mean is the ceiling every row is set
-    # against, the two runs show how much the machine drifted meanwhile.
+    floor = Floor(floor_binary, database_url)
+    # Before the scenarios and after them: the means are what every row is set against,
+    # the two runs of each show how much the machine drifted meanwhile.
     ceiling.measure(seconds, conns)
+    floor.measure(seconds, conns)
 
     def paths(make):
         return lambda b: wrk(b.service, make(b), seconds, conns)
@@ -410,14 +452,18 @@ def measure(builds, database_url, args, photo, ceiling_binary):
             for t, c in zip(b.tokens, b.cursors)])),
         (f"identify (1 MB photo, Fireworks {args.fireworks_delay_ms} ms)", identify),
     ], "scenarios")
+    floor.measure(seconds, conns)
     ceiling.measure(seconds, conns)
     ceiling.stop()
+    floor.stop()
     for build in builds:
         build.finish()
-    return ceiling.result()
+    return {"ceiling": ceiling.result(), "floor": floor.result()}
 
 
-def measure_growth(builds, args):
+def measure_growth(builds, args, database_url, floor_binary):
+    floor = Floor(floor_binary, database_url)
+    floor.measure(args.seconds, args.connections)
     for build in builds:
         build.result["growth"] = {}
         build.service.start()
@@ -429,6 +475,9 @@ def measure_growth(builds, args):
     ], "growth")
     for build in builds:
         build.service.stop()
+    floor.measure(args.seconds, args.connections)
+    floor.stop()
+    return floor.result()
 
 
 def mint_tokens(binary, env, count):
@@ -484,31 +533,57 @@ def prepare_database(base_url):
     return url
 
 
-def fmt_row(name, s, ceiling):
+# The scenarios that read the caller's own rows, set against the floor; the others
+# (the public catalog, identification) against the ceiling.
+USER_DATA = {"favorites list", "history page", "sync (incremental)"}
+
+
+def ratio(name, s, limits, grown=False):
+    """The scenario's requests/s as a ratio of its limit, e.g. "0.72x floor"."""
+    if name in USER_DATA:
+        limit = limits["floor_grown" if grown else "floor"]
+        return f"{s['rps'] / limit['rps']:.2f}x floor"
+    return f"{s['rps'] / limits['ceiling']['rps']:.2f}x ceiling"
+
+
+def fmt_row(label, name, s, limits, grown=False):
     extra = ""
     if "overhead_p99_ms" in s:
         extra = (f" (own share p50 {s['overhead_p50_ms']:.1f} ms, "
                  f"p99 {s['overhead_p99_ms']:.1f} ms)")
-    return (f"| {name} | {s['rps']:,.0f} | {s['rps'] / ceiling['rps']:.3f}x | "
+    return (f"| {label} | {s['rps']:,.0f} | {ratio(name, s, limits, grown)} | "
+            f"{s['rps'] / limits['ceiling']['rps']:.3f}x | "
             f"{s['p50_ms']:.2f} | {s['p99_ms']:.2f} | {s['errors']} |{extra}")
 
 
-def report(results, ceiling):
-    runs = ", ".join(f"{r['rps']:,.0f}" for r in ceiling["runs"])
+def runs_of(limit):
+    return ", ".join(f"{r['rps']:,.0f}" for r in limit["runs"])
+
+
+def report(results, limits):
+    ceiling, floor = limits["ceiling"], limits["floor"]
     lines = [f"Ceiling (bench/ceiling.rs: the {ceiling['body_bytes']:,}-byte catalog page "
-             f"from memory): {ceiling['rps']:,.0f} requests/s (mean of {runs}, before and "
-             "after the scenarios)", ""]
+             f"from memory): {ceiling['rps']:,.0f} requests/s (mean of {runs_of(ceiling)}, "
+             "before and after the scenarios)", "",
+             f"Floor (bench/floor.rs: one prepared query per request, a user's favorite ids, "
+             f"pool of 10): {floor['rps']:,.0f} requests/s (mean of {runs_of(floor)})"]
+    if "floor_grown" in limits:
+        grown = limits["floor_grown"]
+        lines[-1] += (f"; at {GROWTH}x rows {grown['rps']:,.0f} requests/s "
+                      f"(mean of {runs_of(grown)})")
+    lines.append("")
     for r in results:
         lines.append(f"### {r['build']}")
         lines.append("")
-        lines.append("| scenario | requests/s | of ceiling | p50 ms | p99 ms | errors |")
-        lines.append("|---|---:|---:|---:|---:|---:|")
+        lines.append("| scenario | requests/s | of its limit | of ceiling | p50 ms | p99 ms "
+                     "| errors |")
+        lines.append("|---|---:|---:|---:|---:|---:|---:|")
         for name, s in r["scenarios"].items():
-            lines.append(fmt_row(name, s, ceiling))
+            lines.append(fmt_row(name, name, s, limits))
         for name, s in r.get("growth", {}).items():
             base = r["scenarios"][name]["rps"]
             lines.append(fmt_row(f"{name} at {GROWTH}x rows ({s['rps'] / base:.0%} of base)",
-                                 s, ceiling))
+                                 name, s, limits, grown=True))
         lines.append("")
         lines.append(f"- start to ready: {r['start_to_ready_ms']:.0f} ms without TLS "
                      f"(median of 5: {r['start_to_ready_all_ms']})")
@@ -531,15 +606,16 @@ def report(results, ceiling):
         lines.append("|---|---:|---:|---:|")
         for name in a["scenarios"]:
             sa, sb = a["scenarios"][name], b["scenarios"][name]
-            lines.append(f"| {name} | {sa['rps']:,.0f} ({sa['rps'] / ceiling['rps']:.3f}x) / "
+            lines.append(f"| {name} | {sa['rps']:,.0f} ({ratio(name, sa, limits)}) / "
                          f"{sa['p99_ms']:.2f} ms | {sb['rps']:,.0f} "
-                         f"({sb['rps'] / ceiling['rps']:.3f}x) / {sb['p99_ms']:.2f} ms | "
+                         f"({ratio(name, sb, limits)}) / {sb['p99_ms']:.2f} ms | "
                          f"{sb['rps'] / sa['rps'] - 1:+.0%} |")
         for name in a.get("growth", {}):
             sa, sb = a["growth"][name], b["growth"][name]
-            lines.append(f"| {name} at {GROWTH}x rows | {sa['rps']:,.0f} / {sa['p99_ms']:.2f} ms"
-                         f" | {sb['rps']:,.0f} / {sb['p99_ms']:.2f} ms | "
-                         f"{sb['rps'] / sa['rps'] - 1:+.0%} |")
+            lines.append(f"| {name} at {GROWTH}x rows | {sa['rps']:,.0f} "
+                         f"({ratio(name, sa, limits, True)}) / {sa['p99_ms']:.2f} ms"
+                         f" | {sb['rps']:,.0f} ({ratio(name, sb, limits, True)}) / "
+                         f"{sb['p99_ms']:.2f} ms | {sb['rps'] / sa['rps'] - 1:+.0%} |")
         lines.append(f"| start to ready | {a['start_to_ready_ms']:.0f} ms | "
                      f"{b['start_to_ready_ms']:.0f} ms | |")
         if "start_to_ready_tls_ms" in a:
@@ -563,6 +639,7 @@ def main():
                         help="the same Postgres over TLS, certificate verified "
                              "(scripts/local-postgres tls-url): start and idle measured too")
     parser.add_argument("--ceiling", required=True, help="bench/ceiling.rs, built")
+    parser.add_argument("--floor", required=True, help="bench/floor.rs, built")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--identify-connections", type=int, default=4)
@@ -593,7 +670,7 @@ def main():
 
     builds = [Build(label, binary, url, fireworks, tls_url) for label, binary in args.build]
     try:
-        ceiling = measure(builds, url, args, photo, args.ceiling)
+        limits = measure(builds, url, args, photo, args.ceiling, args.floor)
         if not args.no_growth:
             log(f"growing favorites and history {GROWTH}x ({USERS * GROWTH:,} users)")
             started = time.time()
@@ -604,7 +681,7 @@ def main():
             counts = psql_rows(url, "select (select count(*) from public.favorites), "
                                     "(select count(*) from public.history)")
             log(f"grown in {time.time() - started:.0f}s: favorites, history = {counts[0]}")
-            measure_growth(builds, args)
+            limits["floor_grown"] = measure_growth(builds, args, url, args.floor)
             for build in builds:
                 build.result["growth_rows"] = counts[0]
     finally:
@@ -612,13 +689,13 @@ def main():
             build.service.stop()
     results = [build.result for build in builds]
 
-    table = report(results, ceiling)
+    table = report(results, limits)
     print(table)
     out_dir = ROOT / "bench" / "results"
     out_dir.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     document = {"when": stamp, "machine": {"cpus": os.cpu_count()},
-                "settings": vars(args) | {"build": args.build}, "ceiling": ceiling,
+                "settings": vars(args) | {"build": args.build}, "limits": limits,
                 "results": results}
     for path in (out_dir / f"{stamp}.json", out_dir / "latest.json"):
         path.write_text(json.dumps(document, indent=2))

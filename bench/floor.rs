@@ -1,0 +1,87 @@
+//! The floor `bench/run` sets every user-data scenario against: an actix-web server with
+//! the service's own defaults (one worker per core, HTTP/1.1 keep-alive) that asks
+//! Postgres one prepared query per request — the machine ids of one user's favorites —
+//! through a pool of the service's default size (10), and answers them as JSON. No auth,
+//! no row-level security, no transaction: one round trip to Postgres and nothing else.
+//! A read of the caller's own rows must make that round trip, so a user-data scenario's
+//! requests/s divided by the floor's says how much work it does beyond it.
+//!
+//! ```text
+//! cargo build --release --example floor
+//! target/release/examples/floor PORT DATABASE_URL
+//! curl 'http://127.0.0.1:PORT/?user=00000000-0000-4000-8000-000000000001'
+//! ```
+
+use std::process::ExitCode;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use serde::Deserialize;
+use sqlx::PgPool;
+use sqlx::postgres::PgPoolOptions;
+use uuid::Uuid;
+
+/// The service's default `DATABASE_MAX_CONNECTIONS`.
+const POOL_SIZE: u32 = 10;
+
+#[derive(Deserialize)]
+struct Caller {
+    user: Uuid,
+}
+
+async fn favorite_ids(pool: web::Data<PgPool>, caller: web::Query<Caller>) -> HttpResponse {
+    // sqlx prepares the statement once per connection and reuses it.
+    let ids: Result<Vec<(String,)>, _> =
+        sqlx::query_as("select machine_id from public.favorites where user_id = $1")
+            .bind(caller.user)
+            .fetch_all(pool.get_ref())
+            .await;
+    match ids {
+        Ok(rows) => {
+            HttpResponse::Ok().json(rows.into_iter().map(|(id,)| id).collect::<Vec<_>>())
+        }
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
+}
+
+#[actix_web::main]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let [port, database_url] = args.as_slice() else {
+        eprintln!("usage: floor PORT DATABASE_URL");
+        return ExitCode::from(2);
+    };
+    let Ok(port) = port.parse::<u16>() else {
+        eprintln!("floor: PORT must be a port number, not {port:?}");
+        return ExitCode::from(2);
+    };
+    let pool = match PgPoolOptions::new()
+        .max_connections(POOL_SIZE)
+        .connect(database_url)
+        .await
+    {
+        Ok(pool) => web::Data::new(pool),
+        Err(e) => {
+            eprintln!("floor: connecting to the database: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(pool.clone())
+            .default_service(web::to(favorite_ids))
+    })
+    .bind(("127.0.0.1", port));
+    match server {
+        Ok(server) => match server.run().await {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("floor: {e}");
+                ExitCode::FAILURE
+            }
+        },
+        Err(e) => {
+            eprintln!("floor: binding 127.0.0.1:{port}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
