@@ -10,7 +10,7 @@ use sqlx::FromRow;
 use super::Db;
 use super::embed::{MachineIndex, WithMachine, attach, attach_in};
 use super::query::Statements;
-use super::rls::{ReadQuery, UserTx};
+use super::rls::{ScopedCall, UserTx};
 use crate::domain::machine_id::MachineId;
 use crate::error::ApiResult;
 
@@ -47,17 +47,10 @@ pub async fn list(
     claims: &Value,
     machines: &MachineIndex,
 ) -> ApiResult<Vec<WithMachine<FavoriteRow>>> {
-    let rows: Vec<FavoriteRow> = UserTx::read(
-        db,
-        claims,
-        // The function (migration 20261206000000) reads as the caller, under the
-        // favorites policy, with a plan Postgres keeps per connection.
-        ReadQuery::new(
-            "select machine_id, created_at, notes, updated_at \
-             from public.machinemate_favorites() order by created_at desc, machine_id",
-        ),
-    )
-    .await?;
+    // The function (migration 20261208000000) scopes the statement to the caller and
+    // reads as the caller, under the favorites policy, newest first.
+    let rows: Vec<FavoriteRow> =
+        UserTx::call(db, claims, ScopedCall::new("machinemate_read_favorites")).await?;
     Ok(attach(db, machines, rows, |row| &*row.machine_id).await?)
 }
 

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::Db;
 use super::embed::{MachineIndex, WithMachine, attach, attach_in};
-use super::rls::{ReadQuery, UserTx};
+use super::rls::{ReadQuery, ScopedCall, UserTx};
 use crate::domain::machine_id::MachineId;
 use crate::domain::pagination::PageRequest;
 use crate::error::ApiResult;
@@ -77,21 +77,15 @@ pub async fn list(
     page: PageRequest,
     machine_id: Option<&str>,
 ) -> ApiResult<(Vec<WithMachine<EntryRow>>, i64)> {
-    let rows: Vec<EntryRow> = UserTx::read(
+    // The function (migration 20261208000000) scopes the statement to the caller and
+    // reads the page as the caller, under the history policy.
+    let rows: Vec<EntryRow> = UserTx::call(
         db,
         claims,
-        machine_filter(
-            ReadQuery::new(
-                "select h.id, h.machine_id, h.confidence, h.source, h.taken_at, h.created_at, \
-                 h.photo_uri, count(*) over () as total from public.history h \
-                 where h.user_id = (select auth.uid()) and ",
-            ),
-            machine_id,
-        )
-        .sql(" order by h.taken_at desc, h.id limit ")
-        .int(page.limit())
-        .sql(" offset ")
-        .int(page.offset()),
+        ScopedCall::new("machinemate_read_history")
+            .text(machine_id)
+            .int(page.limit())
+            .int(page.offset()),
     )
     .await?;
     let total = match rows.first() {

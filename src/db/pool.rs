@@ -36,6 +36,15 @@ static CONNECTIONS: LazyLock<std::io::Result<Runtime>> = LazyLock::new(|| {
         .build()
 });
 
+/// The statement timeout a session-mode connection holds by default, for a pool whose
+/// statements may run at most `ceiling` (the request deadline): an eighth less, so that a
+/// statement sent in the first eighth of a request (the first 225 ms of the default
+/// 1,800, when a read of the caller's rows is sent) ends by the deadline without a
+/// timeout of its own ([`Db::session_timeout_fits`]), and one round trip is enough.
+fn session_timeout(ceiling: Duration) -> Duration {
+    ceiling - ceiling / 8
+}
+
 tokio::task_local! {
     /// When the request being served must be answered (`crate::deadline`).
     static REQUEST_DEADLINE: Instant;
@@ -133,14 +142,15 @@ impl Db {
             .after_release(|conn, _meta| {
                 Box::pin(async move { Ok(!connections_suspect() || answers(conn).await) })
             })
-            // A session's own connection (session mode) holds the ceiling as its default;
-            // behind a transaction pooler every transaction sets it (`begin`).
+            // A session's own connection (session mode) holds `session_timeout` as its
+            // default; behind a transaction pooler every transaction sets its own
+            // (`begin`).
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     if let (Some(limit), false) = (statement_timeout, transaction_mode) {
                         sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                             "SET statement_timeout = {}",
-                            limit.as_millis().max(1)
+                            session_timeout(limit).as_millis().max(1)
                         )))
                         .execute(conn)
                         .await?;
@@ -171,6 +181,18 @@ impl Db {
             .try_with(|deadline| deadline.saturating_duration_since(Instant::now()))
             .unwrap_or(ceiling);
         Some(left.min(ceiling).max(Duration::from_millis(1)))
+    }
+
+    /// True when a statement sent now, with no timeout of its own, ends by the request's
+    /// deadline anyway: the connection's default ([`session_timeout`], session mode) is
+    /// within the time left, or statements have no timeout at all. Behind a transaction
+    /// pooler connections hold no default, so every statement must set its own.
+    pub fn session_timeout_fits(&self) -> bool {
+        match (self.statement_timeout, self.statement_budget()) {
+            (None, _) | (_, None) => true,
+            (Some(_), Some(_)) if !self.persistent => false,
+            (Some(ceiling), Some(left)) => left >= session_timeout(ceiling),
+        }
     }
 
     /// `SET LOCAL statement_timeout = <budget>` for a transaction's first message, or

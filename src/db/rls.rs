@@ -64,40 +64,70 @@ impl UserTx {
     where
         R: for<'r> FromRow<'r, PgRow>,
     {
-        // Statement 0 is BEGIN, 1 the settings (one row, skipped), 2 the query, 3 COMMIT.
-        const QUERY: usize = 2;
-        let statement = format!(
-            "BEGIN READ ONLY; {}; {}; COMMIT",
-            scope(claims, db.statement_budget()),
-            query.sql
-        );
+        let result = postgres_call(async {
+            let started = std::time::Instant::now();
+            let conn = db.acquire().await;
+            super::health::waited(started, conn.is_ok());
+            let statement = format!(
+                "BEGIN READ ONLY; {}; {}; COMMIT",
+                scope(claims, db.statement_budget()),
+                query.sql
+            );
+            in_one_message(ClosedUnlessFinished(Some(conn?)), statement).await
+        })
+        .await;
+        super::health::note(&result);
+        result
+    }
+
+    /// Runs one of the functions that scope themselves to the caller and read (migration
+    /// 20261208000000) and decodes its rows: the cheapest scoped read there is.
+    ///
+    /// On a session's own connection the call is a prepared statement, one Bind/Execute
+    /// whose plan Postgres keeps: no BEGIN or COMMIT (the statement is its own
+    /// transaction, and the scope ends with it), no scope statement, nothing parsed, rows
+    /// in binary. It is bounded by the connection's default statement timeout, which
+    /// ends it by the request's deadline as long as it is sent early in the request
+    /// ([`Db::session_timeout_fits`]). Later in a request, or behind a transaction
+    /// pooler (no prepared statements, no default timeout), the call travels as one
+    /// simple-protocol message with the time left as its timeout: `BEGIN READ ONLY;
+    /// SET LOCAL statement_timeout = ...; SELECT * FROM <function>(<literals>); COMMIT`.
+    pub async fn call<R>(db: &Db, claims: &Value, call: ScopedCall) -> Result<Vec<R>, sqlx::Error>
+    where
+        R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
+    {
         let result = postgres_call(async {
             let started = std::time::Instant::now();
             let conn = db.acquire().await;
             super::health::waited(started, conn.is_ok());
             let mut conn = ClosedUnlessFinished(Some(conn?));
-            let mut rows = Vec::new();
-            let mut completed = 0;
-            {
-                // `statement` holds only program text and `ReadQuery`'s literals.
-                let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
-                    .fetch_many(&mut **conn.0.as_mut().expect("held until finished"));
-                while let Some(result) = results.try_next().await? {
-                    match result {
-                        Either::Left(_) => completed += 1,
-                        Either::Right(row) if completed == QUERY => rows.push(R::from_row(&row)?),
-                        Either::Right(_) => {}
-                    }
+            if db.session_timeout_fits() {
+                let sql = call.prepared();
+                // `sql` is program text: the function's name and placeholders.
+                let mut query =
+                    sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql)).bind(claims.to_string());
+                for arg in call.args {
+                    query = match arg {
+                        Arg::Text(text) => query.bind(text),
+                        Arg::Int(n) => query.bind(n),
+                    };
                 }
+                let rows = query
+                    .fetch_all(&mut **conn.0.as_mut().expect("held until finished"))
+                    .await;
+                // An error Postgres reported ended the statement's own transaction: the
+                // session is clean. Anything else (a broken or abandoned exchange) is not.
+                if matches!(rows, Ok(_) | Err(sqlx::Error::Database(_))) {
+                    conn.finished();
+                }
+                return rows;
             }
-            if completed != QUERY + 2 {
-                return Err(sqlx::Error::Protocol(format!(
-                    "a scoped read completed {completed} statements, not {}",
-                    QUERY + 2
-                )));
-            }
-            conn.finished();
-            Ok(rows)
+            let timeout = db.statement_budget().map_or(0, |t| t.as_millis());
+            let statement = format!(
+                "BEGIN READ ONLY; SET LOCAL statement_timeout = {timeout}; {}; COMMIT",
+                call.literal(claims)
+            );
+            in_one_message(conn, statement).await
         })
         .await;
         super::health::note(&result);
@@ -150,6 +180,109 @@ fn scope(claims: &Value, budget: Option<std::time::Duration>) -> String {
         "SELECT public.machinemate_scope({}, {timeout})",
         pg_literal(&claims.to_string())
     )
+}
+
+/// Sends `statement`, a transaction in one simple-protocol message whose third
+/// statement (after BEGIN and one that returns at most a row) is the query, and decodes
+/// the query's rows. The connection goes back to the pool only when all four statements
+/// completed.
+async fn in_one_message<R>(
+    mut conn: ClosedUnlessFinished,
+    statement: String,
+) -> Result<Vec<R>, sqlx::Error>
+where
+    R: for<'r> FromRow<'r, PgRow>,
+{
+    // Statement 0 is BEGIN, 1 the settings (skipped), 2 the query, 3 COMMIT.
+    const QUERY: usize = 2;
+    let mut rows = Vec::new();
+    let mut completed = 0;
+    {
+        // `statement` holds only program text and literals (`pg_literal`, integers).
+        let mut results = sqlx::raw_sql(sqlx::AssertSqlSafe(statement))
+            .fetch_many(&mut **conn.0.as_mut().expect("held until finished"));
+        while let Some(result) = results.try_next().await? {
+            match result {
+                Either::Left(_) => completed += 1,
+                Either::Right(row) if completed == QUERY => rows.push(R::from_row(&row)?),
+                Either::Right(_) => {}
+            }
+        }
+    }
+    if completed != QUERY + 2 {
+        return Err(sqlx::Error::Protocol(format!(
+            "a scoped read completed {completed} statements, not {}",
+            QUERY + 2
+        )));
+    }
+    conn.finished();
+    Ok(rows)
+}
+
+/// A call of one of the functions that scope themselves to the caller and read
+/// (migration 20261208000000), for [`UserTx::call`]: the function's name, written in
+/// the program, and the arguments after the claims, each typed.
+#[derive(Debug, Clone)]
+pub struct ScopedCall {
+    function: &'static str,
+    args: Vec<Arg>,
+}
+
+#[derive(Debug, Clone)]
+enum Arg {
+    Text(Option<String>),
+    Int(i64),
+}
+
+impl ScopedCall {
+    /// `public.<function>(claims, ...)`.
+    pub fn new(function: &'static str) -> Self {
+        ScopedCall {
+            function,
+            args: Vec::new(),
+        }
+    }
+
+    /// A text argument (`NULL` for `None`).
+    pub fn text(mut self, value: Option<&str>) -> Self {
+        self.args.push(Arg::Text(value.map(str::to_owned)));
+        self
+    }
+
+    /// An integer argument (a `bigint`).
+    pub fn int(mut self, value: i64) -> Self {
+        self.args.push(Arg::Int(value));
+        self
+    }
+
+    /// `select * from public.<function>($1, $2::text, $3::bigint, ...)`: the claims first.
+    fn prepared(&self) -> String {
+        let mut sql = format!("select * from public.{}($1", self.function);
+        for (i, arg) in self.args.iter().enumerate() {
+            let cast = match arg {
+                Arg::Text(_) => "text",
+                Arg::Int(_) => "bigint",
+            };
+            sql.push_str(&format!(", ${}::{cast}", i + 2));
+        }
+        sql.push(')');
+        sql
+    }
+
+    /// The same call with every argument a literal, for the simple protocol.
+    fn literal(&self, claims: &Value) -> String {
+        let mut query = ReadQuery::new("SELECT * FROM public.")
+            .sql(self.function)
+            .sql("(")
+            .text(Some(&claims.to_string()));
+        for arg in &self.args {
+            query = match arg {
+                Arg::Text(text) => query.sql(", ").text(text.as_deref()).sql("::text"),
+                Arg::Int(n) => query.sql(", ").int(*n).sql("::bigint"),
+            };
+        }
+        query.sql(")").sql
+    }
 }
 
 /// A pooled connection that is closed, not returned to the pool, unless

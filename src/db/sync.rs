@@ -7,9 +7,11 @@ use crate::domain::machine_id::MachineId;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
+use serde_json::Value;
+
 use super::Db;
 use super::machines::machine_columns;
-use super::rls::UserTx;
+use super::rls::{ScopedCall, UserTx};
 use crate::domain::machine::Machine;
 
 /// One change to the caller's data; which fields are set depends on `kind`/`deleted`.
@@ -31,51 +33,41 @@ pub struct UserChange {
     pub updated_at: Option<DateTime<Utc>>,
 }
 
-/// Up to `limit` changes after `since`, oldest first. Versions are unique per user and
-/// become visible in order (the user row is locked while one is taken), so reading
-/// "after the last version seen" never skips one.
-#[tracing::instrument(skip(tx))]
+/// Up to `limit` changes after `since`, oldest first, and the highest change version
+/// whose tombstone housekeeping purged for the caller (0 when none was: a cursor older
+/// than it may have missed a deletion). Versions are unique per user and become visible
+/// in order (the user row is locked while one is taken), so reading "after the last
+/// version seen" never skips one. One statement (migration 20261208000000), whose first
+/// row carries the purge floor.
+#[tracing::instrument(skip(db, claims))]
 pub async fn user_changes(
-    tx: &mut UserTx,
+    db: &Db,
+    claims: &Value,
     since: i64,
     limit: i64,
-) -> Result<Vec<UserChange>, sqlx::Error> {
-    tx.query_as(
-        "select * from ( \
-           select 'favorite' as kind, f.sync_version as version, false as deleted, \
-                  f.machine_id as entity_id, f.machine_id, f.notes, null::real as confidence, \
-                  null::text as source, null::text as photo_uri, null::timestamptz as taken_at, \
-                  f.created_at, f.updated_at \
-             from public.favorites f \
-            where f.user_id = (select auth.uid()) and f.sync_version > $1 \
-           union all \
-           select 'history', h.sync_version, false, h.id::text, h.machine_id, null, h.confidence, \
-                  h.source, h.photo_uri, h.taken_at, h.created_at, h.updated_at \
-             from public.history h \
-            where h.user_id = (select auth.uid()) and h.sync_version > $1 \
-           union all \
-           select t.entity, t.sync_version, true, t.entity_id, null, null, null, null, null, null, \
-                  null, t.deleted_at \
-             from public.sync_tombstones t \
-            where t.user_id = (select auth.uid()) and t.sync_version > $1 \
-         ) changes order by version limit $2",
+) -> Result<(Vec<UserChange>, i64), sqlx::Error> {
+    let mut rows: Vec<UserChange> = UserTx::call(
+        db,
+        claims,
+        ScopedCall::new("machinemate_read_changes")
+            .int(since)
+            .int(limit),
     )
-    .bind(since)
-    .bind(limit)
-    .fetch_all(tx.conn())
-    .await
+    .await?;
+    match rows.first() {
+        Some(floor) if floor.kind == PURGED_THROUGH => {
+            let purged_through = floor.version;
+            rows.remove(0);
+            Ok((rows, purged_through))
+        }
+        _ => Err(sqlx::Error::Protocol(
+            "machinemate_read_changes returned no purge floor first".into(),
+        )),
+    }
 }
 
-/// The highest change version whose tombstone housekeeping purged for the caller (0 when
-/// none was): a cursor older than it may have missed a deletion.
-pub async fn purged_through(tx: &mut UserTx) -> Result<i64, sqlx::Error> {
-    tx.query_scalar(
-        "select coalesce((select purged_through from public.sync_floors \
-                          where user_id = (select auth.uid())), 0)",
-    )
-    .fetch_one(tx.conn())
-    .await
-}
+/// The kind of the first row of `machinemate_read_changes`, which carries the floor.
+const PURGED_THROUGH: &str = "purged_through";
 
 #[derive(FromRow)]
 pub struct MachineChange {

@@ -10,7 +10,6 @@ use utoipa::{IntoParams, ToSchema};
 use super::shared::within_rate;
 use crate::auth::AuthUser;
 use crate::db;
-use crate::db::rls::UserTx;
 use crate::db::sync::UserChange;
 use crate::domain::cursor::SyncPosition;
 use crate::domain::machine::Machine;
@@ -145,11 +144,13 @@ async fn user_changes(
     user: &AuthUser,
     since: i64,
 ) -> ApiResult<(Vec<UserChange>, i64)> {
-    let mut tx = UserTx::begin(&state.db, &user.claims_json).await?;
-    let changes = db::sync::user_changes(&mut tx, since, USER_CHANGES_PER_PAGE as i64 + 1).await?;
-    let purged_through = db::sync::purged_through(&mut tx).await?;
-    tx.commit().await?;
-    Ok((changes, purged_through))
+    Ok(db::sync::user_changes(
+        &state.db,
+        &user.claims_json,
+        since,
+        USER_CHANGES_PER_PAGE as i64 + 1,
+    )
+    .await?)
 }
 
 /// Changes to the caller's favorites and history (upserts and deletions) and to the
