@@ -1,9 +1,10 @@
 //! Row Level Security is the second wall: these queries deliberately omit
 //! `where user_id = ...` and rely on the policies alone.
 //!
-//! `transactions.rs`: a user's transaction (`UserTx::begin`); `reads.rs`: the
-//! one-round-trip read (`UserTx::read`).
+//! `transactions.rs`: a user's transaction (`UserTx::begin`); `calls.rs`: the scoped
+//! calls (`UserTx::call`); `reads.rs`: the one-round-trip read (`UserTx::read`).
 
+mod calls;
 mod reads;
 mod transactions;
 
@@ -31,8 +32,9 @@ pub async fn add_rows(app: &TestApp, user: Uuid, machines: &[&str]) {
     }
 }
 
-pub fn claims(user: Uuid) -> serde_json::Value {
-    json!({"sub": user, "role": "authenticated", "aud": "authenticated"})
+/// A user's claims as the service sends them: JSON text.
+pub fn claims(user: Uuid) -> String {
+    json!({"sub": user, "role": "authenticated", "aud": "authenticated"}).to_string()
 }
 
 /// A one-round-trip read as `user` that must answer exactly one row.

@@ -160,7 +160,7 @@ async fn hostile_claims_arrive_intact_and_inject_nothing() {
             "nested": ["\\\\", "''", "E'x'"]
         }
     });
-    let mut tx = UserTx::begin(&db, &claims).await.unwrap();
+    let mut tx = UserTx::begin(&db, &claims.to_string()).await.unwrap();
     let (same, uid, role): (bool, Uuid, String) = sqlx::query_as(
         "select current_setting('request.jwt.claims')::jsonb = $1::jsonb, auth.uid(), current_user::text",
     )
