@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use actix_cors::Cors;
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{Condition, from_fn};
 use actix_web::{App, HttpServer, http, web};
 use anyhow::Context;
 
@@ -44,6 +44,7 @@ impl Application {
         let port = listener.local_addr()?.port();
         let shutdown_timeout = settings.shutdown_timeout.as_secs();
         let cors_origins = settings.cors_origins.clone();
+        let sentry_on = settings.sentry_dsn.is_some();
         // One pooled HTTP client for every upstream call over HTTP: Supabase Auth's JWKS
         // and admin API, and Fireworks (storage has the S3 SDK's own).
         let http = reqwest::Client::builder()
@@ -107,11 +108,15 @@ impl Application {
                     // Outermost: each request's Sentry hub (its details ride along on any
                     // event). Failures are reported where they are logged, once, so the
                     // middleware does not report 5xx answers a second time.
-                    .wrap(
+                    // Without a DSN nothing is ever sent, and the middleware (a hub, the
+                    // request's details and its route matched again: about 6% of a
+                    // favorites list's CPU) is left out.
+                    .wrap(Condition::new(
+                        sentry_on,
                         sentry::integrations::actix::Sentry::builder()
                             .capture_server_errors(false)
                             .finish(),
-                    )
+                    ))
             })
             .listen(listener)?
             .shutdown_timeout(shutdown_timeout)

@@ -77,8 +77,10 @@ pub struct Identity {
     pub id: Uuid,
     pub role: Role,
     pub claims: Claims,
-    /// The token's claims as sent, for `request.jwt.claims` (RLS), as PostgREST does.
-    pub claims_json: Value,
+    /// The token's claims as sent, for `request.jwt.claims` (RLS), as PostgREST does:
+    /// JSON text, rendered once per verified token (the verified-token cache keeps it)
+    /// rather than on every request that sends them to Postgres.
+    pub claims_json: std::sync::Arc<str>,
 }
 
 impl Identity {

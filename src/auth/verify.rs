@@ -196,7 +196,7 @@ impl Verifier {
             id: claims.sub,
             role,
             claims,
-            claims_json,
+            claims_json: claims_json.to_string().into(),
         })
     }
 }

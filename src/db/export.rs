@@ -9,7 +9,6 @@ use std::borrow::Cow;
 
 use actix_web::web::Bytes;
 use futures_util::Stream;
-use serde_json::Value;
 use sqlx::FromRow;
 
 use super::Db;
@@ -160,7 +159,10 @@ enum Step {
 /// "history": [...], "identifications": [...], "identification_corrections": [...],
 /// "media_assets": [...]}`, each list newest first, one element per line. A failure part-way ends the
 /// stream with the error (the client sees a cut body, never a wrong one).
-pub fn stream(db: Db, claims: Value) -> impl Stream<Item = Result<Bytes, ApiError>> + 'static {
+pub fn stream(
+    db: Db,
+    claims: std::sync::Arc<str>,
+) -> impl Stream<Item = Result<Bytes, ApiError>> + 'static {
     futures_util::stream::unfold((db, claims, Step::Head), |(db, claims, step)| async move {
         let (chunk, next) = match step {
             Step::Done => return None,
@@ -190,7 +192,7 @@ pub fn stream(db: Db, claims: Value) -> impl Stream<Item = Result<Bytes, ApiErro
     })
 }
 
-async fn head(db: &Db, claims: &Value) -> Result<Bytes, sqlx::Error> {
+async fn head(db: &Db, claims: &str) -> Result<Bytes, sqlx::Error> {
     let rows: Vec<Head> = UserTx::read(db, claims, ReadQuery::new(USER)).await?;
     let user = rows.into_iter().next().and_then(|h| h.user);
     let at = serde_json::to_string(&chrono::Utc::now()).unwrap_or_else(|_| "null".into());
@@ -202,7 +204,7 @@ async fn head(db: &Db, claims: &Value) -> Result<Bytes, sqlx::Error> {
 
 async fn page(
     db: &Db,
-    claims: &Value,
+    claims: &str,
     section: usize,
     after: Option<(String, String)>,
 ) -> Result<(Bytes, Step), sqlx::Error> {

@@ -4,7 +4,6 @@
 //! index ([`super::embed`]). What the API answers is `crate::routes::favorites::Favorite`.
 
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::FromRow;
 
 use super::Db;
@@ -44,7 +43,7 @@ async fn with_machine(
 #[tracing::instrument(skip_all)]
 pub async fn list(
     db: &Db,
-    claims: &Value,
+    claims: &str,
     machines: &MachineIndex,
 ) -> ApiResult<Vec<WithMachine<FavoriteRow>>> {
     // The function (migration 20261208000000) scopes the statement to the caller and

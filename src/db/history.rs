@@ -4,7 +4,6 @@
 
 use super::query::Statements;
 use chrono::{DateTime, Utc};
-use serde_json::Value;
 use sqlx::FromRow;
 use uuid::Uuid;
 
@@ -72,7 +71,7 @@ fn machine_filter(query: ReadQuery, machine_id: Option<&str>) -> ReadQuery {
 #[tracing::instrument(skip(db, claims, machines))]
 pub async fn list(
     db: &Db,
-    claims: &Value,
+    claims: &str,
     machines: &MachineIndex,
     page: PageRequest,
     machine_id: Option<&str>,

@@ -6,7 +6,6 @@
 //! in depth).
 
 use futures_util::TryStreamExt;
-use serde_json::Value;
 use sqlx::Either;
 use sqlx::pool::PoolConnection;
 use sqlx::postgres::PgRow;
@@ -30,7 +29,7 @@ pub struct UserTx {
 
 impl UserTx {
     /// Begins a transaction as `machinemate_request` with `claims` (which must hold `sub`).
-    pub async fn begin(db: &Db, claims: &Value) -> Result<Self, sqlx::Error> {
+    pub async fn begin(db: &Db, claims: &str) -> Result<Self, sqlx::Error> {
         // One round trip: BEGIN and the settings (see `scope`) travel as one simple query.
         let statement = format!("BEGIN; {}", scope(claims, db.statement_budget()));
         // The only text spliced in is `pg_literal`'s output, a closed string literal.
@@ -60,7 +59,7 @@ impl UserTx {
     /// When anything fails part-way, Postgres skips the rest of the message and leaves
     /// the session in the failed transaction, so the connection is closed rather than
     /// returned to the pool; the same when the caller gives up mid-way.
-    pub async fn read<R>(db: &Db, claims: &Value, query: ReadQuery) -> Result<Vec<R>, sqlx::Error>
+    pub async fn read<R>(db: &Db, claims: &str, query: ReadQuery) -> Result<Vec<R>, sqlx::Error>
     where
         R: for<'r> FromRow<'r, PgRow>,
     {
@@ -92,7 +91,7 @@ impl UserTx {
     /// pooler (no prepared statements, no default timeout), the call travels as one
     /// simple-protocol message with the time left as its timeout: `BEGIN READ ONLY;
     /// SET LOCAL statement_timeout = ...; SELECT * FROM <function>(<literals>); COMMIT`.
-    pub async fn call<R>(db: &Db, claims: &Value, call: ScopedCall) -> Result<Vec<R>, sqlx::Error>
+    pub async fn call<R>(db: &Db, claims: &str, call: ScopedCall) -> Result<Vec<R>, sqlx::Error>
     where
         R: for<'r> FromRow<'r, PgRow> + Send + Unpin,
     {
@@ -104,8 +103,7 @@ impl UserTx {
             if db.session_timeout_fits() {
                 let sql = call.prepared();
                 // `sql` is program text: the function's name and placeholders.
-                let mut query =
-                    sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql)).bind(claims.to_string());
+                let mut query = sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql)).bind(claims);
                 for arg in call.args {
                     query = match arg {
                         Arg::Text(text) => query.bind(text),
@@ -138,7 +136,7 @@ impl UserTx {
     /// succeeds (and rolling back when it fails).
     pub async fn run<T, E: From<sqlx::Error>>(
         db: &Db,
-        claims: &Value,
+        claims: &str,
         f: impl AsyncFnOnce(&mut UserTx) -> Result<T, E>,
     ) -> Result<T, E> {
         postgres_call(async {
@@ -174,11 +172,11 @@ impl UserTx {
 /// The settings are made by `public.machinemate_scope` (migration 20261206000000), whose
 /// plan Postgres keeps per connection, rather than by `set_config` calls it would parse
 /// and plan on every request.
-fn scope(claims: &Value, budget: Option<std::time::Duration>) -> String {
+fn scope(claims: &str, budget: Option<std::time::Duration>) -> String {
     let timeout = budget.map_or_else(|| "NULL".to_owned(), |t| t.as_millis().to_string());
     format!(
         "SELECT public.machinemate_scope({}, {timeout})",
-        pg_literal(&claims.to_string())
+        pg_literal(claims)
     )
 }
 
@@ -270,11 +268,11 @@ impl ScopedCall {
     }
 
     /// The same call with every argument a literal, for the simple protocol.
-    fn literal(&self, claims: &Value) -> String {
+    fn literal(&self, claims: &str) -> String {
         let mut query = ReadQuery::new("SELECT * FROM public.")
             .sql(self.function)
             .sql("(")
-            .text(Some(&claims.to_string()));
+            .text(Some(claims));
         for arg in &self.args {
             query = match arg {
                 Arg::Text(text) => query.sql(", ").text(text.as_deref()).sql("::text"),

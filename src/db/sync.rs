@@ -7,8 +7,6 @@ use crate::domain::machine_id::MachineId;
 use chrono::{DateTime, Utc};
 use sqlx::FromRow;
 
-use serde_json::Value;
-
 use super::Db;
 use super::machines::machine_columns;
 use super::rls::{ScopedCall, UserTx};
@@ -42,7 +40,7 @@ pub struct UserChange {
 #[tracing::instrument(skip(db, claims))]
 pub async fn user_changes(
     db: &Db,
-    claims: &Value,
+    claims: &str,
     since: i64,
     limit: i64,
 ) -> Result<(Vec<UserChange>, i64), sqlx::Error> {

@@ -117,7 +117,7 @@ fn favorite_not_found() -> ApiError {
 )]
 pub async fn list_favorites(
     state: web::Data<AppState>,
-    user: Writer,
+    user: AuthUser,
 ) -> ApiResult<web::Json<FavoriteList>> {
     // The catalog first: it may take a pooled connection of its own, so never inside the
     // caller's transaction.

@@ -182,7 +182,7 @@ impl Checkout {
                 assert_eq!(one, 1);
             }
             Checkout::UserTx => {
-                let claims = serde_json::json!({ "sub": uuid::Uuid::new_v4() });
+                let claims = serde_json::json!({ "sub": uuid::Uuid::new_v4() }).to_string();
                 let role = UserTx::run(db, &claims, async |tx: &mut UserTx| {
                     sqlx::query_scalar::<_, String>("select current_user::text")
                         .fetch_one(tx.conn())
