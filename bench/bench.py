@@ -481,9 +481,12 @@ def measure_growth(builds, args, database_url, floor_binary):
 
 
 def mint_tokens(binary, env, count):
+    """One token per user. The token is the last line `dev-token` prints: on a loaded
+    machine a "slow database checkout" warning can come before it."""
     def one(g):
         return subprocess.run([binary, "dev-token", "--sub", user_id(g), "--ttl-secs", "7200"],
-                              env=env, check=True, capture_output=True, text=True).stdout.strip()
+                              env=env, check=True, capture_output=True,
+                              text=True).stdout.strip().splitlines()[-1]
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         return list(pool.map(one, range(1, count + 1)))
 

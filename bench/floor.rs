@@ -36,9 +36,7 @@ async fn favorite_ids(pool: web::Data<PgPool>, caller: web::Query<Caller>) -> Ht
             .fetch_all(pool.get_ref())
             .await;
     match ids {
-        Ok(rows) => {
-            HttpResponse::Ok().json(rows.into_iter().map(|(id,)| id).collect::<Vec<_>>())
-        }
+        Ok(rows) => HttpResponse::Ok().json(rows.into_iter().map(|(id,)| id).collect::<Vec<_>>()),
         Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
     }
 }

@@ -3,10 +3,10 @@
 -- A favorites list, a history page and an incremental sync each sent the scope
 -- (machinemate_scope) and their query in one transaction: BEGIN, the scope, the query,
 -- COMMIT, parsed and planned by Postgres on every request (simple protocol) or sent as
--- four messages. Each function below is that transaction as one call: it scopes the
--- statement to the caller with machinemate_scope (the deleted-account check, the role
--- machinemate_request, the claims; all local to the statement's own transaction) and
--- then reads, as machinemate_request, under the same row security policies and the same
+-- four messages. Each read function below is that transaction as one call: it scopes
+-- the statement to the caller with machinemate_enter (the deleted-account check, the
+-- role machinemate_request, the claims; all local to the statement's own transaction)
+-- and then reads, as machinemate_request, under the same row security policies and the same
 -- explicit `user_id = auth.uid()` as before. The service prepares the call once per
 -- connection (src/db/rls.rs, `UserTx::call`), so a request is one Bind/Execute and
 -- PL/pgSQL keeps each query's plan for the life of the connection. Postgres plans a
@@ -18,14 +18,66 @@
 -- machinemate_request (the service's) can run them; anon and authenticated cannot call
 -- them at all.
 
+-- Scopes the current transaction (or the one statement running) to the caller with
+-- `claims`: the deleted-account check of machinemate_scope (migration 20261207011000),
+-- then the role machinemate_request, the claims, and the claims' subject on its own in
+-- request.jwt.claim.sub, which auth.uid() reads before it would parse the claims again
+-- (parsing them was an eighth of Postgres's time for a favorites list). Each setting is
+-- an assignment, which PL/pgSQL evaluates directly, where a PERFORM runs a query through
+-- the executor. machinemate_scope is this and the timeouts.
+create or replace function public.machinemate_enter(claims text)
+returns boolean
+language plpgsql
+volatile
+as $$
+declare
+  parsed jsonb := claims::jsonb;
+  sub text := parsed ->> 'sub';
+  done text;
+begin
+  if exists (
+    select 1 from public.deleted_accounts d
+    where d.user_id = sub::uuid
+      and d.deleted_at >= pg_catalog.to_timestamp(coalesce((parsed ->> 'iat')::double precision, 0))
+  ) then
+    raise exception using errcode = 'MM401', message = 'account deleted',
+      detail = 'the token was issued before its account was deleted';
+  end if;
+  done := pg_catalog.set_config('role', 'machinemate_request', true);
+  done := pg_catalog.set_config('request.jwt.claims', claims, true);
+  done := pg_catalog.set_config('request.jwt.claim.sub', coalesce(sub, ''), true);
+  return true;
+end
+$$;
+comment on function public.machinemate_enter(text) is
+  'machinemate-api: scopes the current transaction or statement to one user (role, claims)';
+revoke all on function public.machinemate_enter(text) from public, anon, authenticated;
+
+create or replace function public.machinemate_scope(claims text, statement_timeout_ms bigint)
+returns void
+language plpgsql
+volatile
+as $$
+declare
+  done text;
+begin
+  perform public.machinemate_enter(claims);
+  done := pg_catalog.set_config('idle_in_transaction_session_timeout', '3000', true);
+  if statement_timeout_ms is not null then
+    done := pg_catalog.set_config('statement_timeout', statement_timeout_ms::text, true);
+  end if;
+end
+$$;
+
 -- The caller's favorites, newest first (the order the app shows).
 create or replace function public.machinemate_read_favorites(claims text)
 returns table (machine_id text, created_at timestamptz, notes text, updated_at timestamptz)
 language plpgsql
 volatile
 as $$
+declare
+  entered boolean := public.machinemate_enter(claims);
 begin
-  perform public.machinemate_scope(claims, null);
   return query
     select f.machine_id, f.created_at, f.notes, f.updated_at
     from public.favorites f
@@ -50,8 +102,9 @@ returns table (
 language plpgsql
 volatile
 as $$
+declare
+  entered boolean := public.machinemate_enter(claims);
 begin
-  perform public.machinemate_scope(claims, null);
   if machine_filter is null then
     return query
       select h.id, h.machine_id, h.confidence, h.source, h.taken_at, h.created_at,
@@ -90,8 +143,9 @@ returns table (
 language plpgsql
 volatile
 as $$
+declare
+  entered boolean := public.machinemate_enter(claims);
 begin
-  perform public.machinemate_scope(claims, null);
   return query
     select 'purged_through'::text, coalesce((
              select s.purged_through from public.sync_floors s
