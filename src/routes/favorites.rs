@@ -148,7 +148,7 @@ pub async fn list_favorites(
 )]
 pub async fn add_favorite(
     state: web::Data<AppState>,
-    user: AuthUser,
+    user: Writer,
     key: IdempotencyKey,
     req: HttpRequest,
     body: ApiJson<NewFavorite>,

@@ -76,3 +76,50 @@ async fn one_users_burst_of_writes_holds_no_more_than_its_turns_of_the_pool() {
         "{most} pooled connections waited on one user's row"
     );
 }
+
+/// Adding favorites is a write like any other: a burst of them from one user waits for
+/// that user's turns, so at most one pooled connection waits on their row at a time.
+#[tokio::test]
+async fn one_users_burst_of_favorite_adds_waits_for_its_turns() {
+    let app = Arc::new(TestApp::builder().auth().spawn().await);
+    let user = app.sign_in().await;
+    let machines: Vec<String> = sqlx::query_scalar("select id from public.machines order by id")
+        .fetch_all(&app.db)
+        .await
+        .unwrap();
+
+    let done = Arc::new(AtomicBool::new(false));
+    let most = Arc::new(AtomicI64::new(0));
+    let watcher = {
+        let (app, done, most) = (app.clone(), done.clone(), most.clone());
+        tokio::spawn(async move {
+            while !done.load(Ordering::SeqCst) {
+                most.fetch_max(waiting_for_locks(&app).await, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+    };
+    // Every machine twice at once: one add of each succeeds, the other finds it there.
+    let answers = futures_util::future::join_all(
+        machines
+            .iter()
+            .chain(machines.iter())
+            .map(|machine| app.add_favorite(&user, machine)),
+    )
+    .await;
+    done.store(true, Ordering::SeqCst);
+    watcher.await.unwrap();
+
+    let mut statuses: Vec<u16> = answers.iter().map(|a| a.status().as_u16()).collect();
+    statuses.sort_unstable();
+    statuses.dedup();
+    assert!(
+        statuses.iter().all(|s| [201, 409, 429].contains(s)),
+        "the burst got {statuses:?}"
+    );
+    let most = most.load(Ordering::SeqCst);
+    assert!(
+        most <= 1,
+        "{most} pooled connections waited on one user's row"
+    );
+}
