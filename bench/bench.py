@@ -536,8 +536,8 @@ def prepare_database(base_url):
     return url
 
 
-# The scenarios that read the caller's own rows, set against the floor; the others
-# (the public catalog, identification) against the ceiling.
+# The scenarios that read the caller's own rows, set against the floor; the catalog's
+# against the ceiling (identification waits on the Fireworks stand-in: against neither).
 USER_DATA = {"favorites list", "history page", "sync (incremental)"}
 
 
@@ -546,6 +546,8 @@ def ratio(name, s, limits, grown=False):
     if name in USER_DATA:
         limit = limits["floor_grown" if grown else "floor"]
         return f"{s['rps'] / limit['rps']:.2f}x floor"
+    if name.startswith("identify"):
+        return ""  # bound by the Fireworks stand-in's delay, not by either limit
     return f"{s['rps'] / limits['ceiling']['rps']:.2f}x ceiling"
 
 
