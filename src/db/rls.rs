@@ -103,7 +103,7 @@ impl UserTx {
             if db.session_timeout_fits() {
                 let sql = call.prepared();
                 // `sql` is program text: the function's name and placeholders.
-                let mut query = sqlx::query_as::<_, R>(sqlx::AssertSqlSafe(sql)).bind(claims);
+                let mut query = db.query_as::<R>(sqlx::AssertSqlSafe(sql)).bind(claims);
                 for arg in call.args {
                     query = match arg {
                         Arg::Text(text) => query.bind(text),
