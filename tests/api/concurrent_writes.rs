@@ -21,14 +21,9 @@ async fn waiting_for_locks(app: &TestApp) -> i64 {
     .unwrap()
 }
 
-#[tokio::test]
-async fn one_users_burst_of_writes_holds_no_more_than_its_turns_of_the_pool() {
-    let app = Arc::new(TestApp::builder().auth().spawn().await);
-    let hostile = app.sign_in().await;
-    let other = app.sign_in().await;
-    let batch = json!({"entries": (0..20).map(|_| json!({"machine_id": "leg_press", "source": "burst"})).collect::<Vec<_>>()});
-
-    // Watch how many of the service's connections wait on the user's row.
+/// Runs `work`, watching meanwhile how many of the service's connections wait on a row
+/// lock; returns what `work` gave and the most that waited at once.
+async fn watching_lock_waits<T>(app: &Arc<TestApp>, work: impl Future<Output = T>) -> (T, i64) {
     let done = Arc::new(AtomicBool::new(false));
     let most = Arc::new(AtomicI64::new(0));
     let watcher = {
@@ -40,6 +35,19 @@ async fn one_users_burst_of_writes_holds_no_more_than_its_turns_of_the_pool() {
             }
         })
     };
+    let out = work.await;
+    done.store(true, Ordering::SeqCst);
+    watcher.await.unwrap();
+    (out, most.load(Ordering::SeqCst))
+}
+
+#[tokio::test]
+async fn one_users_burst_of_writes_holds_no_more_than_its_turns_of_the_pool() {
+    let app = Arc::new(TestApp::builder().auth().spawn().await);
+    let hostile = app.sign_in().await;
+    let other = app.sign_in().await;
+    let batch = json!({"entries": (0..20).map(|_| json!({"machine_id": "leg_press", "source": "burst"})).collect::<Vec<_>>()});
+
     // 120 concurrent batches (the most a minute allows), while the other user reads.
     let burst = futures_util::future::join_all(
         (0..120).map(|_| app.add_history_batch(&hostile, batch.clone())),
@@ -54,9 +62,9 @@ async fn one_users_burst_of_writes_holds_no_more_than_its_turns_of_the_pool() {
         }
         slowest
     };
-    let (answers, slowest) = tokio::join!(burst, reads);
-    done.store(true, Ordering::SeqCst);
-    watcher.await.unwrap();
+    // Watch how many of the service's connections wait on the user's row.
+    let ((answers, slowest), most) =
+        watching_lock_waits(&app, async { tokio::join!(burst, reads) }).await;
 
     let mut statuses: Vec<u16> = answers.iter().map(|a| a.status().as_u16()).collect();
     statuses.sort_unstable();
@@ -65,7 +73,6 @@ async fn one_users_burst_of_writes_holds_no_more_than_its_turns_of_the_pool() {
         statuses.iter().all(|s| [201, 429].contains(s)),
         "the burst got {statuses:?}"
     );
-    let most = most.load(Ordering::SeqCst);
     eprintln!(
         "writes: at most {most} connections waited on the user's row; the other user's slowest read {} ms",
         slowest.as_millis()
@@ -88,27 +95,17 @@ async fn one_users_burst_of_favorite_adds_waits_for_its_turns() {
         .await
         .unwrap();
 
-    let done = Arc::new(AtomicBool::new(false));
-    let most = Arc::new(AtomicI64::new(0));
-    let watcher = {
-        let (app, done, most) = (app.clone(), done.clone(), most.clone());
-        tokio::spawn(async move {
-            while !done.load(Ordering::SeqCst) {
-                most.fetch_max(waiting_for_locks(&app).await, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-    };
     // Every machine twice at once: one add of each succeeds, the other finds it there.
-    let answers = futures_util::future::join_all(
-        machines
-            .iter()
-            .chain(machines.iter())
-            .map(|machine| app.add_favorite(&user, machine)),
+    let (answers, most) = watching_lock_waits(
+        &app,
+        futures_util::future::join_all(
+            machines
+                .iter()
+                .chain(machines.iter())
+                .map(|machine| app.add_favorite(&user, machine)),
+        ),
     )
     .await;
-    done.store(true, Ordering::SeqCst);
-    watcher.await.unwrap();
 
     let mut statuses: Vec<u16> = answers.iter().map(|a| a.status().as_u16()).collect();
     statuses.sort_unstable();
@@ -117,7 +114,6 @@ async fn one_users_burst_of_favorite_adds_waits_for_its_turns() {
         statuses.iter().all(|s| [201, 409, 429].contains(s)),
         "the burst got {statuses:?}"
     );
-    let most = most.load(Ordering::SeqCst);
     assert!(
         most <= 1,
         "{most} pooled connections waited on one user's row"
