@@ -231,16 +231,21 @@ impl Identifier {
         let format = image::sniff(&bytes)?;
         let size = bytes.len();
         // Keyed by the caller and the variant too: a repeat answered from memory is one's
-        // own photo, never a sign that someone else sent the same one.
-        let key: [u8; 32] = Sha256::new()
+        // own photo, never a sign that someone else sent the same one. Hashed on the
+        // blocking pool: a 10 MB photo is tens of milliseconds of SHA-256, which on a
+        // worker thread would stall every other request that worker serves (a burst of
+        // large photos stalled the rest into their turn waits; tests/api/uploads.rs).
+        let hasher = Sha256::new()
             .chain_update(caller.holder.key().as_bytes())
             .chain_update([0])
             .chain_update(variant.name().as_bytes())
             .chain_update(model.as_bytes())
-            .chain_update([0])
-            .chain_update(&bytes)
-            .finalize()
-            .into();
+            .chain_update([0]);
+        let hashed = bytes.clone();
+        let key: [u8; 32] =
+            tokio::task::spawn_blocking(move || hasher.chain_update(&hashed).finalize().into())
+                .await
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("hashing the photo: {e}")))?;
         let recent = self.recent.get(&key).await;
         metrics::cache_lookup(metrics::Cache::Identify, recent.is_some());
         if let Some(answer) = recent {
