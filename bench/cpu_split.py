@@ -66,7 +66,7 @@ def main():
         before = (ticks([pid]), ticks(postgres(), postmaster))
         perf = None
         if os.environ.get("PERF") == name:
-            perf = subprocess.Popen(["perf", "record", "-F", "2000", "-g", "-p", str(pid),
+            perf = subprocess.Popen(["perf", "record", "-F", os.environ.get("PERF_HZ", "2000"), *os.environ.get("PERF_CALL_GRAPH", "-g").split(), "-p", str(pid),
                                      "-o", f"/tmp/perf-{name}.data"],
                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         t0 = os.times()

@@ -6,9 +6,17 @@
 //! A read of the caller's own rows must make that round trip, so a user-data scenario's
 //! requests/s divided by the floor's says how much work it does beyond it.
 //!
+//! Its pool is configured as the service's is where that matters: no ping before a
+//! connection is handed out (sqlx's default pings on every acquire, a second round trip
+//! the service does not make: with it the floor answered about a quarter fewer
+//! requests). `FLOOR_POOLS=per-worker` gives each worker a pool of its own, opened on
+//! the worker's runtime (half the size each, with two workers), so a query's socket
+//! wakes the thread that waits for it: the design docs/performance.md measures as the
+//! next step, not what `bench/run` uses.
+//!
 //! ```text
 //! cargo build --release --example floor
-//! target/release/examples/floor PORT DATABASE_URL
+//! [FLOOR_POOLS=per-worker] target/release/examples/floor PORT DATABASE_URL
 //! curl 'http://127.0.0.1:PORT/?user=00000000-0000-4000-8000-000000000001'
 //! ```
 
@@ -55,7 +63,8 @@ async fn main() -> ExitCode {
         eprintln!("floor: PORT must be a port number, not {port:?}");
         return ExitCode::from(2);
     };
-    let pool = match PgPoolOptions::new()
+    let options = || PgPoolOptions::new().test_before_acquire(false);
+    let pool = match options()
         .max_connections(POOL_SIZE)
         .connect(database_url)
         .await
@@ -66,9 +75,21 @@ async fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let per_worker = std::env::var("FLOOR_POOLS").is_ok_and(|v| v == "per-worker");
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
+    let url = database_url.clone();
     let server = HttpServer::new(move || {
+        // Lazy: its connections are opened on first use, on this worker's runtime.
+        let pool = match per_worker {
+            true => options()
+                .max_connections((POOL_SIZE / workers).max(1))
+                .connect_lazy(&url)
+                .map(web::Data::new)
+                .unwrap_or_else(|e| panic!("floor: the database URL: {e}")),
+            false => pool.clone(),
+        };
         App::new()
-            .app_data(pool.clone())
+            .app_data(pool)
             .default_service(web::to(favorite_ids))
     })
     .bind(("127.0.0.1", port));
