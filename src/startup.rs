@@ -75,6 +75,8 @@ impl Application {
 
         let server =
             HttpServer::new(move || {
+                // Called on each worker's thread: its reads may use connections of its own.
+                state.db.serve_from_this_thread();
                 App::new()
                     .app_data(state.clone())
                     .app_data(deadline.clone())
@@ -118,6 +120,7 @@ impl Application {
                             .finish(),
                     ))
             })
+            .workers(crate::db::server_workers())
             .listen(listener)?
             .shutdown_timeout(shutdown_timeout)
             .run();

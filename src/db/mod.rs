@@ -24,6 +24,7 @@ pub mod rls;
 pub mod sync;
 pub mod users;
 pub mod verify;
+mod worker_pools;
 
 pub use health::{connections_suspect, mark_connections_suspect};
-pub use pool::{Db, within_deadline};
+pub use pool::{Db, server_workers, within_deadline};

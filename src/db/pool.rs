@@ -1,7 +1,7 @@
 //! The pool: how connections are opened, checked and handed out, and the time each
 //! statement is given.
 
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use secrecy::ExposeSecret;
@@ -14,6 +14,7 @@ use super::health::{
     IDLE_BEFORE_PING, answers, connections_suspect, mark_connections_suspect, note, waited,
 };
 use super::query::Statements;
+use super::worker_pools::{self, WorkerPools};
 use crate::config::{DatabaseSettings, PoolMode};
 use crate::telemetry::metrics::{Upstream, upstream_call};
 
@@ -67,6 +68,14 @@ pub struct Db {
     /// The longest any statement may run (the request deadline when serving; none for
     /// migrations and the other commands).
     statement_timeout: Option<Duration>,
+    /// The serving workers' own connections for reads ([`Db::acquire_read`]).
+    workers: Arc<WorkerPools>,
+}
+
+/// The HTTP workers an instance serves with: one per core, as actix's default. The pool
+/// is split among them ([`Db::serving`]), so `startup` sets the same number.
+pub fn server_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 impl Db {
@@ -79,7 +88,9 @@ impl Db {
 
     /// The pool the service serves requests with: no statement runs longer than
     /// `statement_timeout`, nor past the deadline of the request that sent it
-    /// ([`within_deadline`]).
+    /// ([`within_deadline`]). Each of the [`server_workers`] may read on connections of
+    /// its own, out of the same `DATABASE_MAX_CONNECTIONS` (`worker_pools`), once it has
+    /// called [`Db::serve_from_this_thread`].
     pub fn serving(
         settings: &DatabaseSettings,
         statement_timeout: Duration,
@@ -91,6 +102,11 @@ impl Db {
         settings: &DatabaseSettings,
         statement_timeout: Option<Duration>,
     ) -> Result<Self, sqlx::Error> {
+        let workers = u32::try_from(server_workers()).unwrap_or(u32::MAX);
+        let (each, shared) = match statement_timeout {
+            Some(_) => worker_pools::split(settings.max_connections, workers),
+            None => (0, settings.max_connections),
+        };
         let connections = match &*CONNECTIONS {
             Ok(runtime) => runtime.handle().clone(),
             Err(e) => {
@@ -158,7 +174,7 @@ impl Db {
                     Ok(())
                 })
             })
-            .max_connections(settings.max_connections)
+            .max_connections(shared)
             .min_connections(0)
             .acquire_timeout(settings.acquire_timeout)
             .idle_timeout(Some(Duration::from_secs(300)))
@@ -169,7 +185,44 @@ impl Db {
             persistent: !transaction_mode,
             connections,
             statement_timeout,
+            workers: Arc::new(WorkerPools::new(each)),
         })
+    }
+
+    /// Lets the current thread (an HTTP worker: `startup` calls this from each
+    /// worker's app factory) read on connections of its own ([`Db::acquire_read`]).
+    pub fn serve_from_this_thread(&self) {
+        WorkerPools::enter(&self.workers);
+    }
+
+    /// A connection for one read of the caller's rows: on an HTTP worker, one of its
+    /// own when one is idle or may still be opened (on the worker's runtime, so its
+    /// socket wakes the thread that waits for it), else a shared one ([`Db::acquire`]).
+    pub async fn acquire_read(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        let each = self.workers.each;
+        let mine = WorkerPools::mine(&self.workers, || {
+            self.pool
+                .options()
+                .clone()
+                .max_connections(each)
+                .connect_lazy_with((*self.pool.connect_options()).clone())
+        });
+        match mine {
+            // `acquire` runs the pool's checks (`before_acquire`) as for a shared one.
+            Some(pool) if pool.num_idle() > 0 || pool.size() < each => pool.acquire().await,
+            _ => self.acquire().await,
+        }
+    }
+
+    /// Connections open and idle, shared and the workers' own, and the most there may be.
+    pub fn pool_gauges(&self) -> crate::telemetry::metrics::PoolGauges {
+        let (size, idle) = self.workers.gauges();
+        crate::telemetry::metrics::PoolGauges {
+            size: self.pool.size() + size,
+            idle: self.pool.num_idle() + idle,
+            max: self.pool.options().get_max_connections()
+                + self.workers.each * u32::try_from(server_workers()).unwrap_or(u32::MAX),
+        }
     }
 
     /// How long the next statement may run: what is left of the current request's

@@ -295,17 +295,38 @@ pub fn quota_refusal(holder: &str) {
     metrics().quota_refusals.with_label_values(&[holder]).inc();
 }
 
+/// The database pool's gauges, read as the metrics are rendered.
+#[derive(Clone, Copy, Debug)]
+pub struct PoolGauges {
+    /// Connections open.
+    pub size: u32,
+    /// Of which idle.
+    pub idle: usize,
+    /// The most there may be.
+    pub max: u32,
+}
+
+impl From<&sqlx::PgPool> for PoolGauges {
+    fn from(pool: &sqlx::PgPool) -> Self {
+        PoolGauges {
+            size: pool.size(),
+            idle: pool.num_idle(),
+            max: pool.options().get_max_connections(),
+        }
+    }
+}
+
 /// The exposition text, with the pool's gauges read now.
-pub fn render(pool: &sqlx::PgPool) -> String {
+pub fn render(pool: impl Into<PoolGauges>) -> String {
     let m = metrics();
-    let size = i64::from(pool.size());
-    let idle = pool.num_idle() as i64;
+    let pool = pool.into();
+    let size = i64::from(pool.size);
+    let idle = pool.idle as i64;
     m.pool_connections.with_label_values(&["idle"]).set(idle);
     m.pool_connections
         .with_label_values(&["in_use"])
         .set((size - idle).max(0));
-    m.pool_max
-        .set(i64::from(pool.options().get_max_connections()));
+    m.pool_max.set(i64::from(pool.max));
     let mut out = Vec::with_capacity(16 * 1024);
     if let Err(e) = TextEncoder::new().encode(&m.registry.gather(), &mut out) {
         tracing::error!(error = %e, "encoding metrics");

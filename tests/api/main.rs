@@ -46,3 +46,4 @@ mod sync;
 mod trickling;
 mod uploads;
 mod users;
+mod worker_connections;

@@ -98,7 +98,7 @@ pub async fn prometheus(state: web::Data<AppState>, req: HttpRequest) -> ApiResu
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(telemetry::metrics::render(state.db.pool())))
+        .body(telemetry::metrics::render(state.db.pool_gauges())))
 }
 
 /// Compares digests, so the comparison's timing says nothing about the token.

@@ -153,6 +153,13 @@ impl TestApp {
         let settings = settings_for(&database_url(&self.database_name), extra, false);
         Db::connect_lazy(&settings.database).unwrap()
     }
+
+    /// A `Db` on the test's database as the service serves with (`Db::serving`: the
+    /// request deadline, the workers' own connections), with `extra` settings.
+    pub fn serving_db_with(&self, extra: &[(&str, &str)]) -> Db {
+        let settings = settings_for(&database_url(&self.database_name), extra, false);
+        Db::serving(&settings.database, settings.request_deadline).unwrap()
+    }
 }
 
 impl TestApp {
