@@ -3,12 +3,11 @@
 //! while they wait, so another user's reads keep being served.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, watching_most};
 
 /// Connections of the service's that wait for a row lock right now.
 async fn waiting_for_locks(app: &TestApp) -> i64 {
@@ -24,21 +23,12 @@ async fn waiting_for_locks(app: &TestApp) -> i64 {
 /// Runs `work`, watching meanwhile how many of the service's connections wait on a row
 /// lock; returns what `work` gave and the most that waited at once.
 async fn watching_lock_waits<T>(app: &Arc<TestApp>, work: impl Future<Output = T>) -> (T, i64) {
-    let done = Arc::new(AtomicBool::new(false));
-    let most = Arc::new(AtomicI64::new(0));
-    let watcher = {
-        let (app, done, most) = (app.clone(), done.clone(), most.clone());
-        tokio::spawn(async move {
-            while !done.load(Ordering::SeqCst) {
-                most.fetch_max(waiting_for_locks(&app).await, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-    };
-    let out = work.await;
-    done.store(true, Ordering::SeqCst);
-    watcher.await.unwrap();
-    (out, most.load(Ordering::SeqCst))
+    watching_most(
+        app,
+        async |app: Arc<TestApp>| waiting_for_locks(&app).await,
+        work,
+    )
+    .await
 }
 
 #[tokio::test]

@@ -4,10 +4,8 @@
 //! open than configured, the reads do use the workers' own, and `/metrics` counts both.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
-use std::time::Duration;
 
-use crate::helpers::TestApp;
+use crate::helpers::{TestApp, metric_value, watching_most};
 
 const METRICS_TOKEN: &str = "scrape-me-worker-pools";
 
@@ -51,17 +49,6 @@ async fn reads_use_the_workers_own_connections_and_the_total_stays_as_configured
         users.push((token, cursor));
     }
 
-    let done = Arc::new(AtomicBool::new(false));
-    let most = Arc::new(AtomicI64::new(0));
-    let watcher = {
-        let (app, done, most) = (app.clone(), done.clone(), most.clone());
-        tokio::spawn(async move {
-            while !done.load(Ordering::SeqCst) {
-                most.fetch_max(service_connections(&app).await, Ordering::SeqCst);
-                tokio::time::sleep(Duration::from_millis(5)).await;
-            }
-        })
-    };
     // Reads of three kinds from every user, and a write from each, all at once.
     let reads = futures_util::future::join_all((0..192).map(|n| {
         let app = app.clone();
@@ -78,13 +65,15 @@ async fn reads_use_the_workers_own_connections_and_the_total_stays_as_configured
             .iter()
             .map(|(token, _)| app.add_favorite(token, "leg_press")),
     );
-    let (reads, writes) = tokio::join!(reads, writes);
-    done.store(true, Ordering::SeqCst);
-    watcher.await.unwrap();
+    let ((reads, writes), most) = watching_most(
+        &app,
+        async |app: Arc<TestApp>| service_connections(&app).await,
+        async { tokio::join!(reads, writes) },
+    )
+    .await;
 
     assert!(reads.iter().all(|s| *s == 200), "{reads:?}");
     assert!(writes.iter().all(|w| w.status() == 201));
-    let most = most.load(Ordering::SeqCst);
     let open = service_connections(&app).await;
     eprintln!("worker connections: at most {most} open at once, {open} after, of {max}");
     assert!(
@@ -98,28 +87,11 @@ async fn reads_use_the_workers_own_connections_and_the_total_stays_as_configured
     );
 
     // The gauges count the workers' connections with the shared ones.
-    let metrics = app
-        .client
-        .get(app.url("/metrics"))
-        .bearer_auth(METRICS_TOKEN)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let gauge = |name: &str| -> i64 {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(name))
-            .unwrap_or_else(|| panic!("{name} missing"))
-            .trim()
-            .parse()
-            .unwrap()
-    };
-    assert_eq!(gauge("machinemate_db_pool_max_connections "), max);
-    let in_use = gauge("machinemate_db_pool_connections{state=\"in_use\"} ");
-    let idle = gauge("machinemate_db_pool_connections{state=\"idle\"} ");
+    let metrics = app.scrape_metrics(METRICS_TOKEN).await;
+    let gauge = |series: &str| metric_value(&metrics, series) as i64;
+    assert_eq!(gauge("machinemate_db_pool_max_connections"), max);
+    let in_use = gauge(r#"machinemate_db_pool_connections{state="in_use"}"#);
+    let idle = gauge(r#"machinemate_db_pool_connections{state="idle"}"#);
     assert!(
         in_use + idle > shared,
         "the gauges count {} connections, {open} are open",

@@ -210,3 +210,47 @@ impl TestApp {
             .unwrap()
     }
 }
+
+impl TestApp {
+    /// `/metrics` as a scrape with `token` (the app's `METRICS_TOKEN`) reads it.
+    pub async fn scrape_metrics(&self, token: &str) -> String {
+        self.client
+            .get(self.url("/metrics"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+/// Runs `work` while sampling `probe` (a count read from Postgres, say) every 5 ms;
+/// returns what `work` gave and the largest sample.
+pub async fn watching_most<T, P, F>(
+    app: &std::sync::Arc<TestApp>,
+    probe: P,
+    work: impl Future<Output = T>,
+) -> (T, i64)
+where
+    P: Fn(std::sync::Arc<TestApp>) -> F + Send + 'static,
+    F: Future<Output = i64> + Send,
+{
+    use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+    let done = std::sync::Arc::new(AtomicBool::new(false));
+    let most = std::sync::Arc::new(AtomicI64::new(0));
+    let watcher = {
+        let (app, done, most) = (app.clone(), done.clone(), most.clone());
+        tokio::spawn(async move {
+            while !done.load(Ordering::SeqCst) {
+                most.fetch_max(probe(app.clone()).await, Ordering::SeqCst);
+                tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            }
+        })
+    };
+    let out = work.await;
+    done.store(true, Ordering::SeqCst);
+    watcher.await.unwrap();
+    (out, most.load(Ordering::SeqCst))
+}

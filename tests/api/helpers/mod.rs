@@ -16,7 +16,7 @@ mod db_proxy;
 mod envelope;
 mod requests;
 
-pub use app::TestApp;
+pub use app::{TestApp, watching_most};
 pub use builder::TestAppBuilder;
 pub use database::{database_url, empty_database, free_port, fresh_database, postgres_addr};
 pub use db_proxy::DbProxy;

@@ -75,17 +75,7 @@ async fn invented_http_methods_share_one_label_and_add_no_series() {
         .env(("METRICS_TOKEN", METRICS_TOKEN))
         .spawn()
         .await;
-    let scrape = async || {
-        app.client
-            .get(app.url("/metrics"))
-            .bearer_auth(METRICS_TOKEN)
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap()
-    };
+    let scrape = async || app.scrape_metrics(METRICS_TOKEN).await;
     let other =
         r#"machinemate_http_requests_total{method="other",route="/api/v1/machines",status="405"}"#;
     let before = metric_value(&scrape().await, other);
