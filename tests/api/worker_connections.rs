@@ -81,10 +81,14 @@ async fn reads_use_the_workers_own_connections_and_the_total_stays_as_configured
         "{most} connections open at once, {max} configured"
     );
     // The shared pool may open at most `shared`: more than that are the workers' own.
-    assert!(
-        open > shared,
-        "{open} open: the reads never used the workers' own connections"
-    );
+    // (Behind `scripts/test-pooler`'s PgBouncer, Postgres sees the pooler's four server
+    // connections, not the service's: there only the gauges below can tell.)
+    if std::env::var_os("TEST_VIA_PGBOUNCER").is_none() {
+        assert!(
+            open > shared,
+            "{open} open: the reads never used the workers' own connections"
+        );
+    }
 
     // The gauges count the workers' connections with the shared ones.
     let metrics = app.scrape_metrics(METRICS_TOKEN).await;
@@ -94,7 +98,7 @@ async fn reads_use_the_workers_own_connections_and_the_total_stays_as_configured
     let idle = gauge(r#"machinemate_db_pool_connections{state="idle"}"#);
     assert!(
         in_use + idle > shared,
-        "the gauges count {} connections, {open} are open",
+        "the gauges count {} connections: the reads never used the workers' own",
         in_use + idle
     );
 }
