@@ -80,13 +80,14 @@ async fn main() -> ExitCode {
     let url = database_url.clone();
     let server = HttpServer::new(move || {
         // Lazy: its connections are opened on first use, on this worker's runtime.
-        let pool = match per_worker {
-            true => options()
+        let pool = if per_worker {
+            options()
                 .max_connections((POOL_SIZE / workers).max(1))
                 .connect_lazy(&url)
                 .map(web::Data::new)
-                .unwrap_or_else(|e| panic!("floor: the database URL: {e}")),
-            false => pool.clone(),
+                .unwrap_or_else(|e| panic!("floor: the database URL: {e}"))
+        } else {
+            pool.clone()
         };
         App::new()
             .app_data(pool)

@@ -185,7 +185,7 @@ impl Db {
             persistent: !transaction_mode,
             connections,
             statement_timeout,
-            workers: Arc::new(WorkerPools::new(each)),
+            workers: Arc::new(WorkerPools::new(each, workers)),
         })
     }
 
@@ -220,8 +220,7 @@ impl Db {
         crate::telemetry::metrics::PoolGauges {
             size: self.pool.size() + size,
             idle: self.pool.num_idle() + idle,
-            max: self.pool.options().get_max_connections()
-                + self.workers.each * u32::try_from(server_workers()).unwrap_or(u32::MAX),
+            max: self.pool.options().get_max_connections() + self.workers.most(),
         }
     }
 

@@ -28,6 +28,8 @@ use sqlx::PgPool;
 pub(super) struct WorkerPools {
     /// Connections each worker may open (0: none, every read uses the shared pool).
     pub(super) each: u32,
+    /// The workers that may open them.
+    workers: u32,
     /// The pools of the workers alive, by entry, for the pool's gauges.
     opened: Mutex<Vec<(u64, PgPool)>>,
 }
@@ -67,11 +69,17 @@ pub(super) fn split(max: u32, workers: u32) -> (u32, u32) {
 }
 
 impl WorkerPools {
-    pub(super) fn new(each: u32) -> Self {
+    pub(super) fn new(each: u32, workers: u32) -> Self {
         WorkerPools {
             each,
+            workers,
             opened: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The most connections all the workers may hold.
+    pub(super) fn most(&self) -> u32 {
+        self.each * self.workers
     }
 
     fn opened(&self) -> MutexGuard<'_, Vec<(u64, PgPool)>> {
