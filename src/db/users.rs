@@ -33,17 +33,24 @@ pub struct ProfileChanges {
 /// trigger missed (as the service's own role: users cannot insert profiles themselves),
 /// never that of a deleted account. Returns whether the user has a profile now: `false`
 /// for a deleted account (or a user Supabase Auth no longer has).
+///
+/// A profile that exists is only read: the insert is not even tried. An insert's unique
+/// check waits for any transaction that has changed the row (each write of the user's
+/// takes their next sync version there), so a burst of a new token's first requests
+/// would each hold a pooled connection waiting behind the user's own writes
+/// (`tests/api/concurrent_writes.rs`); a read of the row waits for nothing.
 #[tracing::instrument(skip(db))]
 pub async fn ensure_profile(db: &Db, id: Uuid) -> Result<bool, sqlx::Error> {
     db.with_conn(async |c| {
         db.query_scalar(
-            "with created as ( \
+            "with existing as (select 1 from public.users where id = $1), \
+             created as ( \
                insert into public.users (id, email) select u.id, u.email from auth.users u \
                where u.id = $1 \
+                 and not exists (select 1 from existing) \
                  and not exists (select 1 from public.deleted_accounts d where d.user_id = $1) \
                on conflict (id) do nothing returning 1) \
-             select exists (select 1 from created) \
-                 or exists (select 1 from public.users where id = $1)",
+             select exists (select 1 from existing) or exists (select 1 from created)",
         )
         .bind(id)
         .fetch_one(c)
