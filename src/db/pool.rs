@@ -68,7 +68,7 @@ pub struct Db {
     /// The longest any statement may run (the request deadline when serving; none for
     /// migrations and the other commands).
     statement_timeout: Option<Duration>,
-    /// The serving workers' own connections for reads ([`Db::acquire_read`]).
+    /// The serving workers' own connections ([`Db::acquire`]).
     workers: Arc<WorkerPools>,
 }
 
@@ -88,7 +88,7 @@ impl Db {
 
     /// The pool the service serves requests with: no statement runs longer than
     /// `statement_timeout`, nor past the deadline of the request that sent it
-    /// ([`within_deadline`]). Each of the [`server_workers`] may read on connections of
+    /// ([`within_deadline`]). Each of the [`server_workers`] may query on connections of
     /// its own, out of the same `DATABASE_MAX_CONNECTIONS` (`worker_pools`), once it has
     /// called [`Db::serve_from_this_thread`].
     pub fn serving(
@@ -190,15 +190,19 @@ impl Db {
     }
 
     /// Lets the current thread (an HTTP worker: `startup` calls this from each
-    /// worker's app factory) read on connections of its own ([`Db::acquire_read`]).
+    /// worker's app factory) query on connections of its own ([`Db::acquire`]).
     pub fn serve_from_this_thread(&self) {
         WorkerPools::enter(&self.workers);
     }
 
-    /// A connection for one read of the caller's rows: on an HTTP worker, one of its
-    /// own when one is idle or may still be opened (on the worker's runtime, so its
-    /// socket wakes the thread that waits for it), else a shared one ([`Db::acquire`]).
-    pub async fn acquire_read(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+    /// The pool a request's checkout should take from: on an HTTP worker, its own when
+    /// one of its connections is idle or may still be opened (on the worker's runtime,
+    /// so its socket wakes the thread that waits for it), else the shared pool while
+    /// that has one to give, else its own again, to wait there for the first of its
+    /// connections to come back (on its own thread, rather than in the shared pool's
+    /// queue on [`CONNECTIONS`]). `None`: the shared pool (not a worker, or no worker
+    /// pools).
+    fn workers_own(&self) -> Option<PgPool> {
         let each = self.workers.each;
         let mine = WorkerPools::mine(&self.workers, || {
             self.pool
@@ -206,12 +210,10 @@ impl Db {
                 .clone()
                 .max_connections(each)
                 .connect_lazy_with((*self.pool.connect_options()).clone())
-        });
-        match mine {
-            // `acquire` runs the pool's checks (`before_acquire`) as for a shared one.
-            Some(pool) if pool.num_idle() > 0 || pool.size() < each => pool.acquire().await,
-            _ => self.acquire().await,
-        }
+        })?;
+        let shared_free = self.pool.num_idle() > 0
+            || self.pool.size() < self.pool.options().get_max_connections();
+        (mine.num_idle() > 0 || mine.size() < each || !shared_free).then_some(mine)
     }
 
     /// Connections open and idle, shared and the workers' own, and the most there may be.
@@ -261,9 +263,14 @@ impl Db {
         &self.pool
     }
 
-    /// A pooled connection, opened (when the pool opens one) on [`CONNECTIONS`].
+    /// A pooled connection: on an HTTP worker one of its own when it has one to give
+    /// (`workers_own`), otherwise a shared one, opened (when the pool opens one) on
+    /// [`CONNECTIONS`]. The pool's checks (`before_acquire`) apply to both.
     pub async fn acquire(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
-        self.checkout(self.pool.acquire()).await
+        match self.workers_own() {
+            Some(own) => own.acquire().await,
+            None => self.checkout(self.pool.acquire()).await,
+        }
     }
 
     /// A transaction on a pooled connection (commit it, or it rolls back on drop); its
@@ -271,25 +278,35 @@ impl Db {
     pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         let timeout = self.local_timeout();
         if timeout.is_empty() {
-            let pool = self.pool.clone();
-            return self.checkout(async move { pool.begin().await }).await;
+            return match self.workers_own() {
+                Some(own) => own.begin().await,
+                None => {
+                    let pool = self.pool.clone();
+                    self.checkout(async move { pool.begin().await }).await
+                }
+            };
         }
         self.begin_with(sqlx::AssertSqlSafe(format!("BEGIN; {timeout}")))
             .await
     }
 
     /// A transaction opened with `statement` instead of a bare `BEGIN`, in the same
-    /// round trip.
+    /// round trip, on a connection [`Db::acquire`] would give.
     pub async fn begin_with(
         &self,
         statement: impl SqlSafeStr + Send + 'static,
     ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        let pool = self.pool.clone();
-        self.checkout(async move { pool.begin_with(statement).await })
-            .await
+        match self.workers_own() {
+            Some(own) => own.begin_with(statement).await,
+            None => {
+                let pool = self.pool.clone();
+                self.checkout(async move { pool.begin_with(statement).await })
+                    .await
+            }
+        }
     }
 
-    /// Runs a checkout on [`CONNECTIONS`]. When the caller gives up waiting (its
+    /// Runs a checkout of the shared pool on [`CONNECTIONS`]. When the caller gives up waiting (its
     /// request was cancelled), the checkout still ends there, within the pool's acquire
     /// timeout, and its connection goes straight back to the pool.
     async fn checkout<T: Send + 'static>(

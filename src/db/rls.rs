@@ -97,7 +97,7 @@ impl UserTx {
     {
         let result = postgres_call(async {
             let started = std::time::Instant::now();
-            let conn = db.acquire_read().await;
+            let conn = db.acquire().await;
             super::health::waited(started, conn.is_ok());
             let mut conn = ClosedUnlessFinished(Some(conn?));
             if db.session_timeout_fits() {

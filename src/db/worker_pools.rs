@@ -1,4 +1,4 @@
-//! Each actix worker's own connections, for the reads of the caller's rows.
+//! Each actix worker's own connections, for the queries of the requests it serves.
 //!
 //! A connection's socket wakes the runtime it was opened on. The shared pool's are
 //! opened on a runtime of their own (`CONNECTIONS` in `pool.rs`, so that no worker
@@ -6,16 +6,19 @@
 //! wake-up of that runtime's thread and then of the worker's: about a third of a
 //! favorites list's CPU was the kernel switching threads. A worker's own connections
 //! are opened on the worker's runtime when it first needs one, and only that worker
-//! uses them, so their sockets wake the thread that waits for them; they end with it.
-//! `bench/run` measured the reads 13-33% faster with them (docs/performance.md).
+//! (its requests, and the tasks they spawn there) uses them, so their sockets wake the
+//! thread that waits for them; they end with it. docs/performance.md has the figures.
 //!
-//! They come out of `DATABASE_MAX_CONNECTIONS`: each of the W workers may open
-//! `max / (2W)` (rounded down, and none when that is under two), the shared pool the
-//! rest, so the instance never holds more than configured. A read takes one of its
-//! worker's when one is idle or may still be opened, and otherwise a shared one, so a
-//! burst on one worker is never held to its few. The pool's checks apply to both
-//! (the same options: a connection idle for a while, or while connections are suspect,
-//! is checked as it is handed out).
+//! They come out of `DATABASE_MAX_CONNECTIONS`: a quarter of it (at least one) stays
+//! shared, and each of the W workers may open an equal part of the rest (none when that
+//! is under two), so the instance never holds more than configured. A checkout on a
+//! worker (`Db::acquire`, `Db::begin`) takes one of the worker's own when one is idle or
+//! may still be opened, otherwise a shared one while the shared pool has one to give, and
+//! otherwise waits for one of its own: a burst on one worker is not held to its part
+//! while the shared pool is idle, and under full load every request waits on its own
+//! thread. Threads that are not workers (the `maintain` command, migrations) use only
+//! the shared pool. The pool's checks apply to both (the same options: a connection
+//! idle for a while, or while connections are suspect, is checked as it is handed out).
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,7 +29,7 @@ use sqlx::PgPool;
 /// The worker pools of one serving `Db` (tests run several in one process).
 #[derive(Debug, Default)]
 pub(super) struct WorkerPools {
-    /// Connections each worker may open (0: none, every read uses the shared pool).
+    /// Connections each worker may open (0: none, every checkout uses the shared pool).
     pub(super) each: u32,
     /// The workers that may open them.
     workers: u32,
@@ -63,7 +66,8 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 /// How many connections each of `workers` may open of `max`, and what is left shared.
 pub(super) fn split(max: u32, workers: u32) -> (u32, u32) {
-    let each = max / (2 * workers.max(1));
+    let kept = (max / 4).max(1);
+    let each = max.saturating_sub(kept) / workers.max(1);
     let each = if each < 2 { 0 } else { each };
     (each, max - each * workers)
 }
@@ -145,10 +149,13 @@ mod tests {
 
     #[test]
     fn the_workers_share_comes_out_of_the_configured_total() {
-        // The default pool on two cores: two each, six shared.
-        assert_eq!(split(10, 2), (2, 6));
-        // One core (Cloud Run's default instance): five of its own, five shared.
-        assert_eq!(split(10, 1), (5, 5));
+        // The default pool on two cores: four each, two shared.
+        assert_eq!(split(10, 2), (4, 2));
+        // One core (Cloud Run's default instance): eight of its own, two shared.
+        assert_eq!(split(10, 1), (8, 2));
+        // The tests' pools of four per worker: three each, one per worker shared.
+        assert_eq!(split(8, 2), (3, 2));
+        assert_eq!(split(4, 1), (3, 1));
         // A small pool is all shared: a worker's share of one connection would leave
         // a burst on that worker to the shared pool anyway.
         assert_eq!(split(3, 2), (0, 3));
@@ -157,7 +164,10 @@ mod tests {
             for workers in 1..=16 {
                 let (each, shared) = split(max, workers);
                 assert_eq!(each * workers + shared, max, "{max} over {workers}");
-                assert!(shared >= max / 2, "{max} over {workers}: {shared} shared");
+                assert!(
+                    shared >= (max / 4).max(1),
+                    "{max} over {workers}: {shared} shared"
+                );
             }
         }
     }

@@ -1,7 +1,7 @@
-//! Each HTTP worker reads the caller's rows on connections of its own, opened on its own
-//! runtime, out of the same `DATABASE_MAX_CONNECTIONS` as the shared pool
-//! (`src/db/worker_pools.rs`): a burst of reads and writes never has more connections
-//! open than configured, the reads do use the workers' own, and `/metrics` counts both.
+//! Each HTTP worker queries on connections of its own, opened on its own runtime, out of
+//! the same `DATABASE_MAX_CONNECTIONS` as the shared pool (`src/db/worker_pools.rs`): a
+//! burst of reads and writes never has more connections open than configured, the
+//! requests do use the workers' own, and `/metrics` counts both.
 
 use std::sync::Arc;
 
@@ -23,10 +23,9 @@ async fn service_connections(app: &TestApp) -> i64 {
 #[tokio::test]
 async fn reads_use_the_workers_own_connections_and_the_total_stays_as_configured() {
     let workers = machinemate_api::db::server_workers() as i64;
-    // Two connections of each worker's own (a quarter of the total each, rounded down,
-    // none under two) and half the total shared.
+    // A quarter of the total shared (one per worker) and three of each worker's own.
     let max = 4 * workers;
-    let shared = max - 2 * workers;
+    let shared = workers;
     let app = Arc::new(
         TestApp::builder()
             .auth()
@@ -103,29 +102,62 @@ async fn reads_use_the_workers_own_connections_and_the_total_stays_as_configured
     );
 }
 
-/// The mechanism itself, on one thread standing in for a worker: its read takes a
-/// connection of the worker's own and leaves the shared pool alone; a thread that is
-/// not a worker reads on the shared pool.
+/// The mechanism itself, on one thread standing in for a worker: its checkouts take
+/// connections of the worker's own and leave the shared pool alone; with its own busy, it
+/// takes a shared one while the shared pool has one to give, and then waits for one of
+/// its own. A thread that is not a worker uses the shared pool.
 #[tokio::test]
-async fn a_workers_read_is_served_by_its_own_connection() {
+async fn a_workers_checkout_is_served_by_its_own_connection() {
     let workers = machinemate_api::db::server_workers();
     let app = TestApp::builder().spawn().await;
+    // Three of each worker's own, one per worker shared.
     let max = (4 * workers).to_string();
     let db = app.serving_db_with(&[("DATABASE_MAX_CONNECTIONS", &max)]);
+    let shared_max = db.pool().options().get_max_connections() as usize;
+    assert_eq!(shared_max, workers);
 
     // Not a worker: the shared pool.
-    drop(db.acquire_read().await.unwrap());
+    drop(db.acquire().await.unwrap());
     assert_eq!(db.pool().size(), 1);
     assert_eq!(db.pool_gauges().size, 1);
 
     db.serve_from_this_thread();
-    let first = db.acquire_read().await.unwrap();
-    let second = db.acquire_read().await.unwrap();
+    let mut own = Vec::new();
+    for _ in 0..3 {
+        own.push(db.acquire().await.unwrap());
+    }
     assert_eq!(db.pool().size(), 1, "the shared pool opened none");
-    assert_eq!(db.pool_gauges().size, 3, "the worker opened two of its own");
-    // Its two are busy: the next read is served from the shared pool.
-    let third = db.acquire_read().await.unwrap();
-    assert_eq!(db.pool_gauges().size, 3, "{:?}", db.pool_gauges());
+    assert_eq!(
+        db.pool_gauges().size,
+        4,
+        "the worker opened three of its own"
+    );
+    // Its three are busy: the next checkouts take the shared pool's, the idle one first.
+    let mut shared = Vec::new();
+    for _ in 0..shared_max {
+        shared.push(db.begin().await.unwrap());
+    }
+    assert_eq!(db.pool().size() as usize, shared_max);
     assert_eq!(db.pool().num_idle(), 0);
-    drop((first, second, third));
+    assert_eq!(db.pool_gauges().size as usize, 3 + shared_max);
+
+    // Everything busy: the next one waits for one of the worker's own, not a shared one.
+    let waiting = {
+        let db = db.clone();
+        tokio::spawn(async move { db.acquire().await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(
+        !waiting.is_finished(),
+        "a checkout found a connection none gave back"
+    );
+    drop(own.pop());
+    let conn = tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+        .await
+        .expect("the worker's own connection came back, the waiting checkout took it")
+        .unwrap()
+        .unwrap();
+    drop(conn);
+    assert_eq!(db.pool().num_idle(), 0, "the shared ones are still held");
+    drop((own, shared));
 }
