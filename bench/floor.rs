@@ -14,6 +14,14 @@
 //! wakes the thread that waits for it: the design docs/performance.md measures as the
 //! next step, not what `bench/run` uses.
 //!
+//! `FLOOR_QUERY=scoped` asks instead what the service's favorites read asks, the same way:
+//! `machinemate_read_favorites(claims)` (migration 20261208000000: the deleted-account
+//! check, the role `machinemate_request`, the claims, and the read under row level
+//! security), prepared once per connection, with claims `{"sub": user, "role":
+//! "authenticated"}`. Still no auth, no middleware, no machines embedded in the answer:
+//! what the row-level-security read costs beyond the floor on its own, and so how close
+//! to the floor any service that keeps it can come (docs/performance.md).
+//!
 //! ```text
 //! cargo build --release --example floor
 //! [FLOOR_POOLS=per-worker] target/release/examples/floor PORT DATABASE_URL
@@ -36,16 +44,39 @@ struct Caller {
     user: Uuid,
 }
 
+/// Which query the floor asks (`FLOOR_QUERY`).
+#[derive(Clone, Copy)]
+enum Query {
+    /// The favorites' ids, as the database's owner: no row level security.
+    Plain,
+    /// The service's own scoped read, under row level security.
+    Scoped,
+}
+
 // The floor is not the service: it measures sqlx's own prepared query, not the
 // service's statement builders (db::query::Statements).
 #[allow(clippy::disallowed_methods)]
-async fn favorite_ids(pool: web::Data<PgPool>, caller: web::Query<Caller>) -> HttpResponse {
+async fn favorite_ids(
+    pool: web::Data<PgPool>,
+    query: web::Data<Query>,
+    caller: web::Query<Caller>,
+) -> HttpResponse {
     // sqlx prepares the statement once per connection and reuses it.
-    let ids: Result<Vec<(String,)>, _> =
-        sqlx::query_as("select machine_id from public.favorites where user_id = $1")
-            .bind(caller.user)
-            .fetch_all(pool.get_ref())
-            .await;
+    let ids: Result<Vec<(String,)>, _> = match query.get_ref() {
+        Query::Plain => {
+            sqlx::query_as("select machine_id from public.favorites where user_id = $1")
+                .bind(caller.user)
+                .fetch_all(pool.get_ref())
+                .await
+        }
+        Query::Scoped => {
+            let claims = serde_json::json!({"sub": caller.user, "role": "authenticated"});
+            sqlx::query_as("select machine_id from public.machinemate_read_favorites($1)")
+                .bind(claims.to_string())
+                .fetch_all(pool.get_ref())
+                .await
+        }
+    };
     match ids {
         Ok(rows) => HttpResponse::Ok().json(rows.into_iter().map(|(id,)| id).collect::<Vec<_>>()),
         Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
@@ -76,6 +107,14 @@ async fn main() -> ExitCode {
         }
     };
     let per_worker = std::env::var("FLOOR_POOLS").is_ok_and(|v| v == "per-worker");
+    let query = match std::env::var("FLOOR_QUERY").as_deref() {
+        Ok("scoped") => Query::Scoped,
+        Ok("plain") | Err(_) => Query::Plain,
+        Ok(other) => {
+            eprintln!("floor: FLOOR_QUERY must be plain or scoped, not {other:?}");
+            return ExitCode::from(2);
+        }
+    };
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()) as u32;
     let url = database_url.clone();
     let server = HttpServer::new(move || {
@@ -91,6 +130,7 @@ async fn main() -> ExitCode {
         };
         App::new()
             .app_data(pool)
+            .app_data(web::Data::new(query))
             .default_service(web::to(favorite_ids))
     })
     .bind(("127.0.0.1", port));
