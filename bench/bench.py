@@ -336,9 +336,10 @@ class Limit:
 
     name = ""
 
-    def __init__(self, argv, check):
+    def __init__(self, argv, check, env=None):
         self.port = free_port()
         self.process = subprocess.Popen([str(a) for a in argv(self.port)],
+                                        env=dict(os.environ, **(env or {})),
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         self.base = f"http://127.0.0.1:{self.port}"
         deadline = time.time() + 10
@@ -394,17 +395,32 @@ class Floor(Limit):
     it. Measured again at 100x rows, against which the grown scenarios are set."""
 
     name = "floor"
+    what = "one prepared query per request: a user's favorite ids"
 
-    def __init__(self, binary, database_url):
+    def __init__(self, binary, database_url, env=None):
         def check(base):
             with urllib.request.urlopen(f"{base}/?user={user_id(1)}", timeout=1) as response:
                 return response.status == 200 and len(json.load(response)) > 0
-        super().__init__(lambda port: [binary, port, database_url], check)
+        super().__init__(lambda port: [binary, port, database_url], check, env)
 
     def measure(self, seconds, connections):
-        log("[floor] one prepared query per request: a user's favorite ids")
+        log(f"[{self.name}] {self.what}")
         self.runs.append(wrk(self, [("", f"/?user={user_id(g)}") for g in range(1, USERS + 1)],
                              seconds, connections))
+
+
+class ScopedFloor(Floor):
+    """bench/floor.rs with FLOOR_QUERY=scoped: the service's own favorites read
+    (machinemate_read_favorites: the deleted-account check, the role, the claims, the read
+    under row level security) as its one prepared query, and nothing else. How close to
+    the floor a service that keeps that read could come; not a limit rows are set
+    against."""
+
+    name = "scoped floor"
+    what = "the service's scoped read (row level security) as the one query"
+
+    def __init__(self, binary, database_url):
+        super().__init__(binary, database_url, {"FLOOR_QUERY": "scoped"})
 
 
 def interleaved(builds, scenarios, into):
@@ -425,10 +441,12 @@ def measure(builds, database_url, args, photo, ceiling_binary, floor_binary):
                                   timeout=10).read()
     ceiling = Ceiling(ceiling_binary, page)
     floor = Floor(floor_binary, database_url)
+    scoped = ScopedFloor(floor_binary, database_url)
     # Before the scenarios and after them: the means are what every row is set against,
     # the two runs of each show how much the machine drifted meanwhile.
     ceiling.measure(seconds, conns)
     floor.measure(seconds, conns)
+    scoped.measure(seconds, conns)
 
     def paths(make):
         return lambda b: wrk(b.service, make(b), seconds, conns)
@@ -452,13 +470,16 @@ def measure(builds, database_url, args, photo, ceiling_binary, floor_binary):
             for t, c in zip(b.tokens, b.cursors)])),
         (f"identify (1 MB photo, Fireworks {args.fireworks_delay_ms} ms)", identify),
     ], "scenarios")
+    scoped.measure(seconds, conns)
     floor.measure(seconds, conns)
     ceiling.measure(seconds, conns)
     ceiling.stop()
     floor.stop()
+    scoped.stop()
     for build in builds:
         build.finish()
-    return {"ceiling": ceiling.result(), "floor": floor.result()}
+    return {"ceiling": ceiling.result(), "floor": floor.result(),
+            "scoped_floor": scoped.result()}
 
 
 def measure_growth(builds, args, database_url, floor_binary):
@@ -576,6 +597,12 @@ def report(results, limits):
         grown = limits["floor_grown"]
         lines[-1] += (f"; at {GROWTH}x rows {grown['rps']:,.0f} requests/s "
                       f"(mean of {runs_of(grown)})")
+    if "scoped_floor" in limits:
+        scoped = limits["scoped_floor"]
+        lines += ["", f"Scoped floor (bench/floor.rs with FLOOR_QUERY=scoped: the service's own "
+                      f"favorites read under row level security as the one query): "
+                      f"{scoped['rps']:,.0f} requests/s (mean of {runs_of(scoped)}), "
+                      f"{scoped['rps'] / floor['rps']:.2f}x of the floor"]
     lines.append("")
     for r in results:
         lines.append(f"### {r['build']}")
