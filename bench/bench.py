@@ -8,7 +8,9 @@ wrk and prints throughput, p50/p99 latency and errors per scenario, each also as
 of its limit, measured in the same run: the catalog's of the ceiling (an actix server
 answering the catalog page from memory, bench/ceiling.rs), the reads of the caller's own
 rows of the floor (an actix server asking Postgres one prepared query per request,
-bench/floor.rs), plus start-to-ready time and idle memory without and with TLS
+bench/floor.rs; beside it the scoped floor, the same server asking the service's own
+row-level-security read instead, which bounds how close any such read can come), plus
+start-to-ready time and idle memory without and with TLS
 to Postgres, peak resident memory and binary size. With --growth (the default) the
 favorites and history tables then grow a hundredfold and those two pages (and the floor)
 are measured again. Results are also written as JSON under bench/results/.
