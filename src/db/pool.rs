@@ -267,9 +267,21 @@ impl Db {
     /// (`workers_own`), otherwise a shared one, opened (when the pool opens one) on
     /// [`CONNECTIONS`]. The pool's checks (`before_acquire`) apply to both.
     pub async fn acquire(&self) -> Result<PoolConnection<Postgres>, sqlx::Error> {
+        self.take(|pool| async move { pool.acquire().await }).await
+    }
+
+    /// Runs `take` (a checkout) on the pool a request should take from (`workers_own`):
+    /// on this thread for the worker's own, on [`CONNECTIONS`] for the shared one.
+    async fn take<T: Send + 'static, Fut>(
+        &self,
+        take: impl FnOnce(PgPool) -> Fut,
+    ) -> Result<T, sqlx::Error>
+    where
+        Fut: Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+    {
         match self.workers_own() {
-            Some(own) => own.acquire().await,
-            None => self.checkout(self.pool.acquire()).await,
+            Some(own) => take(own).await,
+            None => self.checkout(take(self.pool.clone())).await,
         }
     }
 
@@ -278,13 +290,7 @@ impl Db {
     pub async fn begin(&self) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
         let timeout = self.local_timeout();
         if timeout.is_empty() {
-            return match self.workers_own() {
-                Some(own) => own.begin().await,
-                None => {
-                    let pool = self.pool.clone();
-                    self.checkout(async move { pool.begin().await }).await
-                }
-            };
+            return self.take(|pool| async move { pool.begin().await }).await;
         }
         self.begin_with(sqlx::AssertSqlSafe(format!("BEGIN; {timeout}")))
             .await
@@ -296,14 +302,8 @@ impl Db {
         &self,
         statement: impl SqlSafeStr + Send + 'static,
     ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-        match self.workers_own() {
-            Some(own) => own.begin_with(statement).await,
-            None => {
-                let pool = self.pool.clone();
-                self.checkout(async move { pool.begin_with(statement).await })
-                    .await
-            }
-        }
+        self.take(|pool| async move { pool.begin_with(statement).await })
+            .await
     }
 
     /// Runs a checkout of the shared pool on [`CONNECTIONS`]. When the caller gives up waiting (its
